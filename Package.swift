@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module map (one job each):
+//   FapsimSupport  errors, deterministic RNG, progress lines, JSON output, atomic writes
+//   SystolicArray  hardware config, fault maps, the register-level PE array and its
+//                  GEMM driver, closed-form timing
+//   MaskedGEMM     the fast functional path: FAP-masked GEMM through OpenBLAS
+//   HDF5Kit        thin, leak-free Swift layer over the HDF5 C library
+//   FapsimStore    fapsim's HDF5 file kinds (chip lot, weights, results) and their schema
+//   Network        VGG11, CIFAR-10, im2col, functional and array inference engines
+//   FapsimCLI      the `fapsim` subcommands (kept in a library so tests can reach them)
+let package = Package(
+    name: "fapsim",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "fapsim", targets: ["fapsim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "FapsimSupport"),
+        .target(name: "SystolicArray", dependencies: [
+            "FapsimSupport",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "MaskedGEMM", dependencies: ["COpenBLAS", "SystolicArray", "FapsimSupport"]),
+        .target(name: "HDF5Kit", dependencies: ["CHDF5", "FapsimSupport"]),
+        .target(name: "FapsimStore", dependencies: ["HDF5Kit", "SystolicArray", "FapsimSupport"]),
+        .target(name: "Network", dependencies: ["SystolicArray", "MaskedGEMM", "FapsimStore", "FapsimSupport"]),
+        .target(name: "FapsimCLI", dependencies: [
+            "SystolicArray", "MaskedGEMM", "HDF5Kit", "FapsimStore", "Network", "FapsimSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "fapsim", dependencies: ["FapsimCLI"]),
+        .testTarget(name: "SystolicArrayTests", dependencies: ["SystolicArray", "MaskedGEMM"]),
+        .testTarget(name: "MaskedGEMMTests", dependencies: ["MaskedGEMM", "SystolicArray"]),
+        .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
+        .testTarget(name: "FapsimStoreTests", dependencies: ["FapsimStore", "HDF5Kit", "SystolicArray"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "SystolicArray", "MaskedGEMM", "FapsimStore"]),
+        .testTarget(name: "CLITests", dependencies: ["fapsim", "FapsimSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

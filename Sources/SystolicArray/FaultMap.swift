@@ -1,0 +1,92 @@
+import FapsimSupport
+
+/// Which PEs of one chip are permanently faulty (1 = faulty, bypassed by its FAP
+/// mux). Row-major [rows][cols], PE(i, j) at index i * cols + j (SPEC section 1).
+public struct FaultMap: Sendable, Equatable {
+    public let rows: Int
+    public let cols: Int
+    public private(set) var bits: [UInt8]
+
+    public init(rows: Int, cols: Int, bits: [UInt8]) {
+        precondition(rows > 0 && cols > 0 && bits.count == rows * cols, "fault map shape mismatch")
+        self.rows = rows
+        self.cols = cols
+        self.bits = bits.map { $0 == 0 ? 0 : 1 }
+    }
+
+    /// A fault-free chip.
+    public static func none(rows: Int, cols: Int) -> FaultMap {
+        FaultMap(rows: rows, cols: cols, bits: [UInt8](repeating: 0, count: rows * cols))
+    }
+
+    /// Exactly round(rate x R x C) faulty PEs, placed uniformly at random without
+    /// replacement (partial Fisher-Yates on the seeded stream), so the map's fault
+    /// rate is the requested one to within one PE and the same seed gives the same map.
+    public static func uniform(rows: Int, cols: Int, rate: Double, seed: UInt64) throws -> FaultMap {
+        var rng = SeededRNG(seed: seed)
+        return try uniform(rows: rows, cols: cols, rate: rate, rng: &rng)
+    }
+
+    public static func uniform(rows: Int, cols: Int, rate: Double, rng: inout SeededRNG) throws -> FaultMap {
+        try validateRate(rate)
+        let n = rows * cols
+        let faulty = Int((rate * Double(n)).rounded())
+        var idx = Array(0..<n)
+        var bits = [UInt8](repeating: 0, count: n)
+        for t in 0..<faulty {
+            let pick = t + rng.nextInt(below: n - t)
+            idx.swapAt(t, pick)
+            bits[idx[t]] = 1
+        }
+        return FaultMap(rows: rows, cols: cols, bits: bits)
+    }
+
+    /// A fault rate must be a number in [0, 1].
+    public static func validateRate(_ rate: Double, field: String = "fault rate") throws {
+        guard rate.isFinite, rate >= 0, rate <= 1 else {
+            throw FapsimError("\(field): expected a number in [0, 1], got \(rate)")
+        }
+    }
+
+    @inline(__always) public func isFaulty(_ i: Int, _ j: Int) -> Bool { bits[i * cols + j] != 0 }
+
+    public mutating func setFaulty(_ i: Int, _ j: Int, _ faulty: Bool) { bits[i * cols + j] = faulty ? 1 : 0 }
+
+    public var faultyCount: Int { bits.reduce(0) { $0 + Int($1) } }
+    public var faultRate: Double { Double(faultyCount) / Double(rows * cols) }
+
+    /// FAP weight mask for a K x N weight matrix (row-major, k major):
+    /// mask[k][n] = 1 - fault[k mod R][n mod C], identical for every fold (SPEC section 2).
+    public func weightMask(k: Int, n: Int) -> [Float] {
+        var m = [Float](repeating: 1, count: k * n)
+        for kk in 0..<k {
+            let fr = (kk % rows) * cols
+            for nn in 0..<n where bits[fr + nn % cols] != 0 { m[kk * n + nn] = 0 }
+        }
+        return m
+    }
+
+    /// Number of weights of a K x N matrix that this map prunes.
+    public func prunedWeights(k: Int, n: Int) -> Int {
+        // Counts faulty PEs per (row residue, col residue) class times class sizes,
+        // which avoids materialising the mask for large layers.
+        var total = 0
+        let fullK = k / rows, remK = k % rows, fullN = n / cols, remN = n % cols
+        for i in 0..<rows {
+            let kCount = fullK + (i < remK ? 1 : 0)
+            if kCount == 0 { continue }
+            for j in 0..<cols where bits[i * cols + j] != 0 {
+                total += kCount * (fullN + (j < remN ? 1 : 0))
+            }
+        }
+        return total
+    }
+
+    /// Checksum of the map's bits and shape, recorded as provenance.
+    public var checksum: String {
+        var h = FNV1a64()
+        h.update(array: [UInt64(rows), UInt64(cols)])
+        h.update(array: bits)
+        return h.hex
+    }
+}

@@ -1,0 +1,3 @@
+import FapsimCLI
+
+Fapsim.main()
