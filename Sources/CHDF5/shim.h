@@ -29,4 +29,12 @@ static inline hid_t fapsim_H5T_STD_I64LE(void) { return H5T_STD_I64LE; }
 static inline hid_t fapsim_H5T_IEEE_F32LE(void) { return H5T_IEEE_F32LE; }
 static inline hid_t fapsim_H5T_IEEE_F64LE(void) { return H5T_IEEE_F64LE; }
 static inline hsize_t fapsim_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
+static inline size_t fapsim_H5T_VARIABLE(void) { return H5T_VARIABLE; }
+static inline unsigned fapsim_H5F_OBJ_ALL(void) { return H5F_OBJ_ALL; }
+static inline unsigned fapsim_H5F_OBJ_LOCAL(void) { return H5F_OBJ_LOCAL; }
+static inline hid_t fapsim_H5P_GROUP_CREATE(void) { return H5P_GROUP_CREATE; }
+static inline hid_t fapsim_H5T_NATIVE_UINT64(void) { return H5T_NATIVE_UINT64; }
+static inline hid_t fapsim_H5T_STD_U64LE(void) { return H5T_STD_U64LE; }
+static inline unsigned fapsim_H5O_INFO_BASIC(void) { return H5O_INFO_BASIC; }
+static inline unsigned fapsim_H5O_INFO_NUM_ATTRS(void) { return H5O_INFO_NUM_ATTRS; }
 #endif

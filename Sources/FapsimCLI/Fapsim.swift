@@ -6,6 +6,13 @@ public struct Fapsim: ParsableCommand {
         commandName: "fapsim",
         abstract: "Cycle-level simulator of a weight-stationary systolic array with FAP bypass, and the Reduce retraining-budget framework.",
         subcommands: [
+            GemmCommand.self,
+            BenchCommand.self,
+            InspectCommand.self, DebugWriteCommand.self,
+            EvaluateCommand.self,
+            VectorsCommand.self,
+            LotCommand.self,
+            BudgetCommand.self,
         ]
     )
 

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import FapsimSupport
+import Reduce
+
+/// `fapsim budget`: Reduce Step 2, each chip's fault-aware retraining budget
+/// from its fault rate and the resilience table (docs/reduce.md).
+public struct BudgetCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "budget",
+        abstract: "Give each chip of a lot its FAT epochs from the resilience table (Reduce Step 2).",
+        discussion: """
+        Conservative by default: a chip gets the epochs of the nearest measured fault rate at or above its own \
+        (rates compared in whole faulty PEs). --interpolate interpolates linearly between the two bracketing \
+        measured rates instead. Both round up. --policy max takes the most epochs any repeat needed, mean the \
+        mean over repeats. Flags: above_range (rate above the highest measured one; budget = that rate's), \
+        unreached (the measured rate(s) did not reach the target in every repeat; budget -1).
+        """)
+
+    @Option(help: "Resilience file from `fapsim resilience` (Step 1).")
+    var resilience: String
+
+    @Option(help: "Chip lot file from `fapsim lot generate`.")
+    var lot: String
+
+    @Option(help: "Accuracy target as a fraction, one of the resilience file's targets (e.g. 0.85).")
+    var target: Double
+
+    @Option(help: "max (most epochs over repeats) or mean (mean over repeats, rounded up).")
+    var policy: String
+
+    @Flag(help: "Interpolate linearly between the bracketing measured rates instead of taking the next rate up.")
+    var interpolate = false
+
+    @Option(help: "Output results file (HDF5, content \"budget\").")
+    var out: String
+
+    @Flag(help: "Replace an existing output file.")
+    var force = false
+
+    @Flag(help: "Print a JSON summary on stdout instead of the readable one.")
+    var json = false
+
+    public init() {}
+
+    public func run() throws {
+        guard let p = BudgetPolicy(rawValue: policy) else {
+            throw FapsimError("--policy: expected max or mean, got \(policy)")
+        }
+        // Fail before reading anything when the output cannot be written.
+        try AtomicWrite.checkOverwrite(out, force: force)
+        let result = try BudgetRun.run(resilience: resilience, lot: lot, rule: BudgetRule(target: target, policy: p, interpolate: interpolate))
+        try result.write(path: out, force: force)
+        if json {
+            JSONOutput.print(result.json(out: out))
+        } else {
+            result.lines(out: out).forEach { print($0) }
+        }
+    }
+}

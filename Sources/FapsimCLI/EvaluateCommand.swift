@@ -1,0 +1,213 @@
+import ArgumentParser
+import Foundation
+import FapsimStore
+import FapsimSupport
+import Network
+import SystolicArray
+
+/// `fapsim evaluate`: top-1 and per-class accuracy of a VGG11 weights file on the
+/// CIFAR-10 test split, on a fault-free or faulty chip, through the fast
+/// functional engine or the register-level array.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Top-1 and per-class accuracy of VGG11 weights on the CIFAR-10 test images, optionally on a faulty chip.",
+        discussion: """
+        Faults come from a chip of a lot file (--lot FILE --chip I) or a uniform random map \
+        (--fault-rate P --seed S) on the config's array; with a map, the functional engine prunes \
+        the weights on faulty PEs (FAP mask) and the array engine bypasses those PEs, so both \
+        compute the same network. The array engine also reports the cycles of every layer.
+        """)
+
+    enum Engine: String, ExpressibleByArgument, CaseIterable {
+        case functional, array
+    }
+
+    /// Used when --config is not given: the repository's TPU-like 256x256 config if
+    /// it is reachable from the working directory, else the same array built in.
+    static let defaultConfigPath = "hw-configs/tpu-256x256.yaml"
+
+    @Option(help: "Weights file: a fapsim weights file or a PyTorch state_dict in HDF5.")
+    var weights: String
+
+    @Option(help: "CIFAR-10 binary directory (default: $FAPSIM_CIFAR_DIR, else ../shared/datasets/cifar-10-batches-bin).")
+    var data: String?
+
+    @Option(help: "Chip lot file to take the fault map from (with --chip).")
+    var lot: String?
+
+    @Option(help: "Chip index in the lot (0-based).")
+    var chip: Int?
+
+    @Option(name: .customLong("fault-rate"), help: "Uniform random fault map with this fraction of faulty PEs (with --seed).")
+    var faultRate: Double?
+
+    @Option(help: "Seed of the uniform random fault map.")
+    var seed: UInt64?
+
+    @Option(help: "Hardware config YAML (default: \(defaultConfigPath), a 256x256 array).")
+    var config: String?
+
+    @Option(help: "functional (im2col + masked OpenBLAS GEMM) or array (every GEMM on the register-level array).")
+    var engine: Engine = .functional
+
+    @Option(help: "Evaluate only the first N test images.")
+    var limit: Int?
+
+    @Option(help: "Images per forward pass (default 128 functional, 1 array).")
+    var batch: Int?
+
+    @Flag(help: "Print a JSON summary on stdout.")
+    var json = false
+
+    @Flag(help: "No progress line on stderr.")
+    var quiet = false
+
+    @Flag(help: ArgumentHelp("Print the time spent in each forward step (im2col, gemm, bn_relu, maxpool) on stderr.",
+                             visibility: .hidden))
+    var profile = false
+
+    func validate() throws {
+        if (lot == nil) != (chip == nil) {
+            throw ValidationError("--lot and --chip go together")
+        }
+        if faultRate != nil && seed == nil {
+            throw ValidationError("--fault-rate needs --seed S (the map is random)")
+        }
+        if seed != nil && faultRate == nil {
+            throw ValidationError("--seed is only used with --fault-rate")
+        }
+        if lot != nil && faultRate != nil {
+            throw ValidationError("choose one fault source: --lot FILE --chip I or --fault-rate P --seed S")
+        }
+        if let chip, chip < 0 { throw ValidationError("--chip: expected a chip index >= 0, got \(chip)") }
+        if let limit, limit <= 0 { throw ValidationError("--limit: expected a positive number of images, got \(limit)") }
+        if let batch, batch <= 0 { throw ValidationError("--batch: expected a positive batch size, got \(batch)") }
+    }
+
+    func run() throws {
+        let hw = try Self.loadConfig(config)
+        let faults = try Self.faultMap(lot: lot, chip: chip, faultRate: faultRate, seed: seed, config: hw)
+        let params = try VGG11Parameters.load(path: weights)
+        let dataDir = CIFAR10Set.resolveDirectory(data)
+        let test = try CIFAR10Set.load(directory: dataDir, split: .test, limit: limit)
+
+        let gemmEngine: any GEMMEngine
+        var arrayEngine: ArrayEngine?
+        switch engine {
+        case .functional:
+            gemmEngine = FunctionalEngine(faults: faults)
+        case .array:
+            let a = try ArrayEngine(config: hw, faults: faults)
+            arrayEngine = a
+            gemmEngine = a
+        }
+        let network = VGG11Network(parameters: params, engine: gemmEngine)
+        let stepTimes = profile ? ForwardProfile() : nil
+        network.profile = stepTimes
+        let images = test.count
+        let progress = ProgressLine("evaluate (\(engine.rawValue))", total: images, unit: "images", quiet: quiet)
+        let start = Date()
+        let result = try Evaluator.evaluate(network: network, data: test, batch: batch ?? (engine == .array ? 1 : 128),
+                                            progress: progress)
+        progress.finish()
+        let wall = Date().timeIntervalSince(start)
+        if let stepTimes {
+            let text = stepTimes.seconds.sorted { $0.value > $1.value }
+                .map { String(format: "%@ %.2fs", $0.key, $0.value) }.joined(separator: ", ")
+            FileHandle.standardError.write(Data("steps: \(text); total \(String(format: "%.2fs", wall))\n".utf8))
+        }
+        let layers = arrayEngine.map { Self.layerTotals($0.runs) } ?? []
+        let totalCycles = layers.reduce(0) { $0 + $1.cycles }
+
+        if json {
+            var out: [String: Any] = [
+                "accuracy": result.accuracy,
+                "images": result.images,
+                "correct": result.correct,
+                "per_class": result.perClassAccuracy,
+                "engine": engine.rawValue,
+                "weights": weights,
+                "width": params.spec.width,
+                "fault_rate": faults?.faultRate ?? 0,
+                "wall_s": wall,
+            ]
+            if let faults { out["fault_map_checksum"] = faults.checksum }
+            if let lot, let chip { out["lot"] = lot; out["chip"] = chip }
+            if let seed { out["seed"] = seed }
+            if arrayEngine != nil {
+                out["config"] = hw.name
+                out["cycles"] = totalCycles
+                out["time_s_at_clock"] = hw.seconds(cycles: totalCycles)
+                out["layers"] = layers.map { l -> [String: Any] in
+                    ["layer": l.layer, "m": l.m, "k": l.k, "n": l.n, "cycles": l.cycles,
+                     "macs_performed": l.macsPerformed, "macs_bypassed": l.macsBypassed]
+                }
+            }
+            JSONOutput.print(out)
+            return
+        }
+        let faultText = faults.map { String(format: "%.4f of PEs faulty (%d of %d)", $0.faultRate, $0.faultyCount, $0.rows * $0.cols) }
+            ?? "fault-free"
+        print(String(format: "top-1 accuracy %.2f%% (%d/%d images), %@ engine, %@",
+                     100 * result.accuracy, result.correct, result.images, engine.rawValue, faultText))
+        for (i, name) in result.classNames.enumerated() where result.perClassTotal[i] > 0 {
+            print(String(format: "  %-12@ %6.2f%% (%d/%d)", name, 100 * Double(result.perClassCorrect[i]) / Double(result.perClassTotal[i]),
+                         result.perClassCorrect[i], result.perClassTotal[i]))
+        }
+        if arrayEngine != nil {
+            print("array cycles on \(hw.name) (\(hw.rows)x\(hw.cols), \(hw.weightLoad.rawValue)):")
+            for l in layers {
+                print("  \(l.layer.padding(toLength: 12, withPad: " ", startingAt: 0)) M=\(l.m) K=\(l.k) N=\(l.n) cycles=\(l.cycles)")
+            }
+            print(String(format: "  total %d cycles (%.6f s at %.0f MHz)", totalCycles, hw.seconds(cycles: totalCycles), hw.clockMHz))
+        }
+    }
+
+    struct LayerTotal {
+        var layer: String
+        var m: Int, k: Int, n: Int
+        var cycles: Int, macsPerformed: Int, macsBypassed: Int
+    }
+
+    /// Sums each layer's GEMMs over all batches (M summed too), in network order.
+    static func layerTotals(_ runs: [LayerRun]) -> [LayerTotal] {
+        var order: [String] = []
+        var totals: [String: LayerTotal] = [:]
+        for r in runs {
+            if var t = totals[r.layer] {
+                t.m += r.m
+                t.cycles += r.stats.cycles
+                t.macsPerformed += r.stats.macsPerformed
+                t.macsBypassed += r.stats.macsBypassed
+                totals[r.layer] = t
+            } else {
+                order.append(r.layer)
+                totals[r.layer] = LayerTotal(layer: r.layer, m: r.m, k: r.k, n: r.n, cycles: r.stats.cycles,
+                                             macsPerformed: r.stats.macsPerformed, macsBypassed: r.stats.macsBypassed)
+            }
+        }
+        return order.map { totals[$0]! }
+    }
+
+    static func loadConfig(_ path: String?) throws -> HardwareConfig {
+        if let path { return try HardwareConfig.load(path: path) }
+        if FileManager.default.fileExists(atPath: defaultConfigPath) {
+            return try HardwareConfig.load(path: defaultConfigPath)
+        }
+        return HardwareConfig(name: "tpu-256x256", rows: 256, cols: 256)
+    }
+
+    /// The chip's fault map from a lot, a uniform random map, or nil (fault-free).
+    static func faultMap(lot: String?, chip: Int?, faultRate: Double?, seed: UInt64?,
+                         config: HardwareConfig) throws -> FaultMap? {
+        if let lot, let chip {
+            // The store checks the chip index and that the lot's array is the config's.
+            return try ChipLotFile.readFaultMap(path: lot, chip: chip, config: config)
+        }
+        if let faultRate, let seed {
+            return try FaultMap.uniform(rows: config.rows, cols: config.cols, rate: faultRate, seed: seed)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import FapsimSupport
+import MaskedGEMM
+import SystolicArray
+
+/// `fapsim gemm`: one random GEMM through the register-level array.
+struct GemmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "Run one random GEMM Out[MxN] = A[MxK] x W[KxN] through the register-level array.",
+        discussion: "Prints cycles (weight load, fill, steady, drain), MACs performed and bypassed and utilization. "
+            + "--check also runs the closed-form timing model and the functional masked GEMM and compares them.")
+
+    @Option(help: "Hardware config YAML (see hw-configs/).") var config: String
+    @Option(name: .customLong("m"), help: "Rows of A (output pixels x batch).") var m: Int
+    @Option(name: .customLong("k"), help: "Inner dimension.") var k: Int
+    @Option(name: .customLong("n"), help: "Columns of W (output channels).") var n: Int
+    @Option(name: .customLong("fault-rate"), help: "Fraction of faulty (bypassed) PEs, in [0, 1].") var faultRate: Double = 0
+    @Option(help: "Seed for the fault map and the random operands.") var seed: UInt64 = 1
+    @Option(name: .customLong("stuck-at"), help: "Unmitigated fault ROW,COL,BIT,VALUE on a PE's partial-sum output.") var stuckAt: String?
+    @Option(help: "Threads stepping column slices (default: both cores on large arrays).") var threads: Int?
+    @Flag(help: "Also run the closed-form and functional paths and compare.") var check = false
+    @Flag(help: "Machine-readable output.") var json = false
+
+    func run() throws {
+        let cfg = try HardwareConfig.load(path: config)
+        try FaultMap.validateRate(faultRate, field: "--fault-rate")
+        try FoldPlan.validate(m: m, k: k, n: n)
+        if let threads, threads < 1 { throw FapsimError("--threads: expected a positive integer, got \(threads)") }
+        let faults = try FaultMap.uniform(rows: cfg.rows, cols: cfg.cols, rate: faultRate, seed: seed)
+        let stuck = try stuckAt.map { try StuckAtFault(parsing: $0, rows: cfg.rows, cols: cfg.cols) }
+        var rng = SeededRNG.derived(seed: seed, 0x6F70)
+        var report: [String: Any] = ["config": cfg.name, "m": m, "k": k, "n": n, "fault_rate": faults.faultRate,
+                                     "datapath": cfg.datapath.rawValue, "weight_load": cfg.weightLoad.rawValue]
+        let t0 = ProcessStats.now()
+        let stats: GEMMStats
+        switch cfg.datapath {
+        case .float32:
+            let a = (0..<(m * k)).map { _ in Float(rng.nextGaussian()) }
+            let w = (0..<(k * n)).map { _ in Float(rng.nextGaussian()) }
+            let run = try ArrayGEMM.run(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n, stuckAt: stuck, threads: threads)
+            stats = run.stats
+            if check {
+                let fast = MaskedGEMM.forward(a: a, m: m, k: k, w: w, n: n, faults: faults)
+                report["max_abs_diff"] = Double(zip(run.output, fast).map { abs($0 - $1) }.max() ?? 0)
+            }
+        case .int8:
+            let a = (0..<(m * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+            let w = (0..<(k * n)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+            let run = try ArrayGEMM.runInt8(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n, stuckAt: stuck, threads: threads)
+            stats = run.stats
+            if check {
+                let fast = MaskedGEMM.forwardInt8(a: a, m: m, k: k, w: w, n: n, faults: faults)
+                report["max_abs_diff"] = Double(zip(run.output, fast).map { abs(Int64($0) - Int64($1)) }.max() ?? 0)
+            }
+        }
+        let wall = ProcessStats.now() - t0
+        report.merge(StatsJSON.gemm(stats, config: cfg)) { $1 }
+        report["wall_s"] = wall
+        if check {
+            let closed = try ClosedFormTiming.gemm(config: cfg, m: m, k: k, n: n, faults: faults)
+            report["cycles_match_closed_form"] = closed == stats
+            report["closed_form_cycles"] = closed.cycles
+        }
+        if json {
+            JSONOutput.print(report)
+            return
+        }
+        print("\(cfg.name): \(cfg.rows)x\(cfg.cols) \(cfg.weightLoad.rawValue), \(cfg.datapath.rawValue); GEMM \(m)x\(k)x\(n), \(stats.folds) folds, fault rate \(String(format: "%.4f", faults.faultRate))")
+        print("cycles \(stats.cycles) = weight load \(stats.weightLoadCycles) + fill \(stats.fillCycles) + steady \(stats.steadyCycles) + drain \(stats.drainCycles)  (\(String(format: "%.3f", cfg.seconds(cycles: stats.cycles) * 1e6)) us at \(cfg.clockMHz) MHz)")
+        print("MACs performed \(stats.macsPerformed), bypassed \(stats.macsBypassed); idle PE-cycles \(stats.idlePECycles); utilization \(String(format: "%.4f", stats.utilization))")
+        if check {
+            print("closed form matches: \(report["cycles_match_closed_form"] as! Bool); max |array - functional| = \(report["max_abs_diff"]!)")
+        }
+    }
+}
+
+/// The JSON field names shared by `gemm`, `bench` and traces.
+enum StatsJSON {
+    static func gemm(_ s: GEMMStats, config: HardwareConfig) -> [String: Any] {
+        [
+            "cycles": s.cycles, "weight_load_cycles": s.weightLoadCycles, "fill_cycles": s.fillCycles,
+            "steady_cycles": s.steadyCycles, "drain_cycles": s.drainCycles, "folds": s.folds,
+            "macs_performed": s.macsPerformed, "macs_bypassed": s.macsBypassed, "idle_pe_cycles": s.idlePECycles,
+            "utilization": s.utilization, "time_s": config.seconds(cycles: s.cycles),
+        ]
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import HDF5Kit
+import SystolicArray
+import FapsimSupport
+
+/// Reading and writing `fapsim.lot` files.
+///
+/// Layout (docs/hdf5-schema.md):
+/// - root attributes: schema, schema_version, rows, cols (Int64), generator
+///   (string), `generator.<name>` (Float64, one per generator parameter),
+///   lot_seed (UInt64);
+/// - `/fault_maps` UInt8 [chips][rows][cols], 1 = faulty, chunked one chip per
+///   chunk with shuffle + gzip, so reading one chip reads one chunk;
+/// - `/fault_rate` Float64 [chips];
+/// - `/chip_seed` UInt64 [chips] (uint64 so seeds round-trip bit for bit and
+///   numpy shows them as the unsigned numbers fapsim prints).
+public enum ChipLotFile {
+    static let faultMaps = "fault_maps"
+    static let faultRate = "fault_rate"
+    static let chipSeed = "chip_seed"
+    static let parameterPrefix = "generator."
+
+    // MARK: writing
+
+    /// Writes a whole lot atomically (temporary file + rename).
+    public static func write(_ lot: ChipLot, to path: String, force: Bool) throws {
+        try write(path: path, rows: lot.rows, cols: lot.cols, chips: lot.chips.count,
+                  generator: lot.generator, generatorParameters: lot.generatorParameters,
+                  lotSeed: lot.lotSeed, force: force) { writer in
+            for (i, chip) in lot.chips.enumerated() { try writer.write(chip: i, chip) }
+        }
+    }
+
+    /// Streams a lot to disk chip by chip, for lots too large to hold in memory.
+    /// `fill` must write every chip; the file appears under `path` only if it
+    /// returns without throwing and every chip was written.
+    public static func write(path: String, rows: Int, cols: Int, chips: Int, generator: String,
+                             generatorParameters: [String: Double] = [:], lotSeed: UInt64,
+                             force: Bool, _ fill: (ChipLotWriter) throws -> Void) throws {
+        guard rows > 0, cols > 0, chips >= 0 else {
+            throw FapsimError("\(path): invalid lot size \(chips) chips of \(rows) x \(cols)")
+        }
+        try AtomicWrite.write(to: path, force: force) { tmp in
+            let file = try H5File.create(tmp, overwrite: true)
+            try Schema.stamp(file, as: .lot)
+            try file.setAttribute("rows", Int64(rows))
+            try file.setAttribute("cols", Int64(cols))
+            try file.setAttribute("generator", generator)
+            for (name, value) in generatorParameters.sorted(by: { $0.key < $1.key }) {
+                try file.setAttribute(parameterPrefix + name, value)
+            }
+            try file.setAttribute("lot_seed", lotSeed)
+            let writer = try ChipLotWriter(file: file, finalPath: path, rows: rows, cols: cols, chips: chips)
+            try fill(writer)
+            try writer.finish()  // releases the writer's datasets
+            try file.close()
+        }
+    }
+
+    // MARK: reading
+
+    /// The whole lot.
+    public static func read(path: String) throws -> ChipLot {
+        let reader = try ChipLotReader(path: path)
+        return try reader.readAll()
+    }
+
+    /// One chip's fault map, reading only that chip's chunk.
+    public static func readFaultMap(path: String, chip: Int) throws -> FaultMap {
+        try ChipLotReader(path: path).faultMap(chip: chip)
+    }
+
+    /// One chip's fault map, checked against the array size of `config`.
+    public static func readFaultMap(path: String, chip: Int, config: HardwareConfig) throws -> FaultMap {
+        try ChipLotReader(path: path).faultMap(chip: chip, for: config)
+    }
+
+    /// One chip: fault map, fault rate and seed.
+    public static func readChip(path: String, chip: Int) throws -> ChipLot.Chip {
+        try ChipLotReader(path: path).chip(chip)
+    }
+
+    /// Array size, chip count, rate range and generator, without the maps.
+    public static func info(path: String) throws -> ChipLotInfo {
+        try ChipLotReader(path: path).info
+    }
+}
+
+/// Writes the chips of a lot being created; see `ChipLotFile.write(path:...)`.
+public final class ChipLotWriter {
+    public let rows: Int
+    public let cols: Int
+    public let chipCount: Int
+    private let path: String
+    /// Released by `finish` so the file can close.
+    private var maps: H5Dataset?
+    private var rates: [Double]
+    private var seeds: [UInt64]
+    private var written: [Bool]
+    private let file: H5File
+
+    init(file: H5File, finalPath: String, rows: Int, cols: Int, chips: Int) throws {
+        self.file = file
+        self.path = finalPath
+        self.rows = rows
+        self.cols = cols
+        self.chipCount = chips
+        // Chunked needs non-zero chunk dims; an empty lot is stored contiguous.
+        let options: H5DatasetOptions = chips > 0 ? .compressed(chunk: [1, rows, cols], level: 4) : .contiguous
+        let maps = try file.createDataset(ChipLotFile.faultMaps, of: UInt8.self, shape: [chips, rows, cols], options: options)
+        try maps.setAttribute("units", "1 = faulty PE (bypassed), 0 = healthy")
+        self.maps = maps
+        rates = [Double](repeating: 0, count: chips)
+        seeds = [UInt64](repeating: 0, count: chips)
+        written = [Bool](repeating: false, count: chips)
+    }
+
+    /// Writes chip `index` (0-based); chips may come in any order.
+    public func write(chip index: Int, _ chip: ChipLot.Chip) throws {
+        guard (0..<chipCount).contains(index) else {
+            throw FapsimError("\(path): chip \(index) is out of range (lot has \(chipCount) chips)")
+        }
+        guard chip.faultMap.rows == rows, chip.faultMap.cols == cols else {
+            throw FapsimError("\(path): chip \(index): fault map is \(chip.faultMap.rows) x \(chip.faultMap.cols), lot is \(rows) x \(cols)")
+        }
+        guard let maps else { throw FapsimError("\(path): lot is already finished") }
+        try FaultMap.validateRate(chip.faultRate, field: "\(path): chip \(index): fault rate")
+        try maps.write(chip.faultMap.bits, start: [index, 0, 0], count: [1, rows, cols])
+        rates[index] = chip.faultRate
+        seeds[index] = chip.seed
+        written[index] = true
+    }
+
+    func finish() throws {
+        maps = nil
+        if let missing = written.firstIndex(of: false) {
+            throw FapsimError("\(path): chip \(missing) of \(chipCount) was never written")
+        }
+        let r = try file.write(ChipLotFile.faultRate, rates)
+        try r.setAttribute("units", "1")
+        let s = try file.write(ChipLotFile.chipSeed, seeds)
+        try s.setAttribute("units", "seed")
+    }
+}

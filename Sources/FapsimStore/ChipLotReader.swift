@@ -1,0 +1,94 @@
+import HDF5Kit
+import SystolicArray
+import FapsimSupport
+
+/// An open `fapsim.lot` file, validated on open, from which single chips can be
+/// read one at a time (a campaign over thousands of chips keeps one reader and
+/// never holds the whole lot in memory).
+public final class ChipLotReader {
+    public let path: String
+    public let info: ChipLotInfo
+    private let file: H5File
+    private let maps: H5Dataset
+    private let rates: [Double]
+    private let seeds: [UInt64]
+
+    public init(path: String) throws {
+        self.path = path
+        file = try H5File.open(path)
+        let version = try Schema.require(file, is: .lot)
+        let rows = try Self.positiveInt(file, "rows")
+        let cols = try Self.positiveInt(file, "cols")
+        maps = try file.openDataset(ChipLotFile.faultMaps, expecting: .uint8, rank: 3, shape: [nil, rows, cols])
+        let chips = maps.shape[0]
+        let rates = try file.openDataset(ChipLotFile.faultRate, expecting: .double, rank: 1, shape: [chips]).read(Double.self)
+        self.rates = rates
+        seeds = try file.openDataset(ChipLotFile.chipSeed, expecting: .uint64, rank: 1, shape: [chips]).read(UInt64.self)
+        if let bad = rates.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw HDF5Failure.error(file: path, object: "/" + ChipLotFile.faultRate,
+                                    "chip \(bad): expected a fault rate in [0, 1], got \(rates[bad])")
+        }
+        var parameters: [String: Double] = [:]
+        for name in try file.attributeNames() where name.hasPrefix(ChipLotFile.parameterPrefix) {
+            parameters[String(name.dropFirst(ChipLotFile.parameterPrefix.count))] = try file.numberAttribute(name)
+        }
+        info = ChipLotInfo(
+            schemaVersion: version, rows: rows, cols: cols, chipCount: chips,
+            generator: try file.stringAttribute("generator"),
+            generatorParameters: parameters,
+            lotSeed: try file.attribute("lot_seed", as: UInt64.self),
+            faultRateRange: rates.min().map { $0...rates.max()! },
+            meanFaultRate: rates.isEmpty ? nil : rates.reduce(0, +) / Double(rates.count))
+    }
+
+    private static func positiveInt(_ file: H5File, _ name: String) throws -> Int {
+        let v = try file.attribute(name, as: Int64.self)
+        guard v > 0, v <= 1 << 20 else { throw file.failure("attribute \(name): expected a positive array size, got \(v)") }
+        return Int(v)
+    }
+
+    private func checkIndex(_ chip: Int) throws {
+        guard (0..<info.chipCount).contains(chip) else {
+            throw HDF5Failure.error(file: path, object: "/" + ChipLotFile.faultMaps,
+                                    "chip \(chip) is out of range (lot has \(info.chipCount) chips, 0...\(info.chipCount - 1))")
+        }
+    }
+
+    /// Chip `chip`'s fault map; reads one chunk.
+    public func faultMap(chip: Int) throws -> FaultMap {
+        try checkIndex(chip)
+        let bits = try maps.read(UInt8.self, start: [chip, 0, 0], count: [1, info.rows, info.cols])
+        return FaultMap(rows: info.rows, cols: info.cols, bits: bits)
+    }
+
+    /// Chip `chip`'s fault map, refusing a lot made for another array size
+    /// than `config`'s (a map only means something on the array it was drawn for).
+    public func faultMap(chip: Int, for config: HardwareConfig) throws -> FaultMap {
+        try checkArray(config)
+        return try faultMap(chip: chip)
+    }
+
+    /// Throws unless the lot's array size is `config`'s.
+    public func checkArray(_ config: HardwareConfig) throws {
+        guard info.rows == config.rows, info.cols == config.cols else {
+            throw HDF5Failure.error(file: path, object: "/" + ChipLotFile.faultMaps,
+                                    "lot is for a \(info.rows) x \(info.cols) array, hardware config \(config.name) has \(config.rows) x \(config.cols)")
+        }
+    }
+
+    public func chip(_ index: Int) throws -> ChipLot.Chip {
+        ChipLot.Chip(faultMap: try faultMap(chip: index), faultRate: rates[index], seed: seeds[index])
+    }
+
+    /// Every chip (reads all maps in one call).
+    public func readAll() throws -> ChipLot {
+        let bits = try maps.read(UInt8.self)
+        let n = info.rows * info.cols
+        let chips = (0..<info.chipCount).map { i in
+            ChipLot.Chip(faultMap: FaultMap(rows: info.rows, cols: info.cols, bits: Array(bits[(i * n)..<((i + 1) * n)])),
+                         faultRate: rates[i], seed: seeds[i])
+        }
+        return ChipLot(rows: info.rows, cols: info.cols, generator: info.generator,
+                       generatorParameters: info.generatorParameters, lotSeed: info.lotSeed, chips: chips)
+    }
+}

@@ -1,0 +1,67 @@
+import HDF5Kit
+import FapsimSupport
+
+/// The kinds of file fapsim writes. Every one carries two root attributes:
+/// `schema` (a string naming the kind) and `schema_version` (Int64).
+///
+/// Version policy (docs/hdf5-schema.md): a reader accepts every version up to
+/// its own and rejects newer ones, because a newer writer may have changed the
+/// meaning of a field; adding optional attributes or datasets does not bump the
+/// version, renaming, removing or reinterpreting anything does.
+public enum FapsimFileKind: String, CaseIterable, Sendable {
+    case lot = "fapsim.lot"
+    case weights = "fapsim.weights"
+    case results = "fapsim.results"
+
+    /// The version this build writes and the newest it reads.
+    public var currentVersion: Int64 { 1 }
+
+    /// Short name used by `inspect` ("lot", "weights", "results").
+    public var shortName: String { String(rawValue.dropFirst("fapsim.".count)) }
+}
+
+public enum Schema {
+    public static let schemaAttribute = "schema"
+    public static let versionAttribute = "schema_version"
+
+    /// Stamps a new file's root with its kind and the current version.
+    public static func stamp(_ file: H5File, as kind: FapsimFileKind) throws {
+        try file.setAttribute(schemaAttribute, kind.rawValue)
+        try file.setAttribute(versionAttribute, kind.currentVersion)
+    }
+
+    /// Reads the file's kind and version; nil kind when there is no `schema`
+    /// attribute (a file fapsim did not write). Rejects unknown schemas and
+    /// versions newer than this build reads.
+    public static func identify(_ file: H5File) throws -> (kind: FapsimFileKind, version: Int64)? {
+        guard file.hasAttribute(schemaAttribute) else { return nil }
+        let name = try file.stringAttribute(schemaAttribute)
+        guard let kind = FapsimFileKind(rawValue: name) else {
+            let known = FapsimFileKind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw file.failure("unknown schema '\(name)' (this fapsim reads \(known))")
+        }
+        guard file.hasAttribute(versionAttribute) else {
+            throw file.failure("missing attribute \(versionAttribute) (schema \(name))")
+        }
+        let version = try file.integerAttribute(versionAttribute)
+        guard version >= 1 else {
+            throw file.failure("\(versionAttribute): expected a version >= 1, got \(version)")
+        }
+        guard version <= kind.currentVersion else {
+            throw file.failure("\(name) schema_version \(version) is newer than this fapsim reads (\(kind.currentVersion)); upgrade fapsim")
+        }
+        return (kind, version)
+    }
+
+    /// Checks that `file` is a fapsim file of `kind`, with a clear error otherwise.
+    @discardableResult
+    public static func require(_ file: H5File, is kind: FapsimFileKind) throws -> Int64 {
+        guard let found = try identify(file) else {
+            throw file.failure("missing attribute schema: not a fapsim \(kind.shortName) file (expected schema '\(kind.rawValue)')")
+        }
+        guard found.kind == kind else {
+            throw file.failure("is a \(found.kind.rawValue) file, expected \(kind.rawValue)")
+        }
+        return found.version
+    }
+}

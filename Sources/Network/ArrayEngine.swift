@@ -1,0 +1,73 @@
+import Foundation
+import FapsimSupport
+import SystolicArray
+
+/// Cycle accounting of one layer's GEMM on the array.
+public struct LayerRun: Sendable, Equatable {
+    public let layer: String
+    public let m: Int
+    public let k: Int
+    public let n: Int
+    public let stats: GEMMStats
+
+    public init(layer: String, m: Int, k: Int, n: Int, stats: GEMMStats) {
+        self.layer = layer
+        self.m = m
+        self.k = k
+        self.n = n
+        self.stats = stats
+    }
+}
+
+/// Every conv and linear GEMM runs fold by fold on the register-level PE array,
+/// with the chip's fault map in the bypass muxes (SPEC sections 1-2).
+public final class ArrayEngine: GEMMEngine {
+    public let config: HardwareConfig
+    public let faults: FaultMap?
+    /// Worker threads the array simulation may use (nil = the array's default).
+    public let threads: Int?
+    /// One record per GEMM executed, in execution order (a layer run on several
+    /// batches appears once per batch).
+    public private(set) var runs: [LayerRun] = []
+    /// Called after each layer's GEMM, for progress and streaming traces.
+    public var onLayer: ((LayerRun) -> Void)?
+    /// Optional per-layer observer of the PE registers (waveform dumps): return
+    /// one for the layers to watch, nil for the rest.
+    public var observerForLayer: ((String) -> ArrayObserver?)?
+
+    public init(config: HardwareConfig, faults: FaultMap?, threads: Int? = nil) throws {
+        if let faults, faults.rows != config.rows || faults.cols != config.cols {
+            throw FapsimError("fault map is \(faults.rows)x\(faults.cols) but the array in config \(config.name) is \(config.rows)x\(config.cols)")
+        }
+        self.config = config
+        self.faults = faults
+        self.threads = threads
+    }
+
+    public func prepare(layer: String, weights: [Float], k: Int, n: Int) -> [Float] {
+        weights
+    }
+
+    public func gemm(layer: String, weights: UnsafePointer<Float>, k: Int, n: Int,
+                     columns at: UnsafePointer<Float>, m: Int, out: UnsafeMutablePointer<Float>) throws {
+        // The array takes A[M][K] and returns Out[M][N]; the network keeps the
+        // transposes (At, Out^T). One allocation per layer is nothing next to
+        // the cycle-by-cycle simulation.
+        var a = [Float](repeating: 0, count: m * k)
+        a.withUnsafeMutableBufferPointer { Layout.transpose(src: at, rows: k, cols: m, dst: $0.baseAddress!) }
+        let w = Array(UnsafeBufferPointer(start: weights, count: k * n))
+        let result = try ArrayGEMM.run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, threads: threads,
+                                       observer: observerForLayer?(layer))
+        result.output.withUnsafeBufferPointer { o in
+            Layout.transpose(src: o.baseAddress!, rows: m, cols: n, dst: out)
+        }
+        let record = LayerRun(layer: layer, m: m, k: k, n: n, stats: result.stats)
+        runs.append(record)
+        onLayer?(record)
+    }
+
+    /// Total cycles of every GEMM run so far.
+    public var totalCycles: Int { runs.reduce(0) { $0 + $1.stats.cycles } }
+
+    public func resetRuns() { runs.removeAll() }
+}

@@ -1,0 +1,41 @@
+import MaskedGEMM
+import SystolicArray
+
+/// Where the network's conv and linear GEMMs run. The network description, im2col,
+/// BN, ReLU and pooling are shared; only this step differs between engines.
+public protocol GEMMEngine: AnyObject {
+    /// The fault map the GEMMs are subject to (nil = fault-free chip).
+    var faults: FaultMap? { get }
+
+    /// The weights this engine multiplies with, derived once per layer from the
+    /// trained W[K][N]: the functional engine applies the FAP mask here, the array
+    /// engine keeps them unmasked because its bypass muxes skip the faulty PEs.
+    func prepare(layer: String, weights: [Float], k: Int, n: Int) -> [Float]
+
+    /// Out^T[N][M] = (W[K][N])^T x At[K][M], i.e. Out = A x W stored transposed
+    /// (CNHW for a conv). `weights` is what `prepare` returned.
+    func gemm(layer: String, weights: UnsafePointer<Float>, k: Int, n: Int,
+              columns at: UnsafePointer<Float>, m: Int, out: UnsafeMutablePointer<Float>) throws
+}
+
+/// im2col + FAP-masked GEMM through OpenBLAS: the fast path for evaluation,
+/// sweeps and training. With a fault map, mask[k][n] = 1 - fault[k mod R][n mod C].
+public final class FunctionalEngine: GEMMEngine {
+    public let faults: FaultMap?
+
+    public init(faults: FaultMap? = nil) {
+        self.faults = faults
+    }
+
+    public func prepare(layer: String, weights: [Float], k: Int, n: Int) -> [Float] {
+        guard let faults else { return weights }
+        var w = weights
+        MaskedGEMM.applyMask(&w, k: k, n: n, faults: faults)
+        return w
+    }
+
+    public func gemm(layer: String, weights: UnsafePointer<Float>, k: Int, n: Int,
+                     columns at: UnsafePointer<Float>, m: Int, out: UnsafeMutablePointer<Float>) throws {
+        Conv2D.gemm(weights: weights, k: k, n: n, columns: at, m: m, out: out)
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+/// Splits elementwise layer work (im2col, BN, pooling) over the machine's cores.
+/// OpenBLAS already threads the GEMMs; these loops run between GEMMs, so they
+/// may use the same cores without contention.
+public enum Parallel {
+    /// Worker count for the non-GEMM loops (the process's active cores).
+    nonisolated(unsafe) public static var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Calls `body` on disjoint, contiguous sub-ranges covering 0..<count.
+    /// Work below `minChunk` items per thread stays on the calling thread, where
+    /// a dispatch round trip would cost more than it saves.
+    public static func forRanges(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let t = min(threads, max(1, count / max(1, minChunk)))
+        if t <= 1 {
+            body(0..<count)
+            return
+        }
+        let per = (count + t - 1) / t
+        DispatchQueue.concurrentPerform(iterations: t) { i in
+            let lo = i * per
+            let hi = min(count, lo + per)
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}

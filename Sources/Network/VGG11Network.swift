@@ -1,0 +1,192 @@
+import FapsimSupport
+
+/// A runnable VGG11: the description, its parameters and a GEMM engine, plus
+/// reusable activation buffers so inference allocates nothing per image.
+///
+/// Inside, activations are CNHW ([C][B][H][W], see Im2Col); `forward` takes
+/// PyTorch's NCHW images and returns logits [B][classes].
+/// Not thread-safe: one forward pass at a time per instance.
+public final class VGG11Network {
+    public let spec: VGG11Spec
+    public let parameters: VGG11Parameters
+    public let engine: any GEMMEngine
+    /// When set, forward passes add their per-step wall time to it.
+    public var profile: ForwardProfile?
+
+    /// Engine-prepared weights (FAP-masked for the functional engine) per GEMM layer.
+    private var engineWeights: [String: [Float]] = [:]
+    /// Conv bias + BN folded into one affine per conv (see BatchNorm.inferenceAffine).
+    private var convAffine: [String: (scale: [Float], shift: [Float])] = [:]
+    private var bnAffine: [String: (scale: [Float], shift: [Float])] = [:]
+
+    private var ping: UnsafeMutablePointer<Float>?
+    private var pong: UnsafeMutablePointer<Float>?
+    private var cols: UnsafeMutablePointer<Float>?
+    private var capacityBatch = 0
+
+    public init(parameters: VGG11Parameters, engine: any GEMMEngine) {
+        self.spec = parameters.spec
+        self.parameters = parameters
+        self.engine = engine
+        let layers = spec.layers
+        for (i, layer) in layers.enumerated() {
+            switch layer {
+            case .conv(let c):
+                let p = parameters.gemm[c.name]!
+                engineWeights[c.name] = engine.prepare(layer: c.name, weights: p.weight, k: p.k, n: p.n)
+                if i + 1 < layers.count, case .batchNorm(let b) = layers[i + 1] {
+                    convAffine[c.name] = BatchNorm.inferenceAffine(parameters.batchNorm[b.name]!, precedingBias: p.bias)
+                }
+            case .linear(let l):
+                let p = parameters.gemm[l.name]!
+                engineWeights[l.name] = engine.prepare(layer: l.name, weights: p.weight, k: p.k, n: p.n)
+            case .batchNorm(let b):
+                bnAffine[b.name] = BatchNorm.inferenceAffine(parameters.batchNorm[b.name]!, precedingBias: nil)
+            default:
+                break
+            }
+        }
+    }
+
+    deinit {
+        ping?.deallocate()
+        pong?.deallocate()
+        cols?.deallocate()
+    }
+
+    /// Float counts of the largest activation and im2col matrix for `batch` images.
+    private func bufferSizes(batch: Int) -> (activation: Int, columns: Int) {
+        var act = spec.inputChannels * spec.inputSize * spec.inputSize * batch
+        var colsMax = 0
+        for layer in spec.layers {
+            switch layer {
+            case .conv(let c):
+                let m = c.height * c.width * batch
+                act = max(act, c.outChannels * m, c.inChannels * m)
+                colsMax = max(colsMax, c.k * m)
+            case .linear(let l):
+                act = max(act, l.inFeatures * batch, l.outFeatures * batch)
+            default:
+                break
+            }
+        }
+        return (act, colsMax)
+    }
+
+    private func reserve(batch: Int) {
+        guard batch > capacityBatch else { return }
+        ping?.deallocate(); pong?.deallocate(); cols?.deallocate()
+        let s = bufferSizes(batch: batch)
+        ping = .allocate(capacity: s.activation)
+        pong = .allocate(capacity: s.activation)
+        cols = .allocate(capacity: max(1, s.columns))
+        capacityBatch = batch
+    }
+
+    /// Logits [batch][classes] for `batch` normalized NCHW images.
+    public func forward(images: UnsafePointer<Float>, batch: Int, logits: UnsafeMutablePointer<Float>) throws {
+        precondition(batch > 0)
+        reserve(batch: batch)
+        var cur = ping!, other = pong!
+        let colsBuf = cols!
+        var channels = spec.inputChannels, height = spec.inputSize, width = spec.inputSize
+        Layout.swapLeadingAxes(src: images, outer: batch, inner: channels, plane: height * width, dst: cur)
+
+        let layers = spec.layers
+        var i = 0
+        while i < layers.count {
+            switch layers[i] {
+            case .conv(let c):
+                let m = batch * height * width
+                step("im2col") {
+                    Im2Col.columns(src: cur, channels: c.inChannels, batch: batch, height: height, width: width,
+                                   kernel: c.kernel, padding: c.padding, dst: colsBuf)
+                }
+                try step("gemm") {
+                    try engineWeights[c.name]!.withUnsafeBufferPointer { w in
+                        try engine.gemm(layer: c.name, weights: w.baseAddress!, k: c.k, n: c.outChannels,
+                                        columns: colsBuf, m: m, out: other)
+                    }
+                }
+                swap(&cur, &other)
+                channels = c.outChannels
+                if let affine = convAffine[c.name] {
+                    // conv bias + BN (+ the ReLU right after, if any) in one pass.
+                    var relu = false
+                    if i + 2 < layers.count, case .relu = layers[i + 2] { relu = true }
+                    step("bn_relu") { applyAffine(cur, channels: channels, count: m, affine, relu: relu) }
+                    i += relu ? 2 : 1
+                } else {
+                    parameters.gemm[c.name]!.bias.withUnsafeBufferPointer {
+                        Conv2D.addBias(cur, channels: channels, count: m, bias: $0.baseAddress!)
+                    }
+                }
+            case .batchNorm(let b):
+                applyAffine(cur, channels: channels, count: batch * height * width, bnAffine[b.name]!, relu: false)
+            case .relu:
+                ReLU.apply(cur, count: channels * batch * height * width)
+            case .maxPool:
+                step("maxpool") {
+                    MaxPool2x2.forward(src: cur, planes: channels * batch, height: height, width: width, dst: other)
+                }
+                swap(&cur, &other)
+                height /= 2
+                width /= 2
+            case .flatten:
+                Flatten.forward(src: cur, channels: channels, batch: batch, height: height, width: width, dst: other)
+                swap(&cur, &other)
+                channels *= height * width
+                height = 1
+                width = 1
+            case .linear(let l):
+                try step("gemm") {
+                    try engineWeights[l.name]!.withUnsafeBufferPointer { w in
+                        try engine.gemm(layer: l.name, weights: w.baseAddress!, k: l.inFeatures, n: l.outFeatures,
+                                        columns: cur, m: batch, out: other)
+                    }
+                }
+                parameters.gemm[l.name]!.bias.withUnsafeBufferPointer {
+                    Linear.finish(outT: other, n: l.outFeatures, batch: batch, bias: $0.baseAddress!, logits: logits)
+                }
+            }
+            i += 1
+        }
+    }
+
+    /// Array convenience: logits [batch][classes].
+    public func forward(images: [Float], batch: Int) throws -> [Float] {
+        precondition(images.count == batch * spec.inputChannels * spec.inputSize * spec.inputSize,
+                     "expected \(batch) images of \(spec.inputChannels)x\(spec.inputSize)x\(spec.inputSize)")
+        var logits = [Float](repeating: 0, count: batch * spec.classes)
+        try images.withUnsafeBufferPointer { img in
+            try logits.withUnsafeMutableBufferPointer { out in
+                try forward(images: img.baseAddress!, batch: batch, logits: out.baseAddress!)
+            }
+        }
+        return logits
+    }
+
+    @inline(__always) private func step<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
+        if let profile { return try profile.time(phase, body) }
+        return try body()
+    }
+
+    private func applyAffine(_ data: UnsafeMutablePointer<Float>, channels: Int, count: Int,
+                             _ affine: (scale: [Float], shift: [Float]), relu: Bool) {
+        affine.scale.withUnsafeBufferPointer { s in
+            affine.shift.withUnsafeBufferPointer { t in
+                BatchNorm.applyAffine(data, channels: channels, count: count, scale: s.baseAddress!,
+                                      shift: t.baseAddress!, relu: relu)
+            }
+        }
+    }
+
+    /// Index of the largest logit of each image (the first on ties, like torch.argmax).
+    public static func argmax(_ logits: UnsafePointer<Float>, batch: Int, classes: Int) -> [Int] {
+        (0..<batch).map { b in
+            var best = 0
+            for j in 1..<classes where logits[b * classes + j] > logits[b * classes + best] { best = j }
+            return best
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import FapsimStore
+import FapsimSupport
+
+/// `fapsim budget`: reads a resilience file and a lot, budgets every chip and
+/// writes a `fapsim.results` file with `content` = "budget".
+public struct BudgetRun: Equatable, Sendable {
+    public var resiliencePath: String
+    public var lotPath: String
+    public var rule: BudgetRule
+    public var chips: [ChipBudget]
+    /// Checksums of the two inputs' bytes, stored so a campaign can tell the
+    /// budget file belongs to its lot and resilience file.
+    public var resilienceChecksum: String
+    public var lotChecksum: String
+    public var weightsChecksum: String
+
+    public static let content = "budget"
+
+    public static func run(resilience: String, lot: String, rule: BudgetRule) throws -> BudgetRun {
+        let table = try ResilienceTable.read(path: resilience)
+        guard table.provenance.rateMetric == "pe" else {
+            throw FapsimError("\(resilience): rate_metric \"\(table.provenance.rateMetric)\": fapsim budget reads chips' fault rates as shares of faulty PEs (rate_metric \"pe\"); redo Step 1 with --rate-metric pe")
+        }
+        let reader = try ChipLotReader(path: lot)
+        let p = table.provenance
+        guard reader.info.rows == p.rows, reader.info.cols == p.cols else {
+            throw FapsimError("array size mismatch: lot \(lot) is for a \(reader.info.rows) x \(reader.info.cols) array, resilience file \(resilience) was measured on \(p.rows) x \(p.cols)")
+        }
+        // The realised share of faulty PEs, counted from each map (the lot's
+        // fault_rate is the generator's drawn rate, within one PE of it).
+        let faulty = try (0..<reader.info.chipCount).map { try reader.faultMap(chip: $0).faultyCount }
+        let chips = try Budgeter.plan(table, faultyPEs: faulty, rule: rule, source: resilience)
+        return BudgetRun(resiliencePath: resilience, lotPath: lot, rule: rule, chips: chips,
+                         resilienceChecksum: try FNV1a64.file(resilience), lotChecksum: try FNV1a64.file(lot),
+                         weightsChecksum: p.weightsChecksum)
+    }
+
+    public var totalEpochs: Int { chips.compactMap(\.epochs).reduce(0, +) }
+    public var flaggedChips: [ChipBudget] { chips.filter(\.flagged) }
+
+    public func resultsFile() -> ResultsFile {
+        let attributes: [String: AttributeValue] = [
+            "resilience_file": .string(resiliencePath), "resilience_checksum": .string(resilienceChecksum),
+            "lot_file": .string(lotPath), "lot_checksum": .string(lotChecksum), "weights_checksum": .string(weightsChecksum),
+            "target": .double(rule.target), "policy": .string(rule.policy.rawValue),
+            "interpolate": .int(rule.interpolate ? 1 : 0), "total_epochs": .int(Int64(totalEpochs)),
+            "flagged_chips": .int(Int64(flaggedChips.count)), "unreached_sentinel": .int(ResilienceTable.unreachedSentinel),
+        ]
+        let table = ResultsTable(name: "per_chip", columns: [
+            .int64("chip", units: "index", chips.map { Int64($0.chip) }),
+            .double("fault_rate", units: "1", chips.map(\.faultRate), description: "faulty PEs / (rows x cols)"),
+            .int64("budget_epochs", units: "epochs", chips.map { $0.epochs.map(Int64.init) ?? ResilienceTable.unreachedSentinel },
+                   description: "FAT epochs to give the chip; -1 = unreached (no budget)"),
+            .string("flags", chips.map { $0.flags.joined(separator: ",") }, description: "above_range, unreached, comma-separated; empty = none"),
+            .double("rate_low", units: "1", chips.map(\.rateLow), description: "measured rate the budget was read from (lower end if interpolated)"),
+            .double("rate_high", units: "1", chips.map(\.rateHigh), description: "measured rate the budget was read from (upper end if interpolated)"),
+        ], attributes: ["description": .string("per-chip FAT budget from the resilience table")])
+        return ResultsFile(content: Self.content, attributes: attributes, tables: [table])
+    }
+
+    public func write(path: String, force: Bool) throws {
+        try resultsFile().write(path: path, force: force)
+    }
+
+    /// Reads a budget file back (for the campaign runner): its rule, inputs and per-chip budgets.
+    public static func read(path: String) throws -> BudgetRun {
+        let f = try ResultsReading(path: path, content: content)
+        let policyName = try f.string("policy")
+        guard let policy = BudgetPolicy(rawValue: policyName) else {
+            throw FapsimError("\(path): /: attribute policy: expected max or mean, got \(policyName)")
+        }
+        let rule = BudgetRule(target: try f.double("target"), policy: policy, interpolate: try f.int("interpolate") != 0)
+        let t = try f.table("per_chip")
+        let chip = try f.ints(t, "chip"), rate = try f.doubles(t, "fault_rate"), epochs = try f.ints(t, "budget_epochs")
+        let flags = try f.strings(t, "flags"), lo = try f.doubles(t, "rate_low"), hi = try f.doubles(t, "rate_high")
+        let known: Set<Substring> = ["above_range", "unreached"]
+        let chips = try (0..<chip.count).map { i -> ChipBudget in
+            let set = Set(flags[i].split(separator: ","))
+            guard set.isSubset(of: known), epochs[i] >= ResilienceTable.unreachedSentinel,
+                  (epochs[i] == ResilienceTable.unreachedSentinel) == set.contains("unreached") else {
+                throw f.malformed(t, "row \(i): budget_epochs \(epochs[i]) with flags \"\(flags[i])\" (-1 exactly when unreached)")
+            }
+            return ChipBudget(chip: Int(chip[i]), faultRate: rate[i], epochs: epochs[i] < 0 ? nil : Int(epochs[i]),
+                              aboveRange: set.contains("above_range"), unreached: set.contains("unreached"), rateLow: lo[i], rateHigh: hi[i])
+        }
+        return BudgetRun(resiliencePath: try f.string("resilience_file"), lotPath: try f.string("lot_file"), rule: rule, chips: chips,
+                         resilienceChecksum: try f.string("resilience_checksum"), lotChecksum: try f.string("lot_checksum"),
+                         weightsChecksum: try f.string("weights_checksum"))
+    }
+
+    /// Chips per budget value, "unreached" last.
+    public var histogram: [(label: String, count: Int)] {
+        let counts = Dictionary(grouping: chips.compactMap(\.epochs), by: { $0 }).mapValues(\.count)
+        var rows = counts.keys.sorted().map { (label: $0 == 1 ? "1 epoch" : "\($0) epochs", count: counts[$0]!) }
+        let unreached = chips.filter { $0.epochs == nil }.count
+        if unreached > 0 { rows.append((label: "unreached", count: unreached)) }
+        return rows
+    }
+
+    public func lines(out: String) -> [String] {
+        let mode = rule.interpolate ? "interpolated" : "conservative (next measured rate up)"
+        var lines = ["\(out): \(chips.count) chips, target \(rule.target), policy \(rule.policy.rawValue), \(mode)"]
+        let width = max(1, histogram.map(\.label.count).max() ?? 1)
+        let top = max(1, histogram.map(\.count).max() ?? 1)
+        lines.append("budget histogram:")
+        for (label, count) in histogram {
+            let bar = String(repeating: "#", count: (count * 40 + top - 1) / top)
+            lines.append("  " + label.padding(toLength: width, withPad: " ", startingAt: 0) + String(format: " %6d  ", count) + bar)
+        }
+        lines.append("total epochs: \(totalEpochs) (over \(chips.filter { $0.epochs != nil }.count) budgeted chips)")
+        let above = chips.filter(\.aboveRange).map(\.chip), unreached = chips.filter(\.unreached).map(\.chip)
+        lines.append("flagged chips: \(flaggedChips.count) (above_range: \(Self.list(above)); unreached: \(Self.list(unreached)))")
+        return lines
+    }
+
+    public func json(out: String) -> [String: Any] {
+        [
+            "out": out, "resilience": resiliencePath, "lot": lotPath, "target": rule.target,
+            "policy": rule.policy.rawValue, "interpolate": rule.interpolate, "chips": chips.count,
+            "total_epochs": totalEpochs, "flagged_chips": flaggedChips.count,
+            "histogram": histogram.map { ["budget": $0.label, "chips": $0.count] as [String: Any] },
+            "per_chip": chips.map { c -> [String: Any] in
+                ["chip": c.chip, "fault_rate": c.faultRate, "budget_epochs": c.epochs.map { $0 as Any } ?? NSNull(), "flags": c.flags]
+            },
+        ]
+    }
+
+    /// At most 20 chip numbers, so a 10,000-chip lot's summary stays readable.
+    static func list(_ chips: [Int]) -> String {
+        if chips.isEmpty { return "none" }
+        let shown = chips.prefix(20).map(String.init).joined(separator: " ")
+        return chips.count > 20 ? shown + " ... (\(chips.count))" : shown
+    }
+}

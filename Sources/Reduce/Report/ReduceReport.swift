@@ -1,0 +1,140 @@
+import Foundation
+import FapsimSupport
+
+/// The Reduce report: `report.md` plus one SVG per figure, rendered from a
+/// resilience table and, once Step 3 has run, the campaign results.
+public enum ReduceReport {
+    public static let markdownName = "report.md"
+
+    /// Every file of the report, name -> contents, report.md last. Pure.
+    public static func render(resilience t: ResilienceTable, campaign: CampaignResults? = nil) -> [(name: String, text: String)] {
+        var files: [(name: String, text: String)] = [
+            ("fig2a-accuracy-vs-epochs.svg", ReduceFigures.accuracyVsEpochs(t).render()),
+            ("fig2b-epochs-needed.svg", ReduceFigures.epochsNeeded(t).render()),
+        ]
+        var md = header(t) + resilienceSection(t)
+        if let r = campaign {
+            let perPolicy = r.policies.enumerated().map { i, p in
+                (letter: letter(i), policy: p, name: "fig3\(letter(i))-\(fileSafe(p)).svg")
+            }
+            for f in perPolicy { files.append((f.name, ReduceFigures.perChip(r, policy: f.policy).render())) }
+            files.append(("fig3f-summary.svg", SVGText.panels(ReduceFigures.summary(r))))
+            md += campaignSection(r, figures: perPolicy.map { ($0.letter, $0.policy, $0.name) })
+        } else {
+            md += "\n## Step 3: campaign\n\nNo campaign results were given, so Fig. 3 is not drawn.\n"
+        }
+        files.append((markdownName, md))
+        return files
+    }
+
+    /// Writes the report into `dir` (created if missing). Everything is rendered
+    /// first; each file is then written atomically and report.md last, so a
+    /// report.md never points at a figure that is not there.
+    public static func write(resilience t: ResilienceTable, campaign: CampaignResults? = nil, to dir: String, force: Bool) throws {
+        let files = render(resilience: t, campaign: campaign)
+        try AtomicWrite.checkOverwrite(dir + "/" + markdownName, force: force)
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw FapsimError("\(dir): cannot create report directory: \(error.localizedDescription)")
+        }
+        for f in files { try AtomicWrite.write(text: f.text, to: dir + "/" + f.name, force: true) }
+    }
+
+    /// Figure letters for policies: a, b, c, ...; "f" is the summary figure's.
+    static func letter(_ i: Int) -> String {
+        let letters = Array("abcdeghijklmnopqrstuvwxyz")
+        return i < letters.count ? String(letters[i]) : "z\(i)"
+    }
+
+    static func fileSafe(_ s: String) -> String {
+        String(s.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+    }
+
+    static func pct(_ x: Double) -> String { String(format: "%.2f %%", x * 100) }
+
+    static func header(_ t: ResilienceTable) -> String {
+        let p = t.provenance
+        return """
+        # Reduce report
+
+        Fault-aware retraining budgets after Hanif & Shafique's Reduce: Step 1 measures how
+        many epochs of fault-aware training (FAT) the network needs at each fault rate, Step 2
+        gives each chip its budget from its own fault rate, Step 3 retrains every chip and
+        checks the accuracy constraint.
+
+        | Input | Value |
+        |---|---|
+        | Weights checksum | `\(p.weightsChecksum)` \(p.weightsFile.isEmpty ? "" : "(`\(p.weightsFile)`)") |
+        | Array | \(p.rows) x \(p.cols) PEs (config `\(p.configName)`) |
+        | Fault-rate metric | \(p.rateMetric) |
+        | Training / test images | \(p.trainSubset) / \(p.testSubset) |
+        | Seed | \(p.seed) |
+
+        """
+    }
+
+    static func resilienceSection(_ t: ResilienceTable) -> String {
+        var s = """
+
+        ## Step 1: resilience
+
+        \(t.rates.count) fault rates (\(t.rates.map(ReduceFigures.percent).joined(separator: ", "))) x \(t.repeats) random fault maps x \(t.epochs) FAT epochs.
+
+        ![Fig. 2a: accuracy vs FAT epochs per fault rate](fig2a-accuracy-vs-epochs.svg)
+
+        *Fig. 2a: test accuracy after FAP alone (epoch 0) and after each FAT epoch; line = mean over repeats, band = min to max.*
+
+        Epochs needed to reach each target, min / mean / max over repeats (`-` = not reached
+        within \(t.epochs) epochs in some repeat; reached k/\(t.repeats) counts the repeats that did):
+
+        | Fault rate |
+        """
+        s += t.targets.map { " target \(ReduceFigures.percent($0)) |" }.joined() + "\n|---|"
+        s += String(repeating: "---|", count: t.targets.count) + "\n"
+        let stats = t.targets.map { t.epochsNeeded(target: $0) }
+        for (i, rate) in t.rates.enumerated() {
+            s += "| \(ReduceFigures.percent(rate)) |"
+            for perTarget in stats {
+                let e = perTarget[i]
+                let mean = e.mean.map { String(format: "%.2f", $0) } ?? "-"
+                s += " \(e.min.map(String.init) ?? "-") / \(mean) / \(e.max.map(String.init) ?? "-") (reached \(e.reachedCount)/\(t.repeats)) |"
+            }
+            s += "\n"
+        }
+        s += """
+
+        ![Fig. 2b: FAT epochs needed vs fault rate](fig2b-epochs-needed.svg)
+
+        *Fig. 2b: epochs needed per target; square = mean, bar = min to max over repeats; a triangle on the "> \(t.epochs)" row marks a rate where some repeat never reached the target.*
+
+        """
+        return s
+    }
+
+    static func campaignSection(_ r: CampaignResults, figures: [(letter: String, policy: String, name: String)]) -> String {
+        var s = """
+
+        ## Step 3: campaign
+
+        Constraint: final accuracy >= \(pct(r.target)).
+
+        | Policy | Chips | Meeting the constraint | Total FAT epochs | Mean final accuracy |
+        |---|---|---|---|---|
+
+        """
+        for p in r.summary() {
+            s += "| \(p.policy) | \(p.chips) | \(p.met) | \(p.totalEpochs) | \(pct(p.meanAccuracy)) |\n"
+        }
+        for f in figures {
+            s += "\n![Fig. 3\(f.letter): policy \(f.policy)](\(f.name))\n\n"
+            s += "*Fig. 3\(f.letter): policy \(f.policy), each chip's final accuracy (chips sorted by fault rate) against the constraint.*\n"
+        }
+        s += """
+
+        ![Fig. 3f: chips meeting the constraint and total epochs per policy](fig3f-summary.svg)
+
+        *Fig. 3f: chips meeting the constraint (left) and total FAT epochs over all chips (right), per policy.*
+
+        """
+        return s
+    }
+}

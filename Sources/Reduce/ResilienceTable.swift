@@ -1,0 +1,156 @@
+import Foundation
+import FapsimSupport
+
+/// Where a resilience table came from: the inputs a budget or campaign must
+/// match before it may use the table (same weights, same array).
+public struct ResilienceProvenance: Equatable, Sendable {
+    /// `weights_checksum` of the weights file FAT started from (WeightsFile.checksum).
+    public var weightsChecksum: String
+    /// Path of that weights file as given on the command line (informative only).
+    public var weightsFile: String
+    public var rows: Int
+    public var cols: Int
+    /// Name of the hardware config the array came from.
+    public var configName: String
+    /// What a "fault rate" measures: "pe" (share of faulty PEs, the paper's
+    /// metric) or "weights" (share of pruned weights, issue 6 item 6).
+    public var rateMetric: String
+    /// Training and test images actually used per epoch / evaluation.
+    public var trainSubset: Int
+    public var testSubset: Int
+    /// Seed the fault maps and the training order were drawn from.
+    public var seed: UInt64
+
+    public init(weightsChecksum: String, weightsFile: String = "", rows: Int, cols: Int, configName: String,
+                rateMetric: String = "pe", trainSubset: Int, testSubset: Int, seed: UInt64) {
+        self.weightsChecksum = weightsChecksum
+        self.weightsFile = weightsFile
+        self.rows = rows
+        self.cols = cols
+        self.configName = configName
+        self.rateMetric = rateMetric
+        self.trainSubset = trainSubset
+        self.testSubset = testSubset
+        self.seed = seed
+    }
+
+    static let rateMetrics = ["pe", "weights"]
+}
+
+/// Step 1 of Reduce, in memory: for each measured fault rate and each of
+/// `repeats` random fault maps, the test accuracy after FAP alone (epoch 0) and
+/// after each of `epochs` epochs of fault-aware training.
+public struct ResilienceTable: Equatable, Sendable {
+    /// Measured fault rates, strictly increasing, each in [0, 1].
+    public var rates: [Double]
+    public var repeats: Int
+    /// E, the FAT epochs run per (rate, repeat); curves have E + 1 points.
+    public var epochs: Int
+    /// accuracy[rate][repeat][epoch], fractions in [0, 1]; epoch 0 = FAP only.
+    public var accuracy: [[[Double]]]
+    /// Accuracy constraints (fractions in (0, 1]) to tabulate epochs needed for.
+    public var targets: [Double]
+    public var provenance: ResilienceProvenance
+
+    /// Builds a table and checks it is consistent (see `validate`); errors name `source`.
+    public init(rates: [Double], repeats: Int, epochs: Int, accuracy: [[[Double]]], targets: [Double],
+                provenance: ResilienceProvenance, source: String = "resilience table") throws {
+        self.rates = rates
+        self.repeats = repeats
+        self.epochs = epochs
+        self.accuracy = accuracy
+        self.targets = targets
+        self.provenance = provenance
+        try validate(source: source)
+    }
+
+    /// Throws a one-line error naming `source` for anything a budget could not use.
+    public func validate(source: String) throws {
+        guard !rates.isEmpty else { throw FapsimError("\(source): rates: expected at least one fault rate, got an empty list") }
+        for (i, r) in rates.enumerated() {
+            guard r.isFinite, r >= 0, r <= 1 else { throw FapsimError.invalid(file: source, field: "rates[\(i)]", expected: "a fault rate in [0, 1]", got: "\(r)") }
+            if i > 0 && !(r > rates[i - 1]) {
+                throw FapsimError.invalid(file: source, field: "rates", expected: "strictly increasing fault rates", got: "\(rates[i - 1]) then \(r)")
+            }
+        }
+        guard repeats >= 1 else { throw FapsimError.invalid(file: source, field: "repeats", expected: ">= 1", got: "\(repeats)") }
+        guard epochs >= 0 else { throw FapsimError.invalid(file: source, field: "epochs", expected: ">= 0", got: "\(epochs)") }
+        guard !targets.isEmpty else { throw FapsimError("\(source): targets: expected at least one accuracy target, got an empty list") }
+        for (i, t) in targets.enumerated() where !(t > 0 && t <= 1) {
+            throw FapsimError.invalid(file: source, field: "targets[\(i)]", expected: "an accuracy fraction in (0, 1] (0.85 = 85 %)", got: "\(t)")
+        }
+        guard Set(targets).count == targets.count else {
+            throw FapsimError.invalid(file: source, field: "targets", expected: "distinct values", got: targets.map { "\($0)" }.joined(separator: ","))
+        }
+        guard accuracy.count == rates.count else {
+            throw FapsimError.invalid(file: source, field: "accuracy", expected: "\(rates.count) rates", got: "\(accuracy.count)")
+        }
+        for (r, perRate) in accuracy.enumerated() {
+            guard perRate.count == repeats else {
+                throw FapsimError.invalid(file: source, field: "accuracy[rate \(r)]", expected: "\(repeats) repeats", got: "\(perRate.count)")
+            }
+            for (k, curve) in perRate.enumerated() {
+                let at = "accuracy[rate \(r)][repeat \(k)]"
+                guard curve.count == epochs + 1 else {
+                    throw FapsimError.invalid(file: source, field: at, expected: "\(epochs + 1) points (epochs 0...\(epochs))", got: "\(curve.count)")
+                }
+                if let bad = curve.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+                    throw FapsimError.invalid(file: source, field: at + "[epoch \(bad)]", expected: "an accuracy fraction in [0, 1]", got: "\(curve[bad])")
+                }
+            }
+        }
+        let p = provenance
+        guard p.rows > 0, p.cols > 0 else {
+            throw FapsimError.invalid(file: source, field: "rows x cols", expected: "a positive array size", got: "\(p.rows) x \(p.cols)")
+        }
+        guard ResilienceProvenance.rateMetrics.contains(p.rateMetric) else {
+            throw FapsimError.invalid(file: source, field: "rate_metric", expected: ResilienceProvenance.rateMetrics.joined(separator: " or "), got: p.rateMetric)
+        }
+        guard p.trainSubset >= 0, p.testSubset >= 0 else {
+            throw FapsimError.invalid(file: source, field: "train_subset/test_subset", expected: "image counts >= 0", got: "\(p.trainSubset)/\(p.testSubset)")
+        }
+    }
+
+    /// Index of target `t` in `targets`. Targets come from decimal text on both
+    /// sides, so a tolerance far below any meaningful accuracy step absorbs
+    /// printing round trips without ever merging two real targets.
+    public func targetIndex(_ t: Double) -> Int? {
+        targets.firstIndex { abs($0 - t) <= 1e-9 }
+    }
+
+    /// Epochs needed for target `t` at every measured rate, in rate order.
+    public func epochsNeeded(target t: Double) -> [EpochStats] {
+        accuracy.map { perRate in EpochStats(perRepeat: perRate.map { Self.epochsNeeded(curve: $0, target: t) }) }
+    }
+
+    /// The first epoch e with curve[e] >= target (0 = FAP alone suffices, e =
+    /// after e FAT epochs), or nil if the curve never reaches it. No tolerance:
+    /// an accuracy is correct / total, which IEEE division rounds exactly like
+    /// the decimal target, so 850/1000 >= 0.85 holds.
+    public static func epochsNeeded(curve: [Double], target: Double) -> Int? {
+        curve.firstIndex { $0 >= target }
+    }
+}
+
+/// Epochs needed at one fault rate over its repeats. A repeat that never
+/// reaches the target within E epochs is unreached: it needs more than E epochs,
+/// an unknown number, so any statistic it would enter is unknown too.
+public struct EpochStats: Equatable, Sendable {
+    /// Per repeat, nil = unreached.
+    public var perRepeat: [Int?]
+
+    public init(perRepeat: [Int?]) { self.perRepeat = perRepeat }
+
+    public var reached: [Int] { perRepeat.compactMap { $0 } }
+    public var reachedCount: Int { reached.count }
+    public var allReached: Bool { reachedCount == perRepeat.count }
+    /// Fewest epochs any repeat needed; nil only when no repeat reached.
+    public var min: Int? { reached.min() }
+    /// Mean over repeats; nil when any repeat is unreached (the mean of a set
+    /// holding "more than E" is not a number).
+    public var mean: Double? {
+        allReached && !reached.isEmpty ? Double(reached.reduce(0, +)) / Double(reached.count) : nil
+    }
+    /// Most epochs any repeat needed; nil when any repeat is unreached.
+    public var max: Int? { allReached ? reached.max() : nil }
+}

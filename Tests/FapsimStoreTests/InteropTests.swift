@@ -1,0 +1,199 @@
+import Testing
+import Foundation
+import HDF5Kit
+import SystolicArray
+@testable import FapsimStore
+
+/// Builds the manifest Tests/interop/check_files.py checks files against.
+/// Numbers are written as strings so 64-bit integers and doubles stay exact;
+/// Float values are written as the Double they widen to.
+private struct Manifest {
+    var files: [[String: Any]] = []
+
+    static func text<T: H5Scalar>(_ v: T) -> String {
+        if let f = v as? Float { return "\(Double(f))" }
+        return "\(v)"
+    }
+
+    /// A few elements (first, middle, last) of `data` by flat index.
+    static func values<T: H5Scalar>(_ data: [T]) -> [String: String] {
+        guard !data.isEmpty else { return [:] }
+        var out: [String: String] = [:]
+        for i in Set([0, data.count / 2, data.count - 1]) { out["\(i)"] = text(data[i]) }
+        return out
+    }
+
+    static func dataset<T: H5Scalar>(_ data: [T], shape: [Int], chunks: [Int]? = nil) -> [String: Any] {
+        var d: [String: Any] = ["dtype": T.h5Type.numpyName, "shape": shape, "values": values(data)]
+        if let chunks {
+            d["chunks"] = chunks
+            d["compression"] = "gzip"
+            d["shuffle"] = true
+        }
+        return d
+    }
+
+    static func attribute(_ v: AttributeValue) -> [String: Any] {
+        switch v {
+        case .string(let s): return ["type": "string", "value": s]
+        case .strings(let a): return ["type": "strings", "value": a]
+        case .int(let i): return ["type": "int", "value": "\(i)"]
+        case .ints(let a): return ["type": "ints", "value": a.map { "\($0)" }]
+        case .double(let d): return ["type": "float", "value": "\(d)"]
+        case .doubles(let a): return ["type": "floats", "value": a.map { "\($0)" }]
+        }
+    }
+}
+
+@Suite struct InteropTests {
+    /// Writes one file of each kind (and an HDF5Kit file with every dtype and
+    /// rank) plus manifest.json into `dir`.
+    private func writeFiles(_ dir: TemporaryDirectory) throws -> [String: Any] {
+        var manifest = Manifest()
+
+        // HDF5Kit: every type and rank, attributes, a compressed chunked dataset, strings.
+        var kitDatasets: [String: Any] = [:]
+        var kitAttributes: [String: Any] = [:]
+        do {
+            let f = try H5File.create(dir.file("kit.h5"))
+            func all<T: H5Scalar>(_: T.Type, _ make: (Int) -> T) throws {
+                for shape in [[], [5], [2, 3], [2, 3, 4], [1, 2, 3, 2]] {
+                    let data = (0..<shape.reduce(1, *)).map(make)
+                    let name = "\(T.h5Type.numpyName)_rank\(shape.count)"
+                    try f.write(name, data, shape: shape)
+                    kitDatasets["/" + name] = Manifest.dataset(data, shape: shape)
+                }
+            }
+            try all(UInt8.self) { UInt8(truncatingIfNeeded: 250 + $0) }
+            try all(Int8.self) { Int8(truncatingIfNeeded: -128 + $0 * 11) }
+            try all(Int32.self) { Int32(-2_000_000_000 + $0 * 77_777_777) }
+            try all(Int64.self) { Int64.min + Int64($0) * 1_000_000_007 }
+            try all(UInt64.self) { UInt64.max - UInt64($0) }
+            try all(Float.self) { Float($0) * 0.1 - 1e-7 }
+            try all(Double.self) { Double($0) / 3 + 1e-300 }
+            let chunked = (0..<(4 * 16 * 16)).map { UInt8($0 % 5 == 0 ? 1 : 0) }
+            try f.write("chunked", chunked, shape: [4, 16, 16], options: .compressed(chunk: [1, 16, 16]))
+            kitDatasets["/chunked"] = Manifest.dataset(chunked, shape: [4, 16, 16], chunks: [1, 16, 16])
+            try f.write("words", strings: ["alpha", "ünïcödé", ""])
+            let attrs: [String: AttributeValue] = [
+                "s": .string("fapsim ✓"), "ss": .strings(["a", "bc"]), "i": .int(Int64.min), "is": .ints([1, -2, 3]),
+                "d": .double(0.1), "ds": .doubles([1e-300, -2.5]),
+            ]
+            for (k, v) in attrs { try f.setAttribute(k, v) }
+            kitAttributes = ["/": attrs.mapValues(Manifest.attribute)]
+            try f.close()
+        }
+        manifest.files.append(["file": "kit.h5", "datasets": kitDatasets, "attributes": kitAttributes,
+                               "strings": ["/words": ["alpha", "ünïcödé", ""]]])
+
+        // Chip lot.
+        let lot = try sampleLot(chips: 3)
+        try ChipLotFile.write(lot, to: dir.file("lot.h5"), force: false)
+        let allBits = lot.chips.flatMap(\.faultMap.bits)
+        manifest.files.append([
+            "file": "lot.h5",
+            "datasets": [
+                "/fault_maps": Manifest.dataset(allBits, shape: [3, 8, 6], chunks: [1, 8, 6]),
+                "/fault_rate": Manifest.dataset(lot.chips.map(\.faultRate), shape: [3]),
+                "/chip_seed": Manifest.dataset(lot.chips.map(\.seed), shape: [3]),
+            ],
+            "attributes": ["/": [
+                "schema": Manifest.attribute(.string("fapsim.lot")), "schema_version": Manifest.attribute(.int(1)),
+                "rows": Manifest.attribute(.int(8)), "cols": Manifest.attribute(.int(6)),
+                "generator": Manifest.attribute(.string("uniform")),
+                "generator.rate_max": Manifest.attribute(.double(0.15000000000000002)),
+            ]],
+        ])
+
+        // Weights, fapsim layout and PyTorch export.
+        let w = sampleWeights()
+        try w.write(path: dir.file("weights.h5"), force: false)
+        try w.exportPyTorch(path: dir.file("torch.h5"), force: false)
+        let conv = w["features.4.weight"]!
+        manifest.files.append([
+            "file": "weights.h5",
+            "datasets": ["/tensors/features.4.weight": Manifest.dataset(conv.data, shape: conv.shape),
+                         "/tensors/features.5.num_batches_tracked": Manifest.dataset([Int64(42)], shape: [])],
+            "attributes": ["/": [
+                "schema": Manifest.attribute(.string("fapsim.weights")), "schema_version": Manifest.attribute(.int(1)),
+                "architecture": Manifest.attribute(.string("vgg11")), "width": Manifest.attribute(.double(0.125)),
+                "chip_index": Manifest.attribute(.int(17)), "test_accuracy": Manifest.attribute(.double(0.8125)),
+                "weights_checksum": Manifest.attribute(.string(w.checksum)),
+            ]],
+        ])
+        manifest.files.append([
+            "file": "torch.h5",
+            "datasets": ["/features.4.weight": Manifest.dataset(conv.data, shape: conv.shape),
+                         "/classifier.bias": Manifest.dataset(w["classifier.bias"]!.data, shape: [10]),
+                         "/features.1.num_batches_tracked": Manifest.dataset([Int64(5865)], shape: [])],
+            "attributes": ["/": ["layout": Manifest.attribute(.string("pytorch-state_dict")),
+                                 "test_accuracy": Manifest.attribute(.double(0.8125))]],
+        ])
+
+        // Results.
+        let r = sampleResults()
+        try r.write(path: dir.file("results.h5"), force: false)
+        manifest.files.append([
+            "file": "results.h5",
+            "datasets": ["/per_chip/accuracy": Manifest.dataset([0.86, 0.84, 0.79], shape: [3]),
+                         "/cycles/cycles": Manifest.dataset([Int64(123_456_789_012), 42], shape: [2])],
+            "strings": ["/per_chip/status": ["ok", "ok", "retrained"], "/cycles/layer": ["conv1", "fc"]],
+            "attributes": ["/": ["schema": Manifest.attribute(.string("fapsim.results")),
+                                 "content": Manifest.attribute(.string("resilience")),
+                                 "rates": Manifest.attribute(.doubles([0.01, 0.1])),
+                                 "batch": Manifest.attribute(.int(128))],
+                           "/per_chip/fault_rate": ["units": Manifest.attribute(.string("1"))]],
+            "tables": ["/per_chip": ["chip", "fault_rate", "accuracy", "status"], "/cycles": ["layer", "cycles"]],
+        ])
+
+        let object: [String: Any] = [
+            "files": manifest.files,
+            "state_dict": ["source": "torch.h5", "output": "from_h5py.h5", "fapsim_weights": "weights.h5"],
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: dir.file("manifest.json")))
+        return object
+    }
+
+    @Test func h5pyNumpyAndH5dumpReadEveryKindOfFile() throws {
+        let strict = ProcessInfo.processInfo.environment["FAPSIM_REQUIRE_INTEROP"] == "1"
+        let dir = try TemporaryDirectory()
+        _ = try writeFiles(dir)
+        // FAPSIM_INTEROP_OUT=DIR keeps a copy of the files (docs/hdf5-schema.md's
+        // h5dump excerpts are made from them).
+        if let keep = ProcessInfo.processInfo.environment["FAPSIM_INTEROP_OUT"] {
+            try? FileManager.default.removeItem(atPath: keep)
+            try FileManager.default.copyItem(atPath: dir.path, toPath: keep)
+        }
+        let script = TestPaths.packageRoot + "/Tests/interop/check_files.py"
+        // python3 from PATH, as CI's pip installs h5py for that one.
+        let (found, _, _) = try runProcess("/usr/bin/env", ["sh", "-c", "command -v python3"])
+        guard found == 0 else {
+            if strict { Issue.record("FAPSIM_REQUIRE_INTEROP=1 but python3 is not installed") }
+            print("skipped interop check: python3 not found")
+            return
+        }
+        let (status, out, err) = try runProcess("/usr/bin/env", ["python3", script, dir.path])
+        if status == 3 {
+            if strict { Issue.record("FAPSIM_REQUIRE_INTEROP=1 but h5py/numpy are missing: \(err)") }
+            print("skipped interop check: h5py or numpy not importable (pip install h5py numpy); \(err)")
+            return
+        }
+        #expect(status == 0, "check_files.py failed:\n\(out)\n\(err)")
+        guard status == 0 else { return }
+
+        // The state_dict h5py wrote back (keys by name, no creation order) imports
+        // to the same tensors, counters and provenance.
+        let original = sampleWeights()
+        let imported = try WeightsFile.read(path: dir.file("from_h5py.h5"))
+        #expect(imported.architecture == original.architecture)
+        #expect(imported.width == original.width)
+        #expect(imported.batchesTracked == original.batchesTracked)
+        #expect(imported.provenance == original.provenance)
+        #expect(Dictionary(uniqueKeysWithValues: imported.tensors.map { ($0.name, $0) })
+                == Dictionary(uniqueKeysWithValues: original.tensors.map { ($0.name, $0) }))
+        // Within each module, state_dict order is restored.
+        let features = imported.tensors.map(\.name).filter { $0.hasPrefix("features") }
+        #expect(features == original.tensors.map(\.name).filter { $0.hasPrefix("features") })
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import SystolicArray
+import FapsimStore
+
+/// A fresh directory per test, removed when released, so parallel tests never
+/// share files.
+final class TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory.path + "/fapsim-store-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The message of the error `body` throws, or nil if it does not throw.
+func errorMessage(_ body: () throws -> Void) -> String? {
+    do { try body(); return nil } catch { return "\(error)" }
+}
+
+enum TestPaths {
+    /// The package root (this file is Tests/FapsimStoreTests/TestSupport.swift).
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// The `fapsim` binary SwiftPM built next to the test bundle
+    /// (.build/debug/fapsim or .build/release/fapsim).
+    static let fapsimBinary: String? = {
+        var dirs: [URL] = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
+        if let exe = Bundle.main.executableURL { dirs.append(exe.deletingLastPathComponent()) }
+        if let self_ = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            dirs.append(URL(fileURLWithPath: self_).deletingLastPathComponent())
+        }
+        dirs.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+        for d in dirs {
+            // On macOS the bundle is .../debug/fapsimPackageTests.xctest/Contents/MacOS/...
+            var dir = d
+            for _ in 0..<4 {
+                let candidate = dir.appendingPathComponent("fapsim").path
+                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        return nil
+    }()
+
+    static let pretrainedModel = "/work/shared/models/vgg11_cifar10.h5"
+}
+
+/// Runs a child process to completion and returns (status, stdout, stderr).
+@discardableResult
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (Int32, String, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    if let environment { p.environment = environment }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    // Read both pipes before waiting so a chatty child cannot block on a full pipe.
+    final class Box: @unchecked Sendable { var data = Data() }
+    let errBox = Box()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errBox.data, as: UTF8.self))
+}
+
+/// A small deterministic lot; chip seeds near UInt64.max check that seeds
+/// round-trip as unsigned 64-bit numbers.
+func sampleLot(chips: Int = 5, rows: Int = 8, cols: Int = 6) throws -> ChipLot {
+    let list = try (0..<chips).map { i -> ChipLot.Chip in
+        let rate = 0.05 * Double(i % 10 + 1)
+        let map = try FaultMap.uniform(rows: rows, cols: cols, rate: rate, seed: UInt64(1000 + i))
+        return ChipLot.Chip(faultMap: map, faultRate: rate, seed: UInt64.max - UInt64(i))
+    }
+    return ChipLot(rows: rows, cols: cols, generator: "uniform",
+                   generatorParameters: ["rate_min": 0.05, "rate_max": 0.05 * Double(chips)],
+                   lotSeed: 42, chips: list)
+}
+
+/// Small weights with a VGG-like state_dict (two conv+BN blocks and a linear layer).
+func sampleWeights() -> WeightsFile {
+    func tensor(_ name: String, _ shape: [Int], _ base: Float) -> NamedTensor {
+        let n = shape.reduce(1, *)
+        return NamedTensor(name: name, shape: shape, data: (0..<n).map { base + Float($0) * 0.001 - Float($0 % 7) * 0.25 })
+    }
+    var tensors: [NamedTensor] = []
+    for (conv, bn, cin, cout) in [(0, 1, 3, 4), (4, 5, 4, 8)] {
+        tensors.append(tensor("features.\(conv).weight", [cout, cin, 3, 3], Float(conv)))
+        tensors.append(tensor("features.\(conv).bias", [cout], 0.5))
+        tensors.append(tensor("features.\(bn).weight", [cout], 1))
+        tensors.append(tensor("features.\(bn).bias", [cout], -0.5))
+        tensors.append(tensor("features.\(bn).running_mean", [cout], 0.1))
+        tensors.append(tensor("features.\(bn).running_var", [cout], 2))
+    }
+    tensors.append(tensor("classifier.weight", [10, 8], -1))
+    tensors.append(tensor("classifier.bias", [10], 0))
+    return WeightsFile(architecture: "vgg11", width: 0.125, tensors: tensors,
+                       batchesTracked: ["features.1.num_batches_tracked": 5865, "features.5.num_batches_tracked": 42],
+                       provenance: WeightsProvenance(parentFile: "vgg11_cifar10.h5", parentChecksum: "0123456789abcdef",
+                                                     chipIndex: 17, faultMapChecksum: "fedcba9876543210", fatEpochs: 3,
+                                                     testAccuracy: 0.8125, notes: "unit test weights"))
+}

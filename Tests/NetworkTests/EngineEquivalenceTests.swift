@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+import SystolicArray
+@testable import Network
+
+/// The array engine (every GEMM on the register-level PE array, faults in the
+/// bypass muxes) and the functional engine (FAP-masked OpenBLAS GEMMs) compute
+/// the same network: same predictions, logits within the bound derived in
+/// ReferenceForward, and every layer's cycles equal to the closed form.
+/// Width 0.25 with seeded random weights and real CIFAR-10 test images keeps the
+/// register-level runs short.
+@Suite(.serialized) struct EngineEquivalenceTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var rows: Int, cols: Int, rate: Double, seed: UInt64, images: Int
+        var weightLoad: WeightLoadPolicy = .singleBuffered
+        var testDescription: String { "\(rows)x\(cols) \(weightLoad.rawValue) rate \(rate) seed \(seed), \(images) images" }
+    }
+
+    /// Every array size meets every fault rate; the seeds vary the maps. Two
+    /// images on the small arrays (a batch, so M spans images), one on 256x256.
+    static let cases: [Case] = [
+        Case(rows: 8, cols: 8, rate: 0, seed: 0, images: 2),
+        Case(rows: 8, cols: 8, rate: 0.05, seed: 1, images: 2),
+        Case(rows: 8, cols: 8, rate: 0.05, seed: 2, images: 1),
+        Case(rows: 8, cols: 8, rate: 0.3, seed: 3, images: 2),
+        Case(rows: 8, cols: 8, rate: 0.3, seed: 4, images: 1),
+        Case(rows: 16, cols: 16, rate: 0, seed: 0, images: 2),
+        Case(rows: 16, cols: 16, rate: 0.05, seed: 5, images: 2),
+        Case(rows: 16, cols: 16, rate: 0.3, seed: 6, images: 1),
+        Case(rows: 16, cols: 8, rate: 0.05, seed: 7, images: 1, weightLoad: .doubleBuffered),
+        Case(rows: 256, cols: 256, rate: 0, seed: 0, images: 1),
+        Case(rows: 256, cols: 256, rate: 0.05, seed: 8, images: 1),
+        Case(rows: 256, cols: 256, rate: 0.3, seed: 9, images: 1),
+    ]
+
+    @Test(.enabled(if: TestData.cifarAvailable, "CIFAR-10 test batch not found in \(TestData.cifarDirectory) (set FAPSIM_CIFAR_DIR)"),
+          arguments: cases)
+    func arrayMatchesFunctional(_ c: Case) throws {
+        let test = try TestData.testSet()
+        let images = test.normalized(0..<c.images)
+        let params = VGG11Parameters.random(spec: try VGG11Spec(width: 0.25), seed: 11)
+        let config = HardwareConfig(name: "t\(c.rows)x\(c.cols)", rows: c.rows, cols: c.cols, weightLoad: c.weightLoad)
+        let faults = c.rate == 0 ? nil : try FaultMap.uniform(rows: c.rows, cols: c.cols, rate: c.rate, seed: c.seed)
+
+        let functional = VGG11Network(parameters: params, engine: FunctionalEngine(faults: faults))
+        let fLogits = try functional.forward(images: images, batch: c.images)
+        let reference = ReferenceForward(params: params, faults: faults).run(images: images, batch: c.images)
+        // The reference runs the same routines in the same order: identical bits.
+        #expect(reference.logits == fLogits)
+
+        // One array thread: the array's threads meet at a spin barrier every
+        // cycle, which stalls badly when the test runner shares the cores.
+        let arrayEngine = try ArrayEngine(config: config, faults: faults, threads: 1)
+        let array = VGG11Network(parameters: params, engine: arrayEngine)
+        let t0 = Date()
+        let aLogits = try array.forward(images: images, batch: c.images)
+        print("array engine, \(c.testDescription): \(String(format: "%.2f", Date().timeIntervalSince(t0))) s")
+
+        let classes = params.spec.classes
+        var worst: Float = 0
+        for j in 0..<fLogits.count {
+            let diff = abs(aLogits[j] - fLogits[j])
+            #expect(diff <= reference.bound[j], "logit \(j): array \(aLogits[j]) functional \(fLogits[j]) bound \(reference.bound[j])")
+            worst = max(worst, reference.bound[j])
+        }
+        // The bound must be tight enough to catch a wrong network: well below the logits' spread.
+        let spread = (fLogits.max() ?? 0) - (fLogits.min() ?? 0)
+        #expect(worst < 0.01 * spread, "bound \(worst) vs logit spread \(spread)")
+
+        let fPred = fLogits.withUnsafeBufferPointer { VGG11Network.argmax($0.baseAddress!, batch: c.images, classes: classes) }
+        let aPred = aLogits.withUnsafeBufferPointer { VGG11Network.argmax($0.baseAddress!, batch: c.images, classes: classes) }
+        for b in 0..<c.images {
+            // Predictions must agree unless the top two logits are within the bound of each other.
+            let row = Array(fLogits[(b * classes)..<((b + 1) * classes)]).sorted(by: >)
+            if row[0] - row[1] > 2 * worst { #expect(aPred[b] == fPred[b], "image \(b)") }
+        }
+
+        // Cycles: every layer's register-level count equals the closed form.
+        #expect(arrayEngine.runs.map(\.layer) == params.spec.gemmLayers.map(\.name))
+        for run in arrayEngine.runs {
+            let closed = try ClosedFormTiming.gemm(config: config, m: run.m, k: run.k, n: run.n, faults: faults)
+            #expect(run.stats.cycles == closed.cycles, "\(run.layer) cycles")
+            #expect(run.stats.macsPerformed == closed.macsPerformed, "\(run.layer) MACs performed")
+            #expect(run.stats.macsBypassed == closed.macsBypassed, "\(run.layer) MACs bypassed")
+            #expect(run.stats.macsPerformed + run.stats.macsBypassed == run.m * run.k * run.n, "\(run.layer) MAC total")
+        }
+    }
+
+    /// The tolerance is not vacuous: pruning 30% of the weights moves the logits
+    /// by far more than the bound, so an engine that ignored the faults would fail.
+    @Test(.enabled(if: TestData.cifarAvailable, "CIFAR-10 test batch not found in \(TestData.cifarDirectory) (set FAPSIM_CIFAR_DIR)"))
+    func boundIsFarBelowTheEffectOfFaults() throws {
+        let test = try TestData.testSet()
+        let images = test.normalized(0..<2)
+        let params = VGG11Parameters.random(spec: try VGG11Spec(width: 0.25), seed: 11)
+        let faults = try FaultMap.uniform(rows: 8, cols: 8, rate: 0.3, seed: 1)
+        let faulty = ReferenceForward(params: params, faults: faults).run(images: images, batch: 2)
+        let clean = ReferenceForward(params: params, faults: nil).run(images: images, batch: 2)
+        let moved = zip(faulty.logits, clean.logits).map { abs($0 - $1) }.max()!
+        #expect(moved > 100 * faulty.bound.max()!)
+    }
+}
