@@ -38,13 +38,15 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "fapsim", dependencies: ["FapsimCLI"]),
+        // Helpers shared by the test targets only (child processes, paths).
+        .target(name: "FapsimTestSupport"),
         .testTarget(name: "SystolicArrayTests", dependencies: ["SystolicArray", "MaskedGEMM"]),
         .testTarget(name: "MaskedGEMMTests", dependencies: ["MaskedGEMM", "SystolicArray"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
-        .testTarget(name: "FapsimStoreTests", dependencies: ["FapsimStore", "HDF5Kit", "SystolicArray", "fapsim"]),
+        .testTarget(name: "FapsimStoreTests", dependencies: ["FapsimStore", "HDF5Kit", "SystolicArray", "fapsim", "FapsimTestSupport"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "SystolicArray", "MaskedGEMM", "FapsimStore"]),
         .testTarget(name: "ReduceTests", dependencies: ["Reduce", "SystolicArray", "FapsimStore", "FapsimSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["fapsim", "FapsimSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["fapsim", "FapsimSupport", "FapsimTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

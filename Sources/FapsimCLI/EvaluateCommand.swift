@@ -57,6 +57,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Images per forward pass (default 128 functional, 1 array).")
     var batch: Int?
 
+    @Option(help: "Threads simulating the array (array engine; default: the array's own choice).")
+    var threads: Int?
+
     @Flag(help: "Print a JSON summary on stdout.")
     var json = false
 
@@ -82,6 +85,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         if let chip, chip < 0 { throw ValidationError("--chip: expected a chip index >= 0, got \(chip)") }
         if let limit, limit <= 0 { throw ValidationError("--limit: expected a positive number of images, got \(limit)") }
+        if let threads, threads <= 0 { throw ValidationError("--threads: expected a positive count, got \(threads)") }
         if let batch, batch <= 0 { throw ValidationError("--batch: expected a positive batch size, got \(batch)") }
     }
 
@@ -98,7 +102,7 @@ struct EvaluateCommand: ParsableCommand {
         case .functional:
             gemmEngine = FunctionalEngine(faults: faults)
         case .array:
-            let a = try ArrayEngine(config: hw, faults: faults)
+            let a = try ArrayEngine(config: hw, faults: faults, threads: threads)
             arrayEngine = a
             gemmEngine = a
         }
@@ -152,8 +156,9 @@ struct EvaluateCommand: ParsableCommand {
         print(String(format: "top-1 accuracy %.2f%% (%d/%d images), %@ engine, %@",
                      100 * result.accuracy, result.correct, result.images, engine.rawValue, faultText))
         for (i, name) in result.classNames.enumerated() where result.perClassTotal[i] > 0 {
-            print(String(format: "  %-12@ %6.2f%% (%d/%d)", name, 100 * Double(result.perClassCorrect[i]) / Double(result.perClassTotal[i]),
-                         result.perClassCorrect[i], result.perClassTotal[i]))
+            let padded = name.padding(toLength: max(12, name.count), withPad: " ", startingAt: 0)
+            print("  " + padded + String(format: " %6.2f%% (%d/%d)", 100 * Double(result.perClassCorrect[i]) / Double(result.perClassTotal[i]),
+                                         result.perClassCorrect[i], result.perClassTotal[i]))
         }
         if arrayEngine != nil {
             print("array cycles on \(hw.name) (\(hw.rows)x\(hw.cols), \(hw.weightLoad.rawValue)):")

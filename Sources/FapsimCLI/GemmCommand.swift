@@ -13,10 +13,10 @@ struct GemmCommand: ParsableCommand {
             + "--check also runs the closed-form timing model and the functional masked GEMM and compares them.")
 
     @Option(help: "Hardware config YAML (see hw-configs/).") var config: String
-    @Option(name: .customLong("m"), help: "Rows of A (output pixels x batch).") var m: Int
-    @Option(name: .customLong("k"), help: "Inner dimension.") var k: Int
-    @Option(name: .customLong("n"), help: "Columns of W (output channels).") var n: Int
-    @Option(name: .customLong("fault-rate"), help: "Fraction of faulty (bypassed) PEs, in [0, 1].") var faultRate: Double = 0
+    @Option(name: .customLong("m"), parsing: .unconditional, help: "Rows of A (output pixels x batch).") var m: Int
+    @Option(name: .customLong("k"), parsing: .unconditional, help: "Inner dimension.") var k: Int
+    @Option(name: .customLong("n"), parsing: .unconditional, help: "Columns of W (output channels).") var n: Int
+    @Option(name: .customLong("fault-rate"), parsing: .unconditional, help: "Fraction of faulty (bypassed) PEs, in [0, 1].") var faultRate: Double = 0
     @Option(help: "Seed for the fault map and the random operands.") var seed: UInt64 = 1
     @Option(name: .customLong("stuck-at"), help: "Unmitigated fault ROW,COL,BIT,VALUE on a PE's partial-sum output.") var stuckAt: String?
     @Option(help: "Threads stepping column slices (default: both cores on large arrays).") var threads: Int?

@@ -2,11 +2,12 @@
 /// datapath kernel serves both: float32, and int8 weights/activations (held
 /// sign-extended) with int32 partial sums that wrap as two's complement.
 public protocol PEArithmetic {
-    associatedtype Lane: Sendable
+    associatedtype Lane: SIMDScalar & Sendable
     static var zero: Lane { get }
-    /// p + (w x a), with the product forced to +0 where `mask` is 0 so a PE that
-    /// does not compute passes its partial sum through unchanged (a partial sum
-    /// that starts at +0 can never be -0, so + (+0) is the identity).
+    /// `mac` on eight PEs of a row at once.
+    static func mac8(_ p: SIMD8<Lane>, _ w: SIMD8<Lane>, _ a: SIMD8<Lane>, _ mask: SIMD8<UInt32>) -> SIMD8<Lane>
+    /// The FAP bypass mux: p + w x a where `mask` is all ones, else p's bits unchanged
+    /// (a true select, so -0, NaN payloads and stuck bits pass through as a mux would).
     static func mac(_ p: Lane, _ w: Lane, _ a: Lane, _ mask: UInt32) -> Lane
     static func bits(_ x: Lane) -> UInt32
     static func lane(bits: UInt32) -> Lane
@@ -17,7 +18,11 @@ public protocol PEArithmetic {
 public enum Float32PE: PEArithmetic {
     public static var zero: Float { 0 }
     @inline(__always) public static func mac(_ p: Float, _ w: Float, _ a: Float, _ mask: UInt32) -> Float {
-        p + Float(bitPattern: (w * a).bitPattern & mask)
+        Float(bitPattern: ((p + w * a).bitPattern & mask) | (p.bitPattern & ~mask))
+    }
+    @inline(__always) public static func mac8(_ p: SIMD8<Float>, _ w: SIMD8<Float>, _ a: SIMD8<Float>, _ mask: SIMD8<UInt32>) -> SIMD8<Float> {
+        let sum = unsafeBitCast(p + w * a, to: SIMD8<UInt32>.self), pass = unsafeBitCast(p, to: SIMD8<UInt32>.self)
+        return unsafeBitCast((sum & mask) | (pass & ~mask), to: SIMD8<Float>.self)
     }
     @inline(__always) public static func bits(_ x: Float) -> UInt32 { x.bitPattern }
     @inline(__always) public static func lane(bits: UInt32) -> Float { Float(bitPattern: bits) }
@@ -28,7 +33,11 @@ public enum Float32PE: PEArithmetic {
 public enum Int8PE: PEArithmetic {
     public static var zero: Int32 { 0 }
     @inline(__always) public static func mac(_ p: Int32, _ w: Int32, _ a: Int32, _ mask: UInt32) -> Int32 {
-        p &+ Int32(bitPattern: UInt32(bitPattern: w &* a) & mask)
+        Int32(bitPattern: (UInt32(bitPattern: p &+ w &* a) & mask) | (UInt32(bitPattern: p) & ~mask))
+    }
+    @inline(__always) public static func mac8(_ p: SIMD8<Int32>, _ w: SIMD8<Int32>, _ a: SIMD8<Int32>, _ mask: SIMD8<UInt32>) -> SIMD8<Int32> {
+        let sum = unsafeBitCast(p &+ w &* a, to: SIMD8<UInt32>.self), pass = unsafeBitCast(p, to: SIMD8<UInt32>.self)
+        return unsafeBitCast((sum & mask) | (pass & ~mask), to: SIMD8<Int32>.self)
     }
     @inline(__always) public static func bits(_ x: Int32) -> UInt32 { UInt32(bitPattern: x) }
     @inline(__always) public static func lane(bits: UInt32) -> Int32 { Int32(bitPattern: bits) }

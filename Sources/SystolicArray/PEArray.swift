@@ -16,11 +16,9 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
     let wv: UnsafeMutablePointer<UInt32>
     let ws: UnsafeMutablePointer<A.Lane>
     let wsv: UnsafeMutablePointer<UInt32>
+    /// All ones where the PE works, 0 where its FAP mux bypasses it. A PE multiplies
+    /// when it holds a valid weight, gets a valid activation and is not bypassed.
     let notBypass: UnsafeMutablePointer<UInt32>
-    /// wv & !bypass: the PE multiplies when a valid activation arrives.
-    let macEnable: UnsafeMutablePointer<UInt32>
-    /// wv & bypass: the PE would have multiplied but its FAP mux passes the sum through.
-    let bypassEnable: UnsafeMutablePointer<UInt32>
     let act: (UnsafeMutablePointer<A.Lane>, UnsafeMutablePointer<A.Lane>)
     let actValid: (UnsafeMutablePointer<UInt32>, UnsafeMutablePointer<UInt32>)
     let p: UnsafeMutablePointer<A.Lane>
@@ -45,14 +43,13 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
             precondition(faults.rows == rows && faults.cols == cols)
             for i in 0..<n where faults.bits[i] != 0 { notBypass[i] = 0 }
         }
-        macEnable = plane(0); bypassEnable = plane(0)
         act = (plane(A.zero), plane(A.zero))
         actValid = (plane(0), plane(0))
         p = plane(A.zero); pv = plane(0)
     }
 
     deinit {
-        for ptr in [wv, wsv, notBypass, macEnable, bypassEnable, actValid.0, actValid.1, pv] { ptr.deallocate() }
+        for ptr in [wv, wsv, notBypass, actValid.0, actValid.1, pv] { ptr.deallocate() }
         for ptr in [w, ws, act.0, act.1, p] { ptr.deallocate() }
     }
 
@@ -82,7 +79,7 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
             // Column j0 takes the slice's left input; the others the left neighbour's pre-edge register.
             do {
                 let a = feed[i], av = feedValid[i], x = base + j0
-                let mm = av & macEnable[x], bm = av & bypassEnable[x]
+                let v = av & wv[x], mm = v & notBypass[x], bm = v & ~notBypass[x]
                 p[x] = A.mac(i == 0 ? A.zero : p[x - c], w[x], a, mm)
                 pv[x] = i == 0 ? (mm | bm) : pv[x - c]
                 aNew[x] = a
@@ -93,7 +90,7 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
             if i == 0 {
                 for j in jStart..<j1 {
                     let a = aOld[base + j - 1], av = avOld[base + j - 1]
-                    let mm = av & macEnable[base + j], bm = av & bypassEnable[base + j]
+                    let v = av & wv[base + j], mm = v & notBypass[base + j], bm = v & ~notBypass[base + j]
                     p[base + j] = A.mac(A.zero, w[base + j], a, mm)
                     pv[base + j] = mm | bm
                     aNew[base + j] = a
@@ -103,22 +100,43 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
                 }
             } else {
                 let above = base - c
-                for j in jStart..<j1 {
+                // Eight PEs at a time; the activation loads are the left neighbours'
+                // registers, one lane to the left of the PEs they feed.
+                var j = jStart
+                var perf8 = SIMD8<UInt32>(repeating: 0), byp8 = SIMD8<UInt32>(repeating: 0)
+                let one = SIMD8<UInt32>(repeating: 1)
+                while j + 8 <= j1 {
+                    let x = base + j
+                    let a = load8(aOld + x - 1), av = load8(avOld + x - 1)
+                    let v = av & load8(wv + x), nb = load8(notBypass + x)
+                    let mm = v & nb, bm = v & ~nb
+                    store8(A.mac8(load8(p + above + j), load8(w + x), a, mm), p + x)
+                    store8(load8(pv + above + j), pv + x)
+                    store8(a, aNew + x)
+                    store8(mm | bm, avNew + x)
+                    perf8 &+= mm & one
+                    byp8 &+= bm & one
+                    j += 8
+                }
+                performed &+= perf8.wrappedSum()
+                bypassed &+= byp8.wrappedSum()
+                while j < j1 {
                     let a = aOld[base + j - 1], av = avOld[base + j - 1]
-                    let mm = av & macEnable[base + j], bm = av & bypassEnable[base + j]
+                    let v = av & wv[base + j], mm = v & notBypass[base + j], bm = v & ~notBypass[base + j]
                     p[base + j] = A.mac(p[above + j], w[base + j], a, mm)
                     pv[base + j] = pv[above + j]
                     aNew[base + j] = a
                     avNew[base + j] = mm | bm
                     performed &+= mm & 1
                     bypassed &+= bm & 1
+                    j += 1
                 }
             }
             if let s = stuckAt, s.row == i, s.col >= j0, s.col < j1 {
                 // The defect acts only when this PE really computed on this edge.
                 let idx = base + s.col
                 let av = s.col == j0 ? feedValid[i] : avOld[idx - 1]
-                if av & macEnable[idx] != 0 { p[idx] = A.lane(bits: s.apply(bits: A.bits(p[idx]))) }
+                if av & wv[idx] & notBypass[idx] != 0 { p[idx] = A.lane(bits: s.apply(bits: A.bits(p[idx]))) }
             }
             // Flush the 32-bit lane counters well before they could wrap.
             totalPerformed += Int(performed); performed = 0
@@ -134,42 +152,25 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
     @inline(__always)
     func shiftWeights(j0: Int, j1: Int, weightIn: UnsafePointer<A.Lane>, validIn: UnsafePointer<UInt32>, shadow: Bool) {
         let (dst, dv) = shadow ? (ws, wsv) : (w, wv)
+        let width = j1 - j0
         var i = rows - 1
         while i > 0 {
-            let base = i * cols, above = base - cols
-            for j in j0..<j1 {
-                dst[base + j] = dst[above + j]
-                dv[base + j] = dv[above + j]
-            }
+            let base = i * cols + j0
+            (dst + base).update(from: dst + base - cols, count: width)
+            (dv + base).update(from: dv + base - cols, count: width)
             i -= 1
         }
-        for j in j0..<j1 {
-            dst[j] = weightIn[j]
-            dv[j] = validIn[j]
-        }
-        if !shadow { refreshEnables(j0: j0, j1: j1) }
+        (dst + j0).update(from: weightIn + j0, count: width)
+        (dv + j0).update(from: validIn + j0, count: width)
     }
 
     /// Double-buffered: all PEs of the slice copy shadow into active weights.
     @inline(__always)
     func swapWeights(j0: Int, j1: Int) {
         for i in 0..<rows {
-            let base = i * cols
-            for j in j0..<j1 {
-                w[base + j] = ws[base + j]
-                wv[base + j] = wsv[base + j]
-            }
-        }
-        refreshEnables(j0: j0, j1: j1)
-    }
-
-    private func refreshEnables(j0: Int, j1: Int) {
-        for i in 0..<rows {
-            let base = i * cols
-            for j in j0..<j1 {
-                macEnable[base + j] = wv[base + j] & notBypass[base + j]
-                bypassEnable[base + j] = wv[base + j] & ~notBypass[base + j]
-            }
+            let base = i * cols + j0
+            (w + base).update(from: ws + base, count: j1 - j0)
+            (wv + base).update(from: wsv + base, count: j1 - j0)
         }
     }
 
@@ -187,4 +188,12 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
     public func psumBits(_ i: Int, _ j: Int) -> UInt32 { A.bits(p[i * cols + j]) }
     public func psumValid(_ i: Int, _ j: Int) -> Bool { pv[i * cols + j] != 0 }
     public func bypass(_ i: Int, _ j: Int) -> Bool { notBypass[i * cols + j] == 0 }
+}
+
+@inline(__always) func load8<T: SIMDScalar>(_ ptr: UnsafeMutablePointer<T>) -> SIMD8<T> {
+    UnsafeRawPointer(ptr).loadUnaligned(as: SIMD8<T>.self)
+}
+
+@inline(__always) func store8<T: SIMDScalar>(_ v: SIMD8<T>, _ ptr: UnsafeMutablePointer<T>) {
+    UnsafeMutableRawPointer(ptr).storeBytes(of: v, as: SIMD8<T>.self)
 }

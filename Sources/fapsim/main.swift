@@ -1,3 +1,3 @@
 import FapsimCLI
 
-Fapsim.main()
+Fapsim.runAsMain()

@@ -1,4 +1,5 @@
 import Foundation
+@_exported import FapsimTestSupport
 import SystolicArray
 import FapsimStore
 
@@ -20,58 +21,6 @@ final class TemporaryDirectory {
 /// The message of the error `body` throws, or nil if it does not throw.
 func errorMessage(_ body: () throws -> Void) -> String? {
     do { try body(); return nil } catch { return "\(error)" }
-}
-
-enum TestPaths {
-    /// The package root (this file is Tests/FapsimStoreTests/TestSupport.swift).
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
-    /// The `fapsim` binary SwiftPM built next to the test bundle
-    /// (.build/debug/fapsim or .build/release/fapsim).
-    static let fapsimBinary: String? = {
-        var dirs: [URL] = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
-        if let exe = Bundle.main.executableURL { dirs.append(exe.deletingLastPathComponent()) }
-        if let self_ = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            dirs.append(URL(fileURLWithPath: self_).deletingLastPathComponent())
-        }
-        dirs.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-        for d in dirs {
-            // On macOS the bundle is .../debug/fapsimPackageTests.xctest/Contents/MacOS/...
-            var dir = d
-            for _ in 0..<4 {
-                let candidate = dir.appendingPathComponent("fapsim").path
-                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-                dir = dir.deletingLastPathComponent()
-            }
-        }
-        return nil
-    }()
-
-    static let pretrainedModel = "/work/shared/models/vgg11_cifar10.h5"
-}
-
-/// Runs a child process to completion and returns (status, stdout, stderr).
-@discardableResult
-func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (Int32, String, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = arguments
-    if let environment { p.environment = environment }
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    // Read both pipes before waiting so a chatty child cannot block on a full pipe.
-    final class Box: @unchecked Sendable { var data = Data() }
-    let errBox = Box()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errBox.data, as: UTF8.self))
 }
 
 /// A small deterministic lot; chip seeds near UInt64.max check that seeds

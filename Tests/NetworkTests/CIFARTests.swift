@@ -19,7 +19,7 @@ import Testing
             }
             if let bad = badLabelAt { bytes[bad * CIFAR10Set.recordBytes] = 10 }
             bytes.removeLast(truncateBy)
-            FileManager.default.createFile(atPath: dir + "/test_batch.bin", contents: Data(bytes))
+            try Data(bytes).write(to: URL(fileURLWithPath: dir + "/test_batch.bin"))
         }
         return dir
     }

@@ -74,6 +74,24 @@ import MaskedGEMM
         #expect(pruned.map(\.bitPattern) == reference.map(\.bitPattern))
     }
 
+    /// The bypass is a mux, not an adder of zero: a -0 made by a stuck sign bit
+    /// passes a bypassed PE's register with its bits unchanged.
+    @Test func bypassPassesBitsUnchanged() throws {
+        final class BottomBits: ArrayObserver {
+            var bits: [UInt32] = []
+            func edge(_ cycle: Int, inputs: EdgeInputs, state: ArrayStateView) {
+                if state.psumValid(1, 0) { bits.append(state.psumBits(1, 0)) }
+            }
+        }
+        let cfg = HardwareConfig(rows: 2, cols: 1)
+        var faults = FaultMap.none(rows: 2, cols: 1)
+        faults.setFaulty(1, 0, true)
+        let stuck = StuckAtFault(row: 0, col: 0, bit: 31, value: 1)
+        let seen = BottomBits()
+        _ = try ArrayGEMM.run(config: cfg, faults: faults, a: [0, 5], m: 1, k: 2, w: [3, 7], n: 1, stuckAt: stuck, observer: seen)
+        #expect(seen.bits == [0x8000_0000])   // 0*3 = +0, sign forced to -0; PE(1,0) bypassed keeps it
+    }
+
     @Test func badStuckAtSpecsAreRejected() {
         #expect(throws: FapsimError.self) { try StuckAtFault(parsing: "1,2,3", rows: 4, cols: 4) }
         #expect(throws: FapsimError.self) { try StuckAtFault(parsing: "4,0,0,1", rows: 4, cols: 4) }

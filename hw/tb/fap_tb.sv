@@ -6,10 +6,13 @@
 //                 DIR/stuckat.txt   "en row col bit value"
 //                 DIR/stimulus.txt  header "edges E", then one line per edge:
 //                                   shift swap  C x (wv w_hex)  R x (fv a_hex)
-//   +out=FILE   per-edge bottom outputs: one line per edge, C x (pv p_hex8)
+//   +out=FILE   per-edge bottom outputs: one line per edge, C x (pv p_hex8), then
+//               "cycles N" with N = (last edge with any valid bottom output) + 2
 //   +vcd=FILE   optional VCD of every PE's registers and bypass bit
-// Edge e (numbered from 0) is the rising edge at time 10*(e+1); inputs are
-// driven 5 time units before it and the outputs sampled 5 after it.
+// Build with ROWS, COLS, DOUBLE_BUFFERED matching the vector set (meta.txt).
+// Edge e (numbered from 0) is the rising edge at time 10*(e+1); its inputs are
+// driven on the falling edge 5 time units before it, and the bottom outputs are
+// sampled 1 time unit after it.
 `timescale 1ns/1ns
 module fap_tb;
     parameter int ROWS = 4;

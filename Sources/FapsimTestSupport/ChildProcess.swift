@@ -1,0 +1,71 @@
+import Foundation
+
+/// Paths the end-to-end tests need. Lives in a library target (used only by the
+/// test targets) so every suite finds the binary and the package the same way.
+public enum TestPaths {
+    /// The package root (this file is Sources/FapsimTestSupport/ChildProcess.swift).
+    public static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// The `fapsim` binary SwiftPM built next to the test bundle
+    /// (.build/debug/fapsim or .build/release/fapsim).
+    public static let fapsimBinary: String? = {
+        var dirs: [URL] = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
+        if let exe = Bundle.main.executableURL { dirs.append(exe.deletingLastPathComponent()) }
+        if let self_ = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            dirs.append(URL(fileURLWithPath: self_).deletingLastPathComponent())
+        }
+        dirs.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+        for d in dirs {
+            // On macOS the bundle is .../debug/fapsimPackageTests.xctest/Contents/MacOS/...
+            var dir = d
+            for _ in 0..<4 {
+                let candidate = dir.appendingPathComponent("fapsim").path
+                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        return nil
+    }()
+
+    /// The shared data and model beside the repository (or where the environment says).
+    public static let sharedDir = ProcessInfo.processInfo.environment["FAPSIM_SHARED"]
+        ?? URL(fileURLWithPath: packageRoot).deletingLastPathComponent().appendingPathComponent("shared").path
+    public static let pretrainedModel = ProcessInfo.processInfo.environment["FAPSIM_MODEL"]
+        ?? sharedDir + "/models/vgg11_cifar10.h5"
+}
+
+/// Runs a child process to completion and returns (status, stdout, stderr).
+@discardableResult
+public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                       currentDirectory: String? = nil) throws -> (Int32, String, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    if let environment { p.environment = environment }
+    if let currentDirectory { p.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    // Read both pipes before waiting so a chatty child cannot block on a full pipe.
+    final class Box: @unchecked Sendable { var data = Data() }
+    let errBox = Box()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errBox.data, as: UTF8.self))
+}
+
+/// Runs the built `fapsim` from the package root.
+@discardableResult
+public func runFapsim(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    guard let bin = TestPaths.fapsimBinary else {
+        throw NSError(domain: "fapsim-tests", code: 1, userInfo: [NSLocalizedDescriptionKey: "fapsim binary not found next to the test bundle"])
+    }
+    let r = try runProcess(bin, arguments, currentDirectory: TestPaths.packageRoot)
+    return (r.0, r.1, r.2)
+}
