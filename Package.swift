@@ -10,6 +10,14 @@ import PackageDescription
 //   FapsimStore    fapsim's HDF5 file kinds (chip lot, weights, results) and their schema
 //   Network        VGG11, CIFAR-10, im2col, functional and array inference engines
 //   FapsimCLI      the `fapsim` subcommands (kept in a library so tests can reach them)
+// The register-level datapath steps eight PEs per SIMD operation; on x86-64 let it
+// use AVX2 and FMA instructions (Haswell and later: x86 CPUs since 2013-2015).
+#if arch(x86_64)
+let simdSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let simdSettings: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "fapsim",
     platforms: [.macOS(.v15)],
@@ -27,7 +35,7 @@ let package = Package(
         .target(name: "SystolicArray", dependencies: [
             "FapsimSupport",
             .product(name: "Yams", package: "Yams"),
-        ]),
+        ], swiftSettings: simdSettings),
         .target(name: "MaskedGEMM", dependencies: ["COpenBLAS", "SystolicArray", "FapsimSupport"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "FapsimSupport"]),
         .target(name: "FapsimStore", dependencies: ["HDF5Kit", "SystolicArray", "FapsimSupport"]),

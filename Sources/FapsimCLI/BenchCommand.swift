@@ -21,6 +21,8 @@ struct BenchArrayCommand: ParsableCommand {
     @Option(help: "Hardware config YAML.") var config: String = "hw-configs/tpu-256x256.yaml"
     @Option(help: "Threads stepping column slices (default: both cores).") var threads: Int?
     @Option(help: "Timed repetitions (the best is reported).") var repeats: Int = 3
+    @Option(name: .customLong("strip-width"), help: "Columns per strip (default: one strip per thread; results do not depend on it).")
+    var stripWidth: Int?
     @Option(help: "Fault rate of the chip in the bypass muxes.") var faultRate: Double = 0.1
     @Option(name: .customLong("m")) var m: Int = 16
     @Option(name: .customLong("k")) var k: Int = 4608
@@ -39,7 +41,8 @@ struct BenchArrayCommand: ParsableCommand {
         var stats: GEMMStats?
         for _ in 0..<repeats {
             let t0 = ProcessStats.now()
-            let run = try ArrayGEMM.run(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n, threads: threads)
+            let run = try ArrayGEMM.run(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n, threads: threads,
+                                        stripWidth: stripWidth)
             best = min(best, ProcessStats.now() - t0)
             stats = run.stats
         }
@@ -47,7 +50,7 @@ struct BenchArrayCommand: ParsableCommand {
         JSONOutput.print([
             "benchmark": "array", "config": cfg.name, "m": m, "k": k, "n": n, "cycles": s.cycles,
             "pe_cycles": s.peCycles, "wall_s": best, "pe_cycles_per_s": Double(s.peCycles) / best,
-            "threads": threads ?? ProcessInfo.processInfo.activeProcessorCount,
+            "threads": threads ?? ProcessInfo.processInfo.activeProcessorCount, "strip_width": stripWidth ?? 0,
             "peak_rss_bytes": ProcessStats.peakRSSBytes(),
         ])
     }

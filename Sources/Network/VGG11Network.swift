@@ -28,17 +28,25 @@ public final class VGG11Network {
         self.spec = parameters.spec
         self.parameters = parameters
         self.engine = engine
+        // VGG11Parameters.load and .random fill every layer of the spec; a
+        // hand-built parameter set must too (checked here, not per batch).
+        func gemm(_ layer: GEMMLayer) -> GEMMParameters {
+            guard let p = parameters.gemm[layer.name], p.k == layer.k, p.n == layer.n else {
+                preconditionFailure("parameters lack \(layer.name) as a \(layer.k) x \(layer.n) GEMM weight")
+            }
+            return p
+        }
         let layers = spec.layers
         for (i, layer) in layers.enumerated() {
             switch layer {
             case .conv(let c):
-                let p = parameters.gemm[c.name]!
+                let p = gemm(.conv(c))
                 engineWeights[c.name] = engine.prepare(layer: c.name, weights: p.weight, k: p.k, n: p.n)
                 if i + 1 < layers.count, case .batchNorm(let b) = layers[i + 1] {
                     convAffine[c.name] = BatchNorm.inferenceAffine(parameters.batchNorm[b.name]!, precedingBias: p.bias)
                 }
             case .linear(let l):
-                let p = parameters.gemm[l.name]!
+                let p = gemm(.linear(l))
                 engineWeights[l.name] = engine.prepare(layer: l.name, weights: p.weight, k: p.k, n: p.n)
             case .batchNorm(let b):
                 bnAffine[b.name] = BatchNorm.inferenceAffine(parameters.batchNorm[b.name]!, precedingBias: nil)

@@ -17,23 +17,26 @@ public enum ArrayGEMM {
     /// Float32 datapath: Out[M x N] = A[M x K] x W[K x N], row-major.
     public static func run(config: HardwareConfig, faults: FaultMap?, a: [Float], m: Int, k: Int,
                            w: [Float], n: Int, stuckAt: StuckAtFault? = nil, threads: Int? = nil,
+                           stripWidth: Int? = nil,
                            observer: ArrayObserver? = nil, streamTailAdjust: Int = 0) throws -> GEMMRun {
         try check(config: config, faults: faults, aCount: a.count, m: m, k: k, wCount: w.count, n: n, stuckAt: stuckAt)
         guard w.allSatisfy(\.isFinite) else {
             throw FapsimError("GEMM weights: expected finite values (a NaN or infinite weight cannot be pruned by a pass-through)")
         }
         let (out, stats) = simulate(Float32PE.self, config: config, faults: faults, a: a, m: m, k: k, w: w, n: n,
-                                    stuckAt: stuckAt, threads: threads, observer: observer, streamTailAdjust: streamTailAdjust)
+                                    stuckAt: stuckAt, threads: threads, stripWidth: stripWidth, observer: observer,
+                                    streamTailAdjust: streamTailAdjust)
         return GEMMRun(output: out, stats: stats)
     }
 
     /// Int8 datapath: int8 A and W, int32 partial sums and accumulators with wrap-around.
     public static func runInt8(config: HardwareConfig, faults: FaultMap?, a: [Int8], m: Int, k: Int,
                                w: [Int8], n: Int, stuckAt: StuckAtFault? = nil, threads: Int? = nil,
+                               stripWidth: Int? = nil,
                                observer: ArrayObserver? = nil) throws -> (output: [Int32], stats: GEMMStats) {
         try check(config: config, faults: faults, aCount: a.count, m: m, k: k, wCount: w.count, n: n, stuckAt: stuckAt)
         return simulate(Int8PE.self, config: config, faults: faults, a: a.map(Int32.init), m: m, k: k,
-                        w: w.map(Int32.init), n: n, stuckAt: stuckAt, threads: threads, observer: observer,
+                        w: w.map(Int32.init), n: n, stuckAt: stuckAt, threads: threads, stripWidth: stripWidth, observer: observer,
                         streamTailAdjust: 0)
     }
 
@@ -55,54 +58,83 @@ public enum ArrayGEMM {
         return rows * cols >= 128 * 128 ? max(1, min(cores, cols / 32)) : 1
     }
 
+    // Columns per strip (`stripWidth`, default: one strip per thread). A thread
+    // clocks its strips in turn for a block of edges each; narrow strips keep their
+    // registers in cache but pay per-edge overhead per strip, and on VGG11's
+    // 512->512 layer one strip per core was fastest. Any width gives bit-identical
+    // results (tested).
+    /// Edges a strip is clocked for before the next strip takes its turn.
+    static let blockEdges = 64
+
     static func simulate<A: PEArithmetic>(_: A.Type, config: HardwareConfig, faults: FaultMap?, a: [A.Lane], m: Int, k: Int,
-                                          w: [A.Lane], n: Int, stuckAt: StuckAtFault?, threads: Int?,
+                                          w: [A.Lane], n: Int, stuckAt: StuckAtFault?, threads: Int?, stripWidth: Int?,
                                           observer: ArrayObserver?, streamTailAdjust: Int) -> ([A.Lane], GEMMStats) {
         let plan = try! FoldPlan(config: config, m: m, k: k, n: n)
         let array = PEArray<A>(rows: config.rows, cols: config.cols, faults: faults, stuckAt: stuckAt)
         var acc = [A.Lane](repeating: A.zero, count: m * n)
-        let nThreads = observer != nil ? 1 : max(1, min(threads ?? defaultThreads(rows: config.rows, cols: config.cols), config.cols))
-        var perThread = [SliceResult](repeating: SliceResult(), count: nThreads)
-        let progress = (0..<nThreads).map { _ in SliceProgress() }
-        let handoffs = (0..<nThreads).map { _ in SliceHandoff<A.Lane>(rows: config.rows, depth: 1024, zero: A.zero) }
+        let cols = config.cols
+        // Observers see the whole array after every edge: one strip, one thread.
+        let wanted = observer != nil ? 1 : max(1, min(threads ?? defaultThreads(rows: config.rows, cols: cols), cols))
+        let width = max(1, stripWidth ?? (cols + wanted - 1) / wanted)
+        let nStrips = observer != nil ? 1 : max(1, (cols + width - 1) / width)
+        let nThreads = min(wanted, nStrips)
+        let block = observer != nil ? 1 : blockEdges
+        let bounds = (0...nStrips).map { min(cols, $0 * width) }
+        let stripBounds = nStrips == 1 ? [0, cols] : bounds
+        let progress = (0..<nStrips).map { _ in SliceProgress() }
+        let handoffs = (0..<nStrips).map { _ in SliceHandoff<A.Lane>(rows: config.rows, depth: 4 * block + 2, zero: A.zero) }
+        var results = [SliceResult](repeating: SliceResult(), count: nStrips)
         a.withUnsafeBufferPointer { ap in
             w.withUnsafeBufferPointer { wp in
                 acc.withUnsafeMutableBufferPointer { accp in
-                    perThread.withUnsafeMutableBufferPointer { results in
-                        let job = SliceJob(plan: plan, policy: config.weightLoad, array: array, a: ap, w: wp, acc: accp,
-                                           progress: progress, handoffs: handoffs, threads: nThreads, observer: observer,
-                                           streamTailAdjust: streamTailAdjust)
+                    results.withUnsafeMutableBufferPointer { res in
+                        nonisolated(unsafe) let resultsBase = res.baseAddress!
+                        let shared = StripShared(plan: plan, policy: config.weightLoad, array: array, a: ap, w: wp, acc: accp,
+                                                 progress: progress, handoffs: handoffs, observer: observer,
+                                                 streamTailAdjust: streamTailAdjust)
+                        // Thread t clocks strips [first, last) in blocks of edges, left to right.
+                        let work: @Sendable (Int) -> Void = { t in
+                            let first = nStrips * t / nThreads, last = nStrips * (t + 1) / nThreads
+                            let strips = (first..<last).map {
+                                StripRunner(shared: shared, index: $0, j0: stripBounds[$0], j1: stripBounds[$0 + 1], strips: nStrips)
+                            }
+                            var limit = 0
+                            while strips.contains(where: { !$0.stopped }) {
+                                limit += block
+                                for s in strips where !s.stopped { s.advance(until: limit) }
+                            }
+                            for s in strips { resultsBase[s.index] = s.result }
+                        }
                         if nThreads == 1 {
-                            results[0] = job.run(slice: 0)
+                            work(0)
                         } else {
                             let group = DispatchGroup()
-                            nonisolated(unsafe) let resultsBase = results.baseAddress!
                             for t in 1..<nThreads {
                                 group.enter()
                                 let thread = Thread {
-                                    resultsBase[t] = job.run(slice: t)
+                                    work(t)
                                     group.leave()
                                 }
                                 thread.stackSize = 1 << 20
                                 thread.start()
                             }
-                            resultsBase[0] = job.run(slice: 0)
+                            work(0)
                             group.wait()
                         }
                     }
                 }
             }
         }
-        // The GEMM ends on the last edge any slice needed; slices that ran on only
-        // to feed a neighbour do not count. Every slice ran the same controller, so
-        // slice 0's phase tally is the array's, except that its drain is what the
+        // The GEMM ends on the last edge any strip needed; strips that ran on only
+        // to feed a neighbour do not count. Every strip ran the same controller, so
+        // strip 0's phase tally is the array's, except that its drain is what the
         // total leaves over.
-        let total = perThread.map(\.lastEdge).max()! + 1
-        var folds = perThread[0].folds
-        for t in 1..<nThreads {
+        let total = results.map(\.lastEdge).max()! + 1
+        var folds = results[0].folds
+        for t in 1..<nStrips {
             for f in folds.indices {
-                folds[f].macsPerformed += perThread[t].folds[f].macsPerformed
-                folds[f].macsBypassed += perThread[t].folds[f].macsBypassed
+                folds[f].macsPerformed += results[t].folds[f].macsPerformed
+                folds[f].macsBypassed += results[t].folds[f].macsBypassed
             }
         }
         let beforeDrain = folds.reduce(0) { $0 + $1.weightLoadCycles + $1.fillCycles + $1.steadyCycles }
@@ -113,16 +145,13 @@ public enum ArrayGEMM {
 
 struct SliceResult {
     var folds: [FoldStats] = []
-    /// The edge on which this slice captured its last output (or the controller
+    /// The edge on which this strip captured its last output (or the controller
     /// finished streaming, if later).
     var lastEdge = 0
 }
 
-/// Everything one thread needs to clock its column slice through the whole GEMM.
-/// Each thread runs its own copy of the (deterministic) controller and writes
-/// only its own columns; the one thing slices exchange is the activations that
-/// cross from one slice into the next, through a `SliceHandoff` ring.
-struct SliceJob<A: PEArithmetic>: @unchecked Sendable {
+/// What all strips of one GEMM share (read-only, or written in disjoint columns).
+struct StripShared<A: PEArithmetic>: @unchecked Sendable {
     let plan: FoldPlan
     let policy: WeightLoadPolicy
     let array: PEArray<A>
@@ -131,52 +160,90 @@ struct SliceJob<A: PEArithmetic>: @unchecked Sendable {
     let acc: UnsafeMutableBufferPointer<A.Lane>
     let progress: [SliceProgress]
     let handoffs: [SliceHandoff<A.Lane>]
-    let threads: Int
     let observer: ArrayObserver?
     let streamTailAdjust: Int
+}
 
-    func run(slice t: Int) -> SliceResult {
-        let rows = plan.rows, cols = plan.cols, m = plan.m, k = plan.k, n = plan.n
-        let j0 = cols * t / threads, j1 = cols * (t + 1) / threads
-        var ctrl = Controller(plan: plan, policy: policy)
-        ctrl.streamTailAdjust = streamTailAdjust
-        var folds = plan.folds.enumerated().map {
+/// One column strip of the array, clocked edge by edge and resumable, so a thread
+/// can clock several strips in turn for a block of edges each (their registers stay
+/// in cache). Each strip runs its own copy of the deterministic controller and
+/// writes only its own columns; strips exchange only the activations crossing a
+/// strip boundary, through a `SliceHandoff` ring.
+final class StripRunner<A: PEArithmetic> {
+    let shared: StripShared<A>
+    let index: Int
+    let j0: Int
+    let j1: Int
+    private let strips: Int
+    private var ctrl: Controller
+    private var folds: [FoldStats]
+    private let feed: UnsafeMutablePointer<A.Lane>
+    private let feedValid: UnsafeMutablePointer<UInt8>
+    private let weightIn: UnsafeMutablePointer<A.Lane>
+    private let weightValidIn: UnsafeMutablePointer<UInt8>
+    // Accumulator address generators, one per column of the strip: which fold the
+    // column's next valid output belongs to, and which of its M rows.
+    private var colFold: [Int]
+    private var colRow: [Int]
+    private var capturesLeft = 0
+    private var edge = 0
+    private var parity = 0
+    private var lastFeedFold = -1
+    private var finishedAt = -1
+    private(set) var stopped = false
+
+    init(shared: StripShared<A>, index: Int, j0: Int, j1: Int, strips: Int) {
+        self.shared = shared
+        self.index = index
+        self.j0 = j0
+        self.j1 = j1
+        self.strips = strips
+        let plan = shared.plan
+        ctrl = Controller(plan: plan, policy: shared.policy)
+        ctrl.streamTailAdjust = shared.streamTailAdjust
+        folds = plan.folds.enumerated().map {
             FoldStats(index: $0.offset, kFold: $0.element.kFold, nFold: $0.element.nFold,
                       rowsUsed: $0.element.rowsUsed, colsUsed: $0.element.colsUsed)
         }
-        let feed = UnsafeMutablePointer<A.Lane>.allocate(capacity: rows)
-        let feedValid = UnsafeMutablePointer<UInt32>.allocate(capacity: rows)
-        let weightIn = UnsafeMutablePointer<A.Lane>.allocate(capacity: cols)
-        let weightValidIn = UnsafeMutablePointer<UInt32>.allocate(capacity: cols)
-        feed.initialize(repeating: A.zero, count: rows)
-        feedValid.initialize(repeating: 0, count: rows)
-        weightIn.initialize(repeating: A.zero, count: cols)
-        weightValidIn.initialize(repeating: 0, count: cols)
-        defer { feed.deallocate(); feedValid.deallocate(); weightIn.deallocate(); weightValidIn.deallocate() }
-
-        // Accumulator address generators, one per column of the slice: which fold
-        // the column's next valid output belongs to, and which of its M rows.
-        var colFold = [Int](repeating: 0, count: j1 - j0)
-        var colRow = [Int](repeating: 0, count: j1 - j0)
-        func nextFold(after f: Int, column j: Int) -> Int {
-            var g = f
-            while g < plan.folds.count && plan.folds[g].colsUsed <= j { g += 1 }
-            return g
-        }
-        var capturesLeft = 0
+        feed = .allocate(capacity: plan.rows)
+        feedValid = .allocate(capacity: plan.rows)
+        weightIn = .allocate(capacity: plan.cols)
+        weightValidIn = .allocate(capacity: plan.cols)
+        feed.initialize(repeating: A.zero, count: plan.rows)
+        feedValid.initialize(repeating: 0, count: plan.rows)
+        weightIn.initialize(repeating: A.zero, count: plan.cols)
+        weightValidIn.initialize(repeating: 0, count: plan.cols)
+        colFold = [Int](repeating: 0, count: j1 - j0)
+        colRow = [Int](repeating: 0, count: j1 - j0)
         for j in j0..<j1 {
             colFold[j - j0] = nextFold(after: 0, column: j)
-            for f in plan.folds where f.colsUsed > j { capturesLeft += m }
+            for f in plan.folds where f.colsUsed > j { capturesLeft += plan.m }
         }
+    }
+
+    deinit {
+        feed.deallocate(); feedValid.deallocate(); weightIn.deallocate(); weightValidIn.deallocate()
+    }
+
+    var result: SliceResult { SliceResult(folds: folds, lastEdge: finishedAt) }
+
+    private func nextFold(after f: Int, column j: Int) -> Int {
+        var g = f
+        while g < shared.plan.folds.count && shared.plan.folds[g].colsUsed <= j { g += 1 }
+        return g
+    }
+
+    /// Clocks edges until `limit` or until the strip may stop: it has captured all
+    /// its outputs and the strip to its right no longer needs its activations.
+    func advance(until limit: Int) {
+        let plan = shared.plan, array = shared.array, a = shared.a, w = shared.w, acc = shared.acc
+        let rows = plan.rows, cols = plan.cols, m = plan.m, k = plan.k, n = plan.n
         let bottom = (rows - 1) * cols
-        var edge = 0
-        var parity = 0
-        var lastFeedFold = -1
-        var finishedAt = -1
-        let me = progress[t]
-        let left: SliceHandoff<A.Lane>? = t > 0 ? handoffs[t] : nil
-        let right: (SliceHandoff<A.Lane>, SliceProgress)? = t + 1 < threads ? (handoffs[t + 1], progress[t + 1]) : nil
-        while true {
+        let me = shared.progress[index]
+        let left: SliceHandoff<A.Lane>? = index > 0 ? shared.handoffs[index] : nil
+        let right: (SliceHandoff<A.Lane>, SliceProgress)? = index + 1 < strips
+            ? (shared.handoffs[index + 1], shared.progress[index + 1]) : nil
+        while edge < limit && !stopped {
             let c = ctrl.next()
             // 1. Accumulators capture the bottom row's pre-edge partial sums.
             if capturesLeft > 0 {
@@ -193,12 +260,13 @@ struct SliceJob<A: PEArithmetic>: @unchecked Sendable {
                     }
                 }
             }
-            // 2. What enters the slice from the left: the feeder (row i gets item
-            //    tau - i of the streaming fold), or the left slice's edge column.
+            // 2. What enters the strip from the left: the feeder (row i gets item
+            //    tau - i of the streaming fold), or the left strip's edge column.
             var leftIn = UnsafePointer(feed), leftValid = UnsafePointer(feedValid)
             if let left {
-                let producer = progress[t - 1]
-                waitUntil { producer.completed.load(ordering: .acquiring) >= edge }
+                let producer = shared.progress[index - 1]
+                let e = edge
+                waitUntil { producer.completed.load(ordering: .acquiring) >= e }
                 if edge > 0 {
                     leftIn = UnsafePointer(left.values + left.slot(edge - 1))
                     leftValid = UnsafePointer(left.valid + left.slot(edge - 1))
@@ -209,7 +277,7 @@ struct SliceJob<A: PEArithmetic>: @unchecked Sendable {
                     let item = c.tau - i
                     if i < fold.rowsUsed && item >= 0 && item < m {
                         feed[i] = a[item * k + fold.k0 + i]
-                        feedValid[i] = ~0
+                        feedValid[i] = 0xFF
                     } else {
                         feed[i] = A.zero
                         feedValid[i] = 0
@@ -234,27 +302,28 @@ struct SliceJob<A: PEArithmetic>: @unchecked Sendable {
                 for j in j0..<j1 {
                     if j < fold.colsUsed {
                         weightIn[j] = w[kk * n + fold.n0 + j]
-                        weightValidIn[j] = ~0
+                        weightValidIn[j] = 0xFF
                     } else {
                         weightIn[j] = A.zero
                         weightValidIn[j] = 0
                     }
                 }
                 array.shiftWeights(j0: j0, j1: j1, weightIn: weightIn, validIn: weightValidIn,
-                                   shadow: policy == .doubleBuffered)
+                                   shadow: shared.policy == .doubleBuffered)
             }
             switch c.phase {
             case .weightLoad: folds[c.accountFold].weightLoadCycles += 1
             case .fill: folds[c.accountFold].fillCycles += 1
             case .steady: folds[c.accountFold].steadyCycles += 1
-            case .drain: break   // derived from the GEMM's total once every slice is done
+            case .drain: break   // derived from the GEMM's total once every strip is done
             }
-            // 5. Hand the slice's right-edge activations to the next slice, once it
+            // 5. Hand the strip's right-edge activations to the next strip, once it
             //    has read what the ring slot held `depth` edges ago.
             if let (ring, consumer) = right {
+                let e = edge
                 waitUntil {
                     consumer.stopped.load(ordering: .acquiring)
-                        || consumer.completed.load(ordering: .acquiring) >= edge - ring.depth + 2
+                        || consumer.completed.load(ordering: .acquiring) >= e - ring.depth + 2
                 }
                 let aNew = parity == 0 ? array.act.1 : array.act.0
                 let avNew = parity == 0 ? array.actValid.1 : array.actValid.0
@@ -266,20 +335,23 @@ struct SliceJob<A: PEArithmetic>: @unchecked Sendable {
             }
             parity ^= 1
             me.completed.store(edge + 1, ordering: .releasing)
-            if let observer {
+            if let observer = shared.observer {
                 array.parity = parity
                 observer.edge(edge, inputs: inputs(c, feed: feed, feedValid: feedValid), state: array)
             }
             if finishedAt < 0 && capturesLeft == 0 && ctrl.streamsDone { finishedAt = edge }
-            // A slice keeps clocking while the slice to its right still needs its activations.
-            if finishedAt >= 0 && (right == nil || right!.1.stopped.load(ordering: .acquiring)) { break }
             edge += 1
+            // A strip keeps clocking while the strip to its right still needs its activations.
+            if finishedAt >= 0 && (right == nil || right!.1.stopped.load(ordering: .acquiring)) {
+                stopped = true
+                me.stopped.store(true, ordering: .releasing)
+            }
         }
-        me.stopped.store(true, ordering: .releasing)
-        return SliceResult(folds: folds, lastEdge: finishedAt)
     }
+
     /// The control and data inputs of one edge, for observers.
-    private func inputs(_ c: EdgeControl, feed: UnsafeMutablePointer<A.Lane>, feedValid: UnsafeMutablePointer<UInt32>) -> EdgeInputs {
+    private func inputs(_ c: EdgeControl, feed: UnsafeMutablePointer<A.Lane>, feedValid: UnsafeMutablePointer<UInt8>) -> EdgeInputs {
+        let plan = shared.plan, w = shared.w
         let rows = plan.rows, cols = plan.cols
         var e = EdgeInputs(weightIn: [Double](repeating: 0, count: cols), weightValidIn: [Bool](repeating: false, count: cols),
                            feed: (0..<rows).map { A.double(feed[$0]) }, feedValid: (0..<rows).map { feedValid[$0] != 0 })

@@ -2,9 +2,9 @@
 /// (and a shadow weight for double buffering), an activation register, a
 /// partial-sum register, their valid bits, and the static FAP bypass bit.
 ///
-/// Registers live in row-major planes. Valid bits and the per-PE "computes" /
-/// "bypassed" conditions are 32-bit masks (0 or all ones) so the datapath kernel
-/// is branch-free and vectorises. The activation planes are double-buffered
+/// Registers live in row-major planes. Valid bits and the bypass bit are byte
+/// masks (0 or 0xFF), widened to 32-bit lane masks inside the kernel, so the
+/// datapath is branch-free, vectorises, and moves few bytes per PE. The activation planes are double-buffered
 /// (old -> new each edge) so that column slices can be stepped by different
 /// threads without one overwriting what its neighbour still has to read.
 public final class PEArray<A: PEArithmetic>: ArrayStateView {
@@ -13,16 +13,16 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
     public let stuckAt: StuckAtFault?
 
     let w: UnsafeMutablePointer<A.Lane>
-    let wv: UnsafeMutablePointer<UInt32>
+    let wv: UnsafeMutablePointer<UInt8>
     let ws: UnsafeMutablePointer<A.Lane>
-    let wsv: UnsafeMutablePointer<UInt32>
+    let wsv: UnsafeMutablePointer<UInt8>
     /// All ones where the PE works, 0 where its FAP mux bypasses it. A PE multiplies
     /// when it holds a valid weight, gets a valid activation and is not bypassed.
-    let notBypass: UnsafeMutablePointer<UInt32>
+    let notBypass: UnsafeMutablePointer<UInt8>
     let act: (UnsafeMutablePointer<A.Lane>, UnsafeMutablePointer<A.Lane>)
-    let actValid: (UnsafeMutablePointer<UInt32>, UnsafeMutablePointer<UInt32>)
+    let actValid: (UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<UInt8>)
     let p: UnsafeMutablePointer<A.Lane>
-    let pv: UnsafeMutablePointer<UInt32>
+    let pv: UnsafeMutablePointer<UInt8>
     /// Which activation plane holds the current registers (flips every edge); each
     /// slice keeps its own, this one is what observers see on a single thread.
     var parity = 0
@@ -38,7 +38,7 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
             return ptr
         }
         w = plane(A.zero); wv = plane(0); ws = plane(A.zero); wsv = plane(0)
-        notBypass = plane(~0)
+        notBypass = plane(0xFF)
         if let faults {
             precondition(faults.rows == rows && faults.cols == cols)
             for i in 0..<n where faults.bits[i] != 0 { notBypass[i] = 0 }
@@ -62,75 +62,58 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
     /// registers of column j0 - 1 (handed over by the neighbouring slice).
     @inline(__always)
     func stepDatapath(j0: Int, j1: Int, parity: Int, leftIn feed: UnsafePointer<A.Lane>,
-                      leftValid feedValid: UnsafePointer<UInt32>) -> (Int, Int) {
+                      leftValid feedValid: UnsafePointer<UInt8>) -> (Int, Int) {
         let aOld = parity == 0 ? act.0 : act.1
         let aNew = parity == 0 ? act.1 : act.0
         let avOld = parity == 0 ? actValid.0 : actValid.1
         let avNew = parity == 0 ? actValid.1 : actValid.0
         let c = cols
-        var performed: UInt32 = 0
-        var bypassed: UInt32 = 0
         var totalPerformed = 0
         var totalBypassed = 0
-        let jStart = j0 + 1
+        let one = SIMD8<UInt32>(repeating: 1)
         var i = rows - 1
         while i >= 0 {
             let base = i * c
-            // Column j0 takes the slice's left input; the others the left neighbour's pre-edge register.
-            do {
-                let a = feed[i], av = feedValid[i], x = base + j0
-                let v = av & wv[x], mm = v & notBypass[x], bm = v & ~notBypass[x]
-                p[x] = A.mac(i == 0 ? A.zero : p[x - c], w[x], a, mm)
-                pv[x] = i == 0 ? (mm | bm) : pv[x - c]
+            var performed = 0, bypassed = 0
+            // One PE in scalar form: column j0 takes the strip's left input, the
+            // others their left neighbour's pre-edge register.
+            @inline(__always) func scalarPE(_ j: Int, a: A.Lane, av: UInt8) {
+                let x = base + j
+                let v = av & wv[x], mm = v & notBypass[x]
+                let pIn = i == 0 ? A.zero : p[x - c]
+                p[x] = A.mac(pIn, w[x], a, widen(mm))
+                pv[x] = i == 0 ? v : pv[x - c]
                 aNew[x] = a
-                avNew[x] = mm | bm
-                performed &+= mm & 1
-                bypassed &+= bm & 1
+                avNew[x] = v
+                performed += Int(mm & 1)
+                bypassed += Int(v & ~notBypass[x] & 1)
             }
-            if i == 0 {
-                for j in jStart..<j1 {
-                    let a = aOld[base + j - 1], av = avOld[base + j - 1]
-                    let v = av & wv[base + j], mm = v & notBypass[base + j], bm = v & ~notBypass[base + j]
-                    p[base + j] = A.mac(A.zero, w[base + j], a, mm)
-                    pv[base + j] = mm | bm
-                    aNew[base + j] = a
-                    avNew[base + j] = mm | bm
-                    performed &+= mm & 1
-                    bypassed &+= bm & 1
-                }
-            } else {
-                let above = base - c
+            scalarPE(j0, a: feed[i], av: feedValid[i])
+            var j = j0 + 1
+            if i > 0 {
                 // Eight PEs at a time; the activation loads are the left neighbours'
                 // registers, one lane to the left of the PEs they feed.
-                var j = jStart
+                let above = base - c
                 var perf8 = SIMD8<UInt32>(repeating: 0), byp8 = SIMD8<UInt32>(repeating: 0)
-                let one = SIMD8<UInt32>(repeating: 1)
                 while j + 8 <= j1 {
                     let x = base + j
-                    let a = load8(aOld + x - 1), av = load8(avOld + x - 1)
-                    let v = av & load8(wv + x), nb = load8(notBypass + x)
-                    let mm = v & nb, bm = v & ~nb
+                    let a = load8(aOld + x - 1)
+                    let v = load8(avOld + x - 1) & load8(wv + x), nb = load8(notBypass + x)
+                    let mm = widen8(v & nb), bm = widen8(v & ~nb)
                     store8(A.mac8(load8(p + above + j), load8(w + x), a, mm), p + x)
                     store8(load8(pv + above + j), pv + x)
                     store8(a, aNew + x)
-                    store8(mm | bm, avNew + x)
+                    store8(v, avNew + x)
                     perf8 &+= mm & one
                     byp8 &+= bm & one
                     j += 8
                 }
-                performed &+= perf8.wrappedSum()
-                bypassed &+= byp8.wrappedSum()
-                while j < j1 {
-                    let a = aOld[base + j - 1], av = avOld[base + j - 1]
-                    let v = av & wv[base + j], mm = v & notBypass[base + j], bm = v & ~notBypass[base + j]
-                    p[base + j] = A.mac(p[above + j], w[base + j], a, mm)
-                    pv[base + j] = pv[above + j]
-                    aNew[base + j] = a
-                    avNew[base + j] = mm | bm
-                    performed &+= mm & 1
-                    bypassed &+= bm & 1
-                    j += 1
-                }
+                performed += Int(perf8.wrappedSum())
+                bypassed += Int(byp8.wrappedSum())
+            }
+            while j < j1 {
+                scalarPE(j, a: aOld[base + j - 1], av: avOld[base + j - 1])
+                j += 1
             }
             if let s = stuckAt, s.row == i, s.col >= j0, s.col < j1 {
                 // The defect acts only when this PE really computed on this edge.
@@ -138,9 +121,8 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
                 let av = s.col == j0 ? feedValid[i] : avOld[idx - 1]
                 if av & wv[idx] & notBypass[idx] != 0 { p[idx] = A.lane(bits: s.apply(bits: A.bits(p[idx]))) }
             }
-            // Flush the 32-bit lane counters well before they could wrap.
-            totalPerformed += Int(performed); performed = 0
-            totalBypassed += Int(bypassed); bypassed = 0
+            totalPerformed += performed
+            totalBypassed += bypassed
             i -= 1
         }
         return (totalPerformed, totalBypassed)
@@ -150,7 +132,7 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
     /// row above's weight, row 0 takes `weightIn`. Double-buffered arrays shift the
     /// shadow chain instead of the active weights.
     @inline(__always)
-    func shiftWeights(j0: Int, j1: Int, weightIn: UnsafePointer<A.Lane>, validIn: UnsafePointer<UInt32>, shadow: Bool) {
+    func shiftWeights(j0: Int, j1: Int, weightIn: UnsafePointer<A.Lane>, validIn: UnsafePointer<UInt8>, shadow: Bool) {
         let (dst, dv) = shadow ? (ws, wsv) : (w, wv)
         let width = j1 - j0
         var i = rows - 1
@@ -177,7 +159,7 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
     // MARK: ArrayStateView
 
     private var curAct: UnsafeMutablePointer<A.Lane> { parity == 0 ? act.0 : act.1 }
-    private var curActValid: UnsafeMutablePointer<UInt32> { parity == 0 ? actValid.0 : actValid.1 }
+    private var curActValid: UnsafeMutablePointer<UInt8> { parity == 0 ? actValid.0 : actValid.1 }
 
     public func weight(_ i: Int, _ j: Int) -> Double { A.double(w[i * cols + j]) }
     public func weightValid(_ i: Int, _ j: Int) -> Bool { wv[i * cols + j] != 0 }
@@ -196,4 +178,11 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
 
 @inline(__always) func store8<T: SIMDScalar>(_ v: SIMD8<T>, _ ptr: UnsafeMutablePointer<T>) {
     UnsafeMutableRawPointer(ptr).storeBytes(of: v, as: SIMD8<T>.self)
+}
+
+/// A byte mask (0 or 0xFF) as a 32-bit lane mask (0 or all ones).
+@inline(__always) func widen(_ b: UInt8) -> UInt32 { UInt32(bitPattern: Int32(Int8(bitPattern: b))) }
+
+@inline(__always) func widen8(_ v: SIMD8<UInt8>) -> SIMD8<UInt32> {
+    unsafeBitCast(SIMD8<Int32>(truncatingIfNeeded: unsafeBitCast(v, to: SIMD8<Int8>.self)), to: SIMD8<UInt32>.self)
 }

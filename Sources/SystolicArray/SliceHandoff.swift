@@ -17,7 +17,7 @@ final class SliceHandoff<Lane>: @unchecked Sendable {
     let rows: Int
     let depth: Int
     let values: UnsafeMutablePointer<Lane>
-    let valid: UnsafeMutablePointer<UInt32>
+    let valid: UnsafeMutablePointer<UInt8>
 
     init(rows: Int, depth: Int, zero: Lane) {
         self.rows = rows
@@ -36,13 +36,18 @@ final class SliceHandoff<Lane>: @unchecked Sendable {
     @inline(__always) func slot(_ edge: Int) -> Int { (edge % depth) * rows }
 }
 
-/// Spin briefly, then give the core away: the waits are short on an idle
-/// machine and must not starve the thread being waited for on a loaded one.
+/// Spin briefly, then yield, then sleep: the waits are short on an idle machine,
+/// and on a loaded one the waiting thread must not take the core from the thread
+/// it is waiting for.
 @inline(__always)
 func waitUntil(_ condition: () -> Bool) {
     var spins = 0
     while !condition() {
         spins += 1
-        if spins > 200 { sched_yield() }
+        if spins > 4000 {
+            usleep(50)
+        } else if spins > 200 {
+            sched_yield()
+        }
     }
 }

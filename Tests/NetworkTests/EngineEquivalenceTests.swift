@@ -101,6 +101,19 @@ import SystolicArray
         }
     }
 
+    /// One fault-free image through the full-width VGG11 on the 256x256 array
+    /// performs exactly the SPEC's 152,769,536 MACs, none bypassed, and every
+    /// layer's M, K, N is the network description's GEMM shape for one image.
+    @Test func fullWidthImageOnTPUArrayPerformsSpecMACs() throws {
+        let params = VGG11Parameters.random(spec: try VGG11Spec(width: 1.0), seed: 5)
+        let engine = try ArrayEngine(config: HardwareConfig(name: "tpu-256x256", rows: 256, cols: 256), faults: nil, threads: 1)
+        let network = VGG11Network(parameters: params, engine: engine)
+        _ = try network.forward(images: TestData.random(3 * 32 * 32, seed: 9), batch: 1)
+        #expect(engine.runs.reduce(0) { $0 + $1.stats.macsPerformed } == 152_769_536)
+        #expect(engine.runs.allSatisfy { $0.stats.macsBypassed == 0 })
+        #expect(engine.runs.map { GEMMShape(m: $0.m, k: $0.k, n: $0.n) } == params.spec.gemmLayers.map { $0.shape(batch: 1) })
+    }
+
     /// The tolerance is not vacuous: pruning 30% of the weights moves the logits
     /// by far more than the bound, so an engine that ignored the faults would fail.
     @Test(.enabled(if: TestData.cifarAvailable, "CIFAR-10 test batch not found in \(TestData.cifarDirectory) (set FAPSIM_CIFAR_DIR)"))

@@ -104,17 +104,19 @@ func floatTolerance(a: [Float], w: [Float], m: Int, k: Int, n: Int, row i: Int, 
         #expect(Int64(k) * 127 * 127 > Int64(Int32.max))
     }
 
-    /// Column slices on several threads give bit-identical registers' results.
-    @Test func threadedSlicesAreBitIdentical() throws {
+    /// Column strips (any width) on any number of threads give bit-identical results.
+    @Test func stripsAndThreadsAreBitIdentical() throws {
         for tc in makeCases(count: 40, seed: 77, maxDim: 12) {
             var rng = SeededRNG(seed: tc.seed)
             let faults = try FaultMap.uniform(rows: tc.config.rows, cols: tc.config.cols, rate: tc.rate, seed: tc.seed)
             let a = randomFloats(tc.m * tc.k, &rng), w = randomFloats(tc.k * tc.n, &rng)
-            let one = try ArrayGEMM.run(config: tc.config, faults: faults, a: a, m: tc.m, k: tc.k, w: w, n: tc.n, threads: 1)
-            for t in [2, 3] where t <= tc.config.cols {
-                let many = try ArrayGEMM.run(config: tc.config, faults: faults, a: a, m: tc.m, k: tc.k, w: w, n: tc.n, threads: t)
-                #expect(many.output.map(\.bitPattern) == one.output.map(\.bitPattern), "\(tc) threads \(t)")
-                #expect(many.stats == one.stats, "\(tc) threads \(t)")
+            let one = try ArrayGEMM.run(config: tc.config, faults: faults, a: a, m: tc.m, k: tc.k, w: w, n: tc.n, threads: 1,
+                                        stripWidth: tc.config.cols)
+            for (t, width) in [(1, 1), (2, 3), (3, 2), (2, 5)] {
+                let many = try ArrayGEMM.run(config: tc.config, faults: faults, a: a, m: tc.m, k: tc.k, w: w, n: tc.n,
+                                             threads: t, stripWidth: width)
+                #expect(many.output.map(\.bitPattern) == one.output.map(\.bitPattern), "\(tc) threads \(t) width \(width)")
+                #expect(many.stats == one.stats, "\(tc) threads \(t) width \(width)")
             }
         }
     }
