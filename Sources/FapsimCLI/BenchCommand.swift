@@ -19,7 +19,7 @@ struct BenchArrayCommand: ParsableCommand {
         abstract: "Register-level array speed on VGG11's conv 512->512 at 4x4 (M=16, K=4608, N=512) for one image.")
 
     @Option(help: "Hardware config YAML.") var config: String = "hw-configs/tpu-256x256.yaml"
-    @Option(help: "Threads stepping column slices (default: both cores).") var threads: Int?
+    @Option(help: "Threads clocking column strips (default 1; see docs/hardware-model.md).") var threads: Int?
     @Option(help: "Timed repetitions (the best is reported).") var repeats: Int = 3
     @Option(name: .customLong("strip-width"), help: "Columns per strip (default: one strip per thread; results do not depend on it).")
     var stripWidth: Int?
@@ -50,7 +50,7 @@ struct BenchArrayCommand: ParsableCommand {
         JSONOutput.print([
             "benchmark": "array", "config": cfg.name, "m": m, "k": k, "n": n, "cycles": s.cycles,
             "pe_cycles": s.peCycles, "wall_s": best, "pe_cycles_per_s": Double(s.peCycles) / best,
-            "threads": threads ?? ProcessInfo.processInfo.activeProcessorCount, "strip_width": stripWidth ?? 0,
+            "threads": threads ?? 1, "strip_width": stripWidth ?? 0,
             "peak_rss_bytes": ProcessStats.peakRSSBytes(),
         ])
     }

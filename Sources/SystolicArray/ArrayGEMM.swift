@@ -51,12 +51,13 @@ public enum ArrayGEMM {
         try stuckAt?.validate(rows: config.rows, cols: config.cols)
     }
 
-    /// Threads used when the caller does not say: one per core, but only for arrays
-    /// wide enough that a per-edge barrier is cheap next to an edge's work.
-    static func defaultThreads(rows: Int, cols: Int) -> Int {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        return rows * cols >= 128 * 128 ? max(1, min(cores, cols / 32)) : 1
-    }
+    /// Threads used when the caller does not say: one. Measured on VGG11's
+    /// 512->512 layer on 256x256 (2-core machine, idle): one thread clocks 1.7e9
+    /// PE-cycles/s, while two threads on two strips with a ring handoff reached only
+    /// 0.2-0.9e9 even with cache-line-aligned strips (two independent one-thread
+    /// processes each keep 1.7e9). Until that is understood, the second core is
+    /// better used by a second simulation; `threads:` still selects more.
+    static func defaultThreads(rows: Int, cols: Int) -> Int { 1 }
 
     // Columns per strip (`stripWidth`, default: one strip per thread). A thread
     // clocks its strips in turn for a block of edges each; narrow strips keep their
@@ -75,7 +76,10 @@ public enum ArrayGEMM {
         let cols = config.cols
         // Observers see the whole array after every edge: one strip, one thread.
         let wanted = observer != nil ? 1 : max(1, min(threads ?? defaultThreads(rows: config.rows, cols: cols), cols))
-        let width = max(1, stripWidth ?? (cols + wanted - 1) / wanted)
+        // Default: one strip per thread, boundaries on multiples of 64 columns (a
+        // cache line of the byte planes, four of the 32-bit ones) on wide arrays.
+        let even = (cols + wanted - 1) / wanted
+        let width = max(1, stripWidth ?? (wanted > 1 && cols >= 128 ? (even + 63) / 64 * 64 : even))
         let nStrips = observer != nil ? 1 : max(1, (cols + width - 1) / width)
         let nThreads = min(wanted, nStrips)
         let block = observer != nil ? 1 : blockEdges
@@ -243,6 +247,21 @@ final class StripRunner<A: PEArithmetic> {
         let left: SliceHandoff<A.Lane>? = index > 0 ? shared.handoffs[index] : nil
         let right: (SliceHandoff<A.Lane>, SliceProgress)? = index + 1 < strips
             ? (shared.handoffs[index + 1], shared.progress[index + 1]) : nil
+        // Synchronise once per block, not once per edge: wait until the left strip
+        // has finished the whole block this strip is about to clock, and the right
+        // strip has read far enough that the ring has room for it. Strips on
+        // different threads then run a block apart, without stalls in between.
+        if let left, !stopped {
+            let producer = shared.progress[index - 1]
+            waitUntil { producer.completed.load(ordering: .acquiring) >= limit - 1 || producer.stopped.load(ordering: .acquiring) }
+            _ = left
+        }
+        if let (ring, consumer) = right, !stopped {
+            waitUntil {
+                consumer.stopped.load(ordering: .acquiring)
+                    || consumer.completed.load(ordering: .acquiring) >= limit - ring.depth + 1
+            }
+        }
         while edge < limit && !stopped {
             let c = ctrl.next()
             // 1. Accumulators capture the bottom row's pre-edge partial sums.

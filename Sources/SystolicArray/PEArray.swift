@@ -32,8 +32,12 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
         self.cols = cols
         self.stuckAt = stuckAt
         let n = rows * cols
+        // Cache-line aligned, so strips whose boundary falls on a multiple of 64
+        // bytes never share a line (threads would otherwise fight over one line
+        // per row per plane on every edge).
         func plane<T>(_ v: T) -> UnsafeMutablePointer<T> {
-            let ptr = UnsafeMutablePointer<T>.allocate(capacity: n)
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, n) * MemoryLayout<T>.stride, alignment: 64)
+            let ptr = raw.bindMemory(to: T.self, capacity: n)
             ptr.initialize(repeating: v, count: n)
             return ptr
         }
@@ -49,8 +53,8 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
     }
 
     deinit {
-        for ptr in [wv, wsv, notBypass, actValid.0, actValid.1, pv] { ptr.deallocate() }
-        for ptr in [w, ws, act.0, act.1, p] { ptr.deallocate() }
+        for ptr in [wv, wsv, notBypass, actValid.0, actValid.1, pv] { UnsafeMutableRawPointer(ptr).deallocate() }
+        for ptr in [w, ws, act.0, act.1, p] { UnsafeMutableRawPointer(ptr).deallocate() }
     }
 
     /// One clock edge of the datapath for columns [j0, j1): every PE's partial sum,

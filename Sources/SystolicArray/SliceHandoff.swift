@@ -7,6 +7,8 @@ final class SliceProgress: @unchecked Sendable {
     let completed = Atomic<Int>(0)
     /// Set once the slice has captured all its outputs and stopped clocking.
     let stopped = Atomic<Bool>(false)
+    // Keeps two slices' counters out of one cache line (each is written every edge).
+    private let padding: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
 }
 
 /// The activations leaving the right edge of one column slice, edge by edge, for
