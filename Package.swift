@@ -50,11 +50,11 @@ let package = Package(
         .target(name: "FapsimTestSupport"),
         .testTarget(name: "SystolicArrayTests", dependencies: ["SystolicArray", "MaskedGEMM"]),
         .testTarget(name: "MaskedGEMMTests", dependencies: ["MaskedGEMM", "SystolicArray"]),
-        .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
+        .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit", "FapsimTestSupport"]),
         .testTarget(name: "FapsimStoreTests", dependencies: ["FapsimStore", "HDF5Kit", "SystolicArray", "fapsim", "FapsimTestSupport"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "SystolicArray", "MaskedGEMM", "FapsimStore"]),
-        .testTarget(name: "ReduceTests", dependencies: ["Reduce", "SystolicArray", "FapsimStore", "FapsimSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["fapsim", "FapsimSupport", "FapsimTestSupport"]),
+        .testTarget(name: "ReduceTests", dependencies: ["Reduce", "SystolicArray", "FapsimStore", "FapsimSupport", "FapsimTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["fapsim", "FapsimSupport", "FapsimTestSupport", "SystolicArray", "Network"]),
     ],
     swiftLanguageModes: [.v5]
 )

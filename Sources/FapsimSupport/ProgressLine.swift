@@ -26,7 +26,8 @@ public final class ProgressLine: @unchecked Sendable {
         let now = Date()
         // Non-terminal stderr (CI logs) gets fewer lines, a terminal gets ~5 per second.
         let interval: TimeInterval = isTTY ? 0.2 : 5
-        if done >= total || now.timeIntervalSince(lastPrint) >= interval {
+        // The last item's line is left to finish(), which says "done in".
+        if done < total && now.timeIntervalSince(lastPrint) >= interval {
             lastPrint = now
             emit(now: now, final: false)
         }

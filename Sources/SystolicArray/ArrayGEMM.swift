@@ -17,8 +17,16 @@ public enum ArrayGEMM {
     /// Float32 datapath: Out[M x N] = A[M x K] x W[K x N], row-major.
     public static func run(config: HardwareConfig, faults: FaultMap?, a: [Float], m: Int, k: Int,
                            w: [Float], n: Int, stuckAt: StuckAtFault? = nil, threads: Int? = nil,
-                           stripWidth: Int? = nil,
-                           observer: ArrayObserver? = nil, streamTailAdjust: Int = 0) throws -> GEMMRun {
+                           stripWidth: Int? = nil, observer: ArrayObserver? = nil) throws -> GEMMRun {
+        try run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, stuckAt: stuckAt, threads: threads,
+                stripWidth: stripWidth, observer: observer, streamTailAdjust: 0)
+    }
+
+    /// `streamTailAdjust` (tests only) shortens every fold's stream, to show what
+    /// the controller's fold boundary protects.
+    static func run(config: HardwareConfig, faults: FaultMap?, a: [Float], m: Int, k: Int,
+                    w: [Float], n: Int, stuckAt: StuckAtFault?, threads: Int?,
+                    stripWidth: Int?, observer: ArrayObserver?, streamTailAdjust: Int) throws -> GEMMRun {
         try check(config: config, faults: faults, aCount: a.count, m: m, k: k, wCount: w.count, n: n, stuckAt: stuckAt)
         guard w.allSatisfy(\.isFinite) else {
             throw FapsimError("GEMM weights: expected finite values (a NaN or infinite weight cannot be pruned by a pass-through)")
@@ -251,10 +259,9 @@ final class StripRunner<A: PEArithmetic> {
         // has finished the whole block this strip is about to clock, and the right
         // strip has read far enough that the ring has room for it. Strips on
         // different threads then run a block apart, without stalls in between.
-        if let left, !stopped {
+        if index > 0, !stopped {
             let producer = shared.progress[index - 1]
             waitUntil { producer.completed.load(ordering: .acquiring) >= limit - 1 || producer.stopped.load(ordering: .acquiring) }
-            _ = left
         }
         if let (ring, consumer) = right, !stopped {
             waitUntil {

@@ -3,25 +3,6 @@ import Foundation
 import SystolicArray
 import FapsimStore
 
-/// A fresh directory per test, removed when released, so parallel tests never
-/// share files.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.path + "/fapsim-store-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// The message of the error `body` throws, or nil if it does not throw.
-func errorMessage(_ body: () throws -> Void) -> String? {
-    do { try body(); return nil } catch { return "\(error)" }
-}
 
 /// A small deterministic lot; chip seeds near UInt64.max check that seeds
 /// round-trip as unsigned 64-bit numbers.

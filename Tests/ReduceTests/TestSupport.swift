@@ -1,18 +1,9 @@
 import Foundation
 import SystolicArray
 
-/// A fresh directory per test, removed when released, so parallel tests never
-/// share files.
-final class TemporaryDirectory {
-    let path: String
+@_exported import FapsimTestSupport
 
-    init() throws {
-        path = FileManager.default.temporaryDirectory.path + "/fapsim-reduce-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
+extension TemporaryDirectory {
     /// A hardware config YAML of `rows` x `cols` PEs in this directory.
     func config(rows: Int, cols: Int) throws -> String {
         let p = file("hw-\(rows)x\(cols).yaml")
@@ -20,14 +11,8 @@ final class TemporaryDirectory {
             .write(toFile: p, atomically: true, encoding: .utf8)
         return p
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// The message of the error `body` throws, or nil if it does not throw.
-func errorMessage(_ body: () throws -> Void) -> String? {
-    do { try body(); return nil } catch { return "\(error)" }
-}
 
 enum Stat {
     static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
