@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "FapsimStoreTests", dependencies: ["FapsimStore", "HDF5Kit", "SystolicArray", "fapsim", "FapsimTestSupport"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "SystolicArray", "MaskedGEMM", "FapsimStore"]),
         .testTarget(name: "ReduceTests", dependencies: ["Reduce", "SystolicArray", "FapsimStore", "FapsimSupport", "FapsimTestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["fapsim", "FapsimSupport", "FapsimTestSupport", "SystolicArray", "Network"]),
+        .testTarget(name: "CLITests", dependencies: ["fapsim", "FapsimSupport", "FapsimTestSupport", "SystolicArray", "Network", "FapsimStore"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -33,17 +33,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "CIFAR-10 binary directory (default: $FAPSIM_CIFAR_DIR, else ../shared/datasets/cifar-10-batches-bin).")
     var data: String?
 
-    @Option(help: "Chip lot file to take the fault map from (with --chip).")
-    var lot: String?
-
-    @Option(help: "Chip index in the lot (0-based).")
-    var chip: Int?
-
-    @Option(name: .customLong("fault-rate"), help: "Uniform random fault map with this fraction of faulty PEs (with --seed).")
-    var faultRate: Double?
-
-    @Option(help: "Seed of the uniform random fault map.")
-    var seed: UInt64?
+    @OptionGroup var chip: ChipOptions
 
     @Option(help: "Hardware config YAML (default: \(defaultConfigPath), a 256x256 array).")
     var config: String?
@@ -71,19 +61,6 @@ struct EvaluateCommand: ParsableCommand {
     var profile = false
 
     func validate() throws {
-        if (lot == nil) != (chip == nil) {
-            throw ValidationError("--lot and --chip go together")
-        }
-        if faultRate != nil && seed == nil {
-            throw ValidationError("--fault-rate needs --seed S (the map is random)")
-        }
-        if seed != nil && faultRate == nil {
-            throw ValidationError("--seed is only used with --fault-rate")
-        }
-        if lot != nil && faultRate != nil {
-            throw ValidationError("choose one fault source: --lot FILE --chip I or --fault-rate P --seed S")
-        }
-        if let chip, chip < 0 { throw ValidationError("--chip: expected a chip index >= 0, got \(chip)") }
         if let limit, limit <= 0 { throw ValidationError("--limit: expected a positive number of images, got \(limit)") }
         if let threads, threads <= 0 { throw ValidationError("--threads: expected a positive count, got \(threads)") }
         if let batch, batch <= 0 { throw ValidationError("--batch: expected a positive batch size, got \(batch)") }
@@ -91,7 +68,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let hw = try Self.loadConfig(config)
-        let faults = try Self.faultMap(lot: lot, chip: chip, faultRate: faultRate, seed: seed, config: hw)
+        let faults = try chip.faultMap(config: hw)
         let params = try VGG11Parameters.load(path: weights)
         let dataDir = CIFAR10Set.resolveDirectory(data)
         let test = try CIFAR10Set.load(directory: dataDir, split: .test, limit: limit)
@@ -137,8 +114,7 @@ struct EvaluateCommand: ParsableCommand {
                 "wall_s": wall,
             ]
             if let faults { out["fault_map_checksum"] = faults.checksum }
-            if let lot, let chip { out["lot"] = lot; out["chip"] = chip }
-            if let seed { out["seed"] = seed }
+            out.merge(chip.provenance) { a, _ in a }
             if arrayEngine != nil {
                 out["config"] = hw.name
                 out["cycles"] = totalCycles
@@ -151,13 +127,13 @@ struct EvaluateCommand: ParsableCommand {
             JSONOutput.print(out)
             return
         }
-        let faultText = faults.map { String(format: "%.4f of PEs faulty (%d of %d)", $0.faultRate, $0.faultyCount, $0.rows * $0.cols) }
+        let faultText = faults.map { String(format: "%.4f of PEs faulty (%ld of %ld)", $0.faultRate, $0.faultyCount, $0.rows * $0.cols) }
             ?? "fault-free"
-        print(String(format: "top-1 accuracy %.2f%% (%d/%d images), %@ engine, %@",
+        print(String(format: "top-1 accuracy %.2f%% (%ld/%ld images), %@ engine, %@",
                      100 * result.accuracy, result.correct, result.images, engine.rawValue, faultText))
         for (i, name) in result.classNames.enumerated() where result.perClassTotal[i] > 0 {
             let padded = name.padding(toLength: max(12, name.count), withPad: " ", startingAt: 0)
-            print("  " + padded + String(format: " %6.2f%% (%d/%d)", 100 * Double(result.perClassCorrect[i]) / Double(result.perClassTotal[i]),
+            print("  " + padded + String(format: " %6.2f%% (%ld/%ld)", 100 * Double(result.perClassCorrect[i]) / Double(result.perClassTotal[i]),
                                          result.perClassCorrect[i], result.perClassTotal[i]))
         }
         if arrayEngine != nil {
@@ -165,7 +141,7 @@ struct EvaluateCommand: ParsableCommand {
             for l in layers {
                 print("  \(l.layer.padding(toLength: 12, withPad: " ", startingAt: 0)) M=\(l.m) K=\(l.k) N=\(l.n) cycles=\(l.cycles)")
             }
-            print(String(format: "  total %d cycles (%.6f s at %.0f MHz)", totalCycles, hw.seconds(cycles: totalCycles), hw.clockMHz))
+            print(String(format: "  total %ld cycles (%.6f s at %.0f MHz)", totalCycles, hw.seconds(cycles: totalCycles), hw.clockMHz))
         }
     }
 
@@ -201,18 +177,5 @@ struct EvaluateCommand: ParsableCommand {
             return try HardwareConfig.load(path: defaultConfigPath)
         }
         return HardwareConfig(name: "tpu-256x256", rows: 256, cols: 256)
-    }
-
-    /// The chip's fault map from a lot, a uniform random map, or nil (fault-free).
-    static func faultMap(lot: String?, chip: Int?, faultRate: Double?, seed: UInt64?,
-                         config: HardwareConfig) throws -> FaultMap? {
-        if let lot, let chip {
-            // The store checks the chip index and that the lot's array is the config's.
-            return try ChipLotFile.readFaultMap(path: lot, chip: chip, config: config)
-        }
-        if let faultRate, let seed {
-            return try FaultMap.uniform(rows: config.rows, cols: config.cols, rate: faultRate, seed: seed)
-        }
-        return nil
     }
 }

@@ -9,7 +9,7 @@ public struct Fapsim: ParsableCommand {
             GemmCommand.self,
             BenchCommand.self,
             InspectCommand.self, DebugWriteCommand.self,
-            EvaluateCommand.self,
+            EvaluateCommand.self, SimulateCommand.self,
             VectorsCommand.self,
             LotCommand.self,
             BudgetCommand.self,

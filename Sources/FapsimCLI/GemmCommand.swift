@@ -19,7 +19,7 @@ struct GemmCommand: ParsableCommand {
     @Option(name: .customLong("fault-rate"), parsing: .unconditional, help: "Fraction of faulty (bypassed) PEs, in [0, 1].") var faultRate: Double = 0
     @Option(help: "Seed for the fault map and the random operands.") var seed: UInt64 = 1
     @Option(name: .customLong("stuck-at"), help: "Unmitigated fault ROW,COL,BIT,VALUE on a PE's partial-sum output.") var stuckAt: String?
-    @Option(help: "Threads stepping column slices (default: both cores on large arrays).") var threads: Int?
+    @Option(help: "Threads clocking column strips (default 1; see docs/hardware-model.md).") var threads: Int?
     @Flag(help: "Also run the closed-form and functional paths and compare.") var check = false
     @Flag(help: "Machine-readable output.") var json = false
 

@@ -1,0 +1,56 @@
+import ArgumentParser
+import FapsimStore
+import SystolicArray
+
+/// The fault source shared by `evaluate` and `simulate`: a chip of a lot file
+/// (--lot FILE --chip I), a uniform random map (--fault-rate P --seed S), or
+/// neither (fault-free).
+struct ChipOptions: ParsableArguments {
+    @Option(help: "Chip lot file to take the fault map from (with --chip).")
+    var lot: String?
+
+    @Option(help: "Chip index in the lot (0-based).")
+    var chip: Int?
+
+    @Option(name: .customLong("fault-rate"), help: "Uniform random fault map with this fraction of faulty PEs (with --seed).")
+    var faultRate: Double?
+
+    @Option(help: "Seed of the uniform random fault map.")
+    var seed: UInt64?
+
+    func validate() throws {
+        if (lot == nil) != (chip == nil) {
+            throw ValidationError("--lot and --chip go together")
+        }
+        if faultRate != nil && seed == nil {
+            throw ValidationError("--fault-rate needs --seed S (the map is random)")
+        }
+        if seed != nil && faultRate == nil {
+            throw ValidationError("--seed is only used with --fault-rate")
+        }
+        if lot != nil && faultRate != nil {
+            throw ValidationError("choose one fault source: --lot FILE --chip I or --fault-rate P --seed S")
+        }
+        if let chip, chip < 0 { throw ValidationError("--chip: expected a chip index >= 0, got \(chip)") }
+    }
+
+    /// The chip's fault map on `config`'s array, or nil (fault-free).
+    func faultMap(config: HardwareConfig) throws -> FaultMap? {
+        if let lot, let chip {
+            // The store checks the chip index and that the lot's array is the config's.
+            return try ChipLotFile.readFaultMap(path: lot, chip: chip, config: config)
+        }
+        if let faultRate, let seed {
+            return try FaultMap.uniform(rows: config.rows, cols: config.cols, rate: faultRate, seed: seed)
+        }
+        return nil
+    }
+
+    /// Root attributes / JSON keys naming the fault source.
+    var provenance: [String: Any] {
+        var out: [String: Any] = [:]
+        if let lot, let chip { out["lot"] = lot; out["chip"] = chip }
+        if let seed { out["seed"] = seed }
+        return out
+    }
+}
