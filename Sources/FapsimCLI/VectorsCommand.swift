@@ -151,7 +151,7 @@ final class VectorRecorder: ArrayObserver {
     private let expected: BufferedTextFile
     private let stimPath: String
     private let vcd: VCDWriter?
-    private var h: [[Int]] = []  // per PE: w, wv, a, av, p, pv, bypass[, ws]
+    private var waves: PEWaveforms?
     /// The first write error inside `edge` (which cannot throw), rethrown by `finish`.
     private var writeError: Error?
 
@@ -165,19 +165,7 @@ final class VectorRecorder: ArrayObserver {
         if wantVCD {
             let v = try VCDWriter(path: (dir as NSString).appendingPathComponent("fapsim.vcd"),
                                   comment: "fapsim register-level array \(rows)x\(cols) \(config.weightLoad.rawValue) int8; edge e at 10*(e+1) ns")
-            v.scope("fap_array")
-            for i in 0..<rows {
-                for j in 0..<cols {
-                    v.scope("pe_\(i)_\(j)")
-                    var hs = [v.wire("w", width: 8), v.wire("wv", width: 1), v.wire("a", width: 8), v.wire("av", width: 1),
-                              v.wire("p", width: 32), v.wire("pv", width: 1), v.wire("bypass", width: 1)]
-                    if double { hs.append(v.wire("ws", width: 8)) }
-                    h.append(hs)
-                    v.upscope()
-                }
-            }
-            v.upscope()
-            v.endDefinitions()
+            waves = PEWaveforms(vcd: v, rows: rows, cols: cols, double: double, int8: true)
             vcd = v
             // Initial state (after reset): every register 0, bypass bits from the fault map
             // (written with the first edge's state view, see below).
@@ -186,18 +174,10 @@ final class VectorRecorder: ArrayObserver {
         }
     }
 
-    @inline(__always) private func byte(_ x: Double) -> UInt64 { UInt64(UInt8(truncatingIfNeeded: Int(x))) }
-
     func edge(_ cycle: Int, inputs: EdgeInputs, state: ArrayStateView) {
         if let vcd, cycle == 0 {
             // Time 0: the reset state (all registers 0); the bypass bits are static.
-            for i in 0..<rows {
-                for j in 0..<cols {
-                    let hs = h[i * cols + j]
-                    for q in 0..<hs.count { vcd.set(hs[q], 0) }
-                    vcd.set(hs[6], state.bypass(i, j) ? 1 : 0)
-                }
-            }
+            waves?.sampleReset(vcd, state)
             do { try vcd.emit(time: 0) } catch { writeError = writeError ?? error }
         }
         var line = inputs.shiftWeights ? "1 " : "0 "
@@ -221,19 +201,7 @@ final class VectorRecorder: ArrayObserver {
         }
         expected.append(o + "\n")
         if let vcd {
-            for i in 0..<rows {
-                for j in 0..<cols {
-                    let hs = h[i * cols + j]
-                    vcd.set(hs[0], byte(state.weight(i, j)))
-                    vcd.set(hs[1], state.weightValid(i, j) ? 1 : 0)
-                    vcd.set(hs[2], byte(state.activation(i, j)))
-                    vcd.set(hs[3], state.activationValid(i, j) ? 1 : 0)
-                    vcd.set(hs[4], UInt64(state.psumBits(i, j)))
-                    vcd.set(hs[5], state.psumValid(i, j) ? 1 : 0)
-                    vcd.set(hs[6], state.bypass(i, j) ? 1 : 0)
-                    if double { vcd.set(hs[7], byte(state.shadowWeight(i, j))) }
-                }
-            }
+            waves?.sample(vcd, state)
             do { try vcd.emit(time: 10 * (cycle + 1)) } catch { writeError = writeError ?? error }
         }
         edges = cycle + 1

@@ -16,7 +16,7 @@ final class WaveformRecorder: ArrayObserver {
     private let double: Bool
     private let int8: Bool
     private let vcd: VCDWriter
-    private var handles: [[Int]] = []
+    private let waves: PEWaveforms
     private(set) var edgesWritten = 0
     private var lastCycle = -1
     /// First write error inside `edge` (which cannot throw), rethrown by `finish`.
@@ -29,43 +29,13 @@ final class WaveformRecorder: ArrayObserver {
         double = config.weightLoad == .doubleBuffered
         int8 = config.datapath == .int8
         vcd = try VCDWriter(path: path, timescale: "1ns", comment: comment)
-        let valueWidth = int8 ? 8 : 32
-        vcd.scope("fap_array")
-        for i in 0..<rows {
-            for j in 0..<cols {
-                vcd.scope("pe_\(i)_\(j)")
-                var hs = [vcd.wire("w", width: valueWidth), vcd.wire("wv", width: 1),
-                          vcd.wire("a", width: valueWidth), vcd.wire("av", width: 1),
-                          vcd.wire("p", width: 32), vcd.wire("pv", width: 1), vcd.wire("bypass", width: 1)]
-                if double { hs.append(vcd.wire("ws", width: valueWidth)) }
-                handles.append(hs)
-                vcd.upscope()
-            }
-        }
-        vcd.upscope()
-        vcd.endDefinitions()
-    }
-
-    @inline(__always) private func bits(_ x: Double) -> UInt64 {
-        int8 ? UInt64(UInt8(truncatingIfNeeded: Int(x))) : UInt64(Float(x).bitPattern)
+        waves = PEWaveforms(vcd: vcd, rows: rows, cols: cols, double: double, int8: int8)
     }
 
     func edge(_ cycle: Int, inputs: EdgeInputs, state: ArrayStateView) {
         lastCycle = cycle
         guard window.contains(cycle), writeError == nil else { return }
-        for i in 0..<rows {
-            for j in 0..<cols {
-                let hs = handles[i * cols + j]
-                vcd.set(hs[0], bits(state.weight(i, j)))
-                vcd.set(hs[1], state.weightValid(i, j) ? 1 : 0)
-                vcd.set(hs[2], bits(state.activation(i, j)))
-                vcd.set(hs[3], state.activationValid(i, j) ? 1 : 0)
-                vcd.set(hs[4], UInt64(state.psumBits(i, j)))
-                vcd.set(hs[5], state.psumValid(i, j) ? 1 : 0)
-                vcd.set(hs[6], state.bypass(i, j) ? 1 : 0)
-                if double { vcd.set(hs[7], bits(state.shadowWeight(i, j))) }
-            }
-        }
+        waves.sample(vcd, state)
         do { try vcd.emit(time: cycle) } catch { writeError = error }
         edgesWritten += 1
     }

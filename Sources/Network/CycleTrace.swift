@@ -19,6 +19,39 @@ public struct CycleTrace: Sendable, Equatable {
         /// Performed MACs over R x C x total cycles (the array's own definition).
         public var utilization = 0.0
         public var timeSeconds = 0.0
+
+        init(layer: String, k: Int = 0, n: Int = 0) {
+            self.layer = layer
+            self.k = k
+            self.n = n
+        }
+
+        /// One GEMM's counts.
+        init(layer: String, m: Int, stats s: GEMMStats) {
+            self.layer = layer
+            self.m = m
+            folds = s.folds
+            weightLoadCycles = s.weightLoadCycles
+            fillCycles = s.fillCycles
+            steadyCycles = s.steadyCycles
+            drainCycles = s.drainCycles
+            totalCycles = s.cycles
+            macsPerformed = s.macsPerformed
+            macsBypassed = s.macsBypassed
+        }
+
+        /// Adds another row's counts (utilisation and time are derived afterwards).
+        mutating func accumulate(_ r: Row) {
+            m += r.m
+            folds += r.folds
+            weightLoadCycles += r.weightLoadCycles
+            fillCycles += r.fillCycles
+            steadyCycles += r.steadyCycles
+            drainCycles += r.drainCycles
+            totalCycles += r.totalCycles
+            macsPerformed += r.macsPerformed
+            macsBypassed += r.macsBypassed
+        }
     }
 
     public let config: HardwareConfig
@@ -39,17 +72,7 @@ public struct CycleTrace: Sendable, Equatable {
         var rows = order.map { byLayer[$0]! }
         // K and N differ per layer, so the total row leaves them 0; M is the sum.
         var total = Row(layer: "total")
-        for r in rows {
-            total.m += r.m
-            total.folds += r.folds
-            total.weightLoadCycles += r.weightLoadCycles
-            total.fillCycles += r.fillCycles
-            total.steadyCycles += r.steadyCycles
-            total.drainCycles += r.drainCycles
-            total.totalCycles += r.totalCycles
-            total.macsPerformed += r.macsPerformed
-            total.macsBypassed += r.macsBypassed
-        }
+        for r in rows { total.accumulate(r) }
         rows.append(total)
         for i in rows.indices {
             let c = rows[i].totalCycles
@@ -60,15 +83,7 @@ public struct CycleTrace: Sendable, Equatable {
     }
 
     private static func add(_ s: GEMMStats, m: Int, to row: inout Row) {
-        row.m += m
-        row.folds += s.folds
-        row.weightLoadCycles += s.weightLoadCycles
-        row.fillCycles += s.fillCycles
-        row.steadyCycles += s.steadyCycles
-        row.drainCycles += s.drainCycles
-        row.totalCycles += s.cycles
-        row.macsPerformed += s.macsPerformed
-        row.macsBypassed += s.macsBypassed
+        row.accumulate(Row(layer: row.layer, m: m, stats: s))
     }
 
     public var total: Row { rows.last! }
