@@ -252,6 +252,7 @@ final class StripRunner<A: PEArithmetic> {
         let rows = plan.rows, cols = plan.cols, m = plan.m, k = plan.k, n = plan.n
         let bottom = (rows - 1) * cols
         let me = shared.progress[index]
+        let producer: SliceProgress? = index > 0 ? shared.progress[index - 1] : nil
         let left: SliceHandoff<A.Lane>? = index > 0 ? shared.handoffs[index] : nil
         let right: (SliceHandoff<A.Lane>, SliceProgress)? = index + 1 < strips
             ? (shared.handoffs[index + 1], shared.progress[index + 1]) : nil
@@ -289,8 +290,7 @@ final class StripRunner<A: PEArithmetic> {
             // 2. What enters the strip from the left: the feeder (row i gets item
             //    tau - i of the streaming fold), or the left strip's edge column.
             var leftIn = UnsafePointer(feed), leftValid = UnsafePointer(feedValid)
-            if let left {
-                let producer = shared.progress[index - 1]
+            if let left, let producer {
                 let e = edge
                 waitUntil { producer.completed.load(ordering: .acquiring) >= e }
                 if edge > 0 {
