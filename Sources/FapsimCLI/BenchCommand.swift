@@ -51,7 +51,7 @@ struct BenchArrayCommand: ParsableCommand {
             "benchmark": "array", "config": cfg.name, "m": m, "k": k, "n": n, "cycles": s.cycles,
             "pe_cycles": s.peCycles, "wall_s": best, "pe_cycles_per_s": Double(s.peCycles) / best,
             "threads": threads ?? 1, "strip_width": stripWidth ?? 0,
-            "peak_rss_bytes": ProcessStats.peakRSSBytes(),
+            "peak_rss_bytes": ProcessStats.peakRSSBytes() ?? 0,
         ])
     }
 }

@@ -72,7 +72,7 @@ struct BenchInferCommand: ParsableCommand {
         let total = times.reduce(0, +)
         let rate = Double(batch * batches) / total
         let best = Double(batch) / (times.min() ?? total)
-        let rss = Self.peakRSSBytes()
+        let rss = ProcessStats.peakRSSBytes()
         let gflops = rate * Double(2 * spec.macsPerImage) / 1e9
         if json {
             var out: [String: Any] = [
@@ -96,15 +96,5 @@ struct BenchInferCommand: ParsableCommand {
                 print(String(format: "  %-8@ %.1f ms per batch", step, 1000 * t / Double(batches)))
             }
         }
-    }
-
-    /// Peak resident set size (VmHWM) from /proc/self/status; nil where absent.
-    static func peakRSSBytes() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
-        }
-        return nil
     }
 }

@@ -2,14 +2,14 @@ import Foundation
 
 /// Resource figures that benchmarks report.
 public enum ProcessStats {
-    /// Peak resident set size of this process (VmHWM), in bytes; 0 where /proc is absent.
-    public static func peakRSSBytes() -> Int {
-        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-            return kb * 1024
+    /// Peak resident set size of this process (VmHWM), in bytes; nil where /proc is absent.
+    public static func peakRSSBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
         }
-        return 0
+        return nil
     }
 
     /// Monotonic wall-clock seconds.
