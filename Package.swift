@@ -8,7 +8,9 @@ import PackageDescription
 //   MaskedGEMM     the fast functional path: FAP-masked GEMM through OpenBLAS
 //   HDF5Kit        thin, leak-free Swift layer over the HDF5 C library
 //   FapsimStore    fapsim's HDF5 file kinds (chip lot, weights, results) and their schema
-//   Network        VGG11, CIFAR-10, im2col, functional and array inference engines
+//   Network        VGG11, CIFAR-10, im2col, functional and array inference engines,
+//                  training and FAT (backward passes, SGD, checkpoints)
+//   Reduce         chip lots, resilience tables, budgets, campaigns, the report
 //   FapsimCLI      the `fapsim` subcommands (kept in a library so tests can reach them)
 // The register-level datapath steps eight PEs per SIMD operation; on x86-64 let it
 // use AVX2 and FMA instructions (Haswell and later: x86 CPUs since 2013-2015).
@@ -39,8 +41,8 @@ let package = Package(
         .target(name: "MaskedGEMM", dependencies: ["COpenBLAS", "SystolicArray", "FapsimSupport"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "FapsimSupport"]),
         .target(name: "FapsimStore", dependencies: ["HDF5Kit", "SystolicArray", "FapsimSupport"]),
-        .target(name: "Network", dependencies: ["SystolicArray", "MaskedGEMM", "FapsimStore", "FapsimSupport"]),
-        .target(name: "Reduce", dependencies: ["SystolicArray", "FapsimStore", "FapsimSupport"]),
+        .target(name: "Network", dependencies: ["SystolicArray", "MaskedGEMM", "HDF5Kit", "FapsimStore", "FapsimSupport"]),
+        .target(name: "Reduce", dependencies: ["SystolicArray", "FapsimStore", "Network", "FapsimSupport"]),
         .target(name: "FapsimCLI", dependencies: [
             "Reduce", "SystolicArray", "MaskedGEMM", "HDF5Kit", "FapsimStore", "Network", "FapsimSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -13,6 +13,7 @@ public struct Fapsim: ParsableCommand {
             VectorsCommand.self,
             LotCommand.self,
             BudgetCommand.self,
+            SlurmCommand.self,
         ]
     )
 

@@ -29,6 +29,7 @@ public enum FapsimInspect {
         case .lot: return try lot(path: path, version: version)
         case .weights: return try weights(path: path, version: version)
         case .results: return try results(path: path, version: version)
+        case .checkpoint: return try checkpoint(path: path, version: version)
         }
     }
 
@@ -120,6 +121,25 @@ public enum FapsimInspect {
             "content": r.content, "attributes": r.attributes.mapValues(\.jsonValue), "tables": tables,
         ]
         return InspectReport(kind: "results", schema: FapsimFileKind.results.rawValue, schemaVersion: version,
+                             lines: lines, json: json)
+    }
+
+    /// A training checkpoint: the run identity and how far it got.
+    private static func checkpoint(path: String, version: Int64) throws -> InspectReport {
+        let file = try H5File.open(path)
+        var identity: [String: String] = [:]
+        for name in try file.attributeNames() where name.hasPrefix("run_") {
+            identity[String(name.dropFirst(4))] = try file.stringAttribute(name)
+        }
+        let epochs = try file.attribute("epochs_done", as: Int64.self)
+        let steps = try file.attribute("steps_taken", as: Int64.self)
+        var lines = ["\(path): fapsim training checkpoint (schema fapsim.checkpoint v\(version)), \(epochs) epochs done, \(steps) steps"]
+        for (k, v) in identity.sorted(by: { $0.key < $1.key }) { lines.append("  \(k): \(v)") }
+        let json: [String: Any] = [
+            "path": path, "kind": "checkpoint", "schema": FapsimFileKind.checkpoint.rawValue, "schema_version": version,
+            "epochs_done": epochs, "steps_taken": steps, "run": identity,
+        ]
+        return InspectReport(kind: "checkpoint", schema: FapsimFileKind.checkpoint.rawValue, schemaVersion: version,
                              lines: lines, json: json)
     }
 

@@ -12,6 +12,8 @@ public enum FapsimFileKind: String, CaseIterable, Sendable {
     case lot = "fapsim.lot"
     case weights = "fapsim.weights"
     case results = "fapsim.results"
+    /// A training run's state after a finished epoch (weights, momentum, history, run identity).
+    case checkpoint = "fapsim.checkpoint"
 
     /// The version this build writes and the newest it reads.
     public var currentVersion: Int64 { 1 }

@@ -82,7 +82,7 @@ extension WeightsFile {
     /// Writes tensors and counters in `state_dict` order: each module's
     /// `num_batches_tracked` right after that module's last tensor, as PyTorch
     /// orders them.
-    func writeStateDict(into group: H5Group) throws {
+    public func writeStateDict(into group: H5Group) throws {
         var pending = batchesTracked
         for (i, t) in tensors.enumerated() {
             try group.write(t.name, t.data, shape: t.shape)
@@ -101,7 +101,7 @@ extension WeightsFile {
     /// Reads every dataset of `group` as a state_dict entry. `strict`: tensors
     /// must be float32 (fapsim files); otherwise any float type is converted
     /// (files other tools wrote). Integer datasets must be scalar counters.
-    static func readStateDict(_ group: H5Group, strict: Bool) throws -> ([NamedTensor], [String: Int64]) {
+    public static func readStateDict(_ group: H5Group, strict: Bool) throws -> ([NamedTensor], [String: Int64]) {
         var tensors: [NamedTensor] = []
         var counters: [String: Int64] = [:]
         for name in try group.members() where group.kind(of: name) == .dataset {

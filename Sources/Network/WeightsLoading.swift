@@ -32,3 +32,14 @@ extension VGG11Parameters {
                         batchesTracked: { file.batchesTracked[$0] })
     }
 }
+
+extension VGG11Parameters {
+    /// These parameters as a fapsim weights file (state_dict order, BN counters included).
+    public func weightsFile(provenance: WeightsProvenance = .init()) -> WeightsFile {
+        let tensors = stateDict().map { NamedTensor(name: $0.name, shape: $0.shape, data: $0.data) }
+        var counters: [String: Int64] = [:]
+        for b in spec.batchNormLayers { counters[b.name + ".num_batches_tracked"] = batchNorm[b.name]!.batchesTracked }
+        return WeightsFile(architecture: VGG11Spec.architecture, width: spec.width, tensors: tensors,
+                           batchesTracked: counters, provenance: provenance)
+    }
+}

@@ -15,6 +15,10 @@ public enum LRSchedule: Sendable, Equatable {
     /// Step decay: baseLR times gamma for every milestone (a fraction of the
     /// run, e.g. 0.5 and 0.75) already reached.
     case step(baseLR: Double, milestones: [Double] = [0.5, 0.75], gamma: Double = 0.1)
+    /// The same rate at every step. FAT's default: the first e epochs of an
+    /// E-epoch run are then exactly an e-epoch run (same seed), so the epochs a
+    /// resilience curve says a chip needs are the epochs a budgeted run trains.
+    case constant(lr: Double)
 
     public func rate(step: Int, totalSteps: Int) -> Double {
         precondition(totalSteps > 0 && step >= 0, "schedule needs step >= 0 and totalSteps > 0")
@@ -34,6 +38,8 @@ public enum LRSchedule: Sendable, Equatable {
         case let .cosine(baseLR, minLR):
             let pct = min(t, Double(totalSteps)) / Double(totalSteps)
             return minLR + (baseLR - minLR) * (1 + cos(Double.pi * pct)) / 2
+        case let .constant(lr):
+            return lr
         case let .step(baseLR, milestones, gamma):
             let reached = milestones.filter { t >= ($0 * Double(totalSteps)).rounded(.down) }.count
             return baseLR * pow(gamma, Double(reached))
@@ -43,5 +49,21 @@ public enum LRSchedule: Sendable, Equatable {
     /// Cosine interpolation from `start` (pct 0) to `end` (pct 1), as PyTorch's `_annealing_cos`.
     static func cosineAnneal(from start: Double, to end: Double, pct: Double) -> Double {
         end + (start - end) / 2 * (cos(Double.pi * pct) + 1)
+    }
+}
+
+extension LRSchedule {
+    /// Names accepted by the CLI's `--schedule`.
+    public static let names = ["onecycle", "cosine", "step", "constant"]
+
+    /// The schedule called `name` with peak / base rate `lr`.
+    public static func named(_ name: String, lr: Double) -> LRSchedule? {
+        switch name {
+        case "onecycle": return .oneCycle(maxLR: lr)
+        case "cosine": return .cosine(baseLR: lr)
+        case "step": return .step(baseLR: lr)
+        case "constant": return .constant(lr: lr)
+        default: return nil
+        }
     }
 }

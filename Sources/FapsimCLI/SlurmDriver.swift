@@ -1,0 +1,298 @@
+import Foundation
+import FapsimSupport
+
+/// A finished child process.
+struct ChildResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    /// The last non-empty stderr line (the local command's one-line error), else stdout's.
+    var lastLine: String {
+        for text in [stderr, stdout] {
+            if let l = text.split(whereSeparator: \.isNewline).last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                return String(l).trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return "exit status \(status)"
+    }
+}
+
+enum Child {
+    /// The absolute path of `name` on PATH, or nil.
+    static func which(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> String? {
+        for dir in (path ?? "").split(separator: ":") {
+            let p = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return nil
+    }
+
+    /// Runs `executable` to completion in `directory`, capturing both streams.
+    static func run(_ executable: String, _ arguments: [String], directory: String? = nil) throws -> ChildResult {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        do { try p.run() } catch {
+            throw FapsimError("\(executable): cannot run: \(error.localizedDescription)")
+        }
+        final class Box: @unchecked Sendable { var data = Data() }
+        let errBox = Box()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        return ChildResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                           stderr: String(decoding: errBox.data, as: UTF8.self))
+    }
+}
+
+/// Drives one `fapsim slurm` run: lists units, writes and submits job-array
+/// scripts, follows the array, reports failed units and merges.
+final class SlurmDriver {
+    var state: SlurmState
+    let quiet: Bool
+    let json: Bool
+    let started = Date()
+
+    init(state: SlurmState, quiet: Bool, json: Bool) {
+        self.state = state
+        self.quiet = quiet
+        self.json = json
+    }
+
+    static let missingSlurmMessage = "sbatch not found on PATH: fapsim slurm needs a Slurm client (sbatch, squeue, scontrol, sinfo) on this machine; "
+        + "to try it on one machine run `bash tools/slurm/local-cluster.sh start` and export the SLURM_CONF it prints"
+
+    /// The Slurm client tools, or a one-line error saying how to get them.
+    static func requireSlurm() throws {
+        guard Child.which("sbatch") != nil else { throw FapsimError(missingSlurmMessage) }
+        for tool in ["squeue", "scontrol", "sinfo"] where Child.which(tool) == nil {
+            throw FapsimError("\(tool) not found on PATH (sbatch is there): install the full Slurm client (Debian: slurm-client)")
+        }
+    }
+
+    /// Checks that the controller answers and that `partition` exists.
+    static func checkPartition(_ partition: String?) throws {
+        let all = try Child.run(Child.which("sinfo")!, ["-h", "-o", "%P"])
+        guard all.status == 0 else {
+            throw FapsimError("cannot reach the Slurm controller: sinfo: \(all.lastLine)")
+        }
+        guard let partition else { return }
+        let names = all.stdout.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "* ")) }
+        if !names.contains(partition) {
+            throw FapsimError("--partition \(partition): no such partition on this cluster (sinfo lists: \(names.isEmpty ? "none" : names.joined(separator: ", ")))")
+        }
+    }
+
+    func note(_ s: String) {
+        if !quiet { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+    }
+
+    // MARK: the local command
+
+    func localArgs(_ extra: [String]) -> [String] {
+        [state.command] + SlurmCommandLine.with(state.args, extra)
+    }
+
+    func listUnits() throws -> UnitStatus {
+        let r = try Child.run(state.fapsim, localArgs(["--list-units", "--json"]), directory: state.submitDir)
+        guard r.status == 0 else {
+            throw FapsimError("fapsim \(state.command) --list-units failed: \(r.lastLine)")
+        }
+        return try UnitStatus.parse(r.stdout, source: "fapsim \(state.command)")
+    }
+
+    func merge() throws {
+        let r = try Child.run(state.fapsim, localArgs(["--merge-only"]), directory: state.submitDir)
+        guard r.status == 0 else {
+            // The local command names the missing units itself; pass its line through.
+            throw FapsimError("fapsim \(state.command) --merge-only failed: \(r.lastLine.replacingOccurrences(of: "Error: ", with: ""))")
+        }
+    }
+
+    // MARK: scripts and submission
+
+    func nextScriptPath() -> String {
+        let existing = (try? FileManager.default.contentsOfDirectory(atPath: state.jobDir)) ?? []
+        var k = existing.filter { $0.hasPrefix("submit-") && $0.hasSuffix(".sbatch") }.count + 1
+        while existing.contains("submit-\(k).sbatch") { k += 1 }
+        return state.jobDir + "/submit-\(k).sbatch"
+    }
+
+    func writeScript(units: [Int]) throws -> SlurmScript {
+        try FileManager.default.createDirectory(atPath: state.jobDir + "/logs", withIntermediateDirectories: true)
+        let script = SlurmScript(command: state.command, args: state.args, fapsim: state.fapsim, submitDir: state.submitDir,
+                                 jobDir: state.jobDir, units: units, totalUnits: state.totalUnits, settings: state.settings,
+                                 scriptPath: nextScriptPath())
+        try AtomicWrite.write(text: script.text, to: script.scriptPath, force: true)
+        chmod(script.scriptPath, 0o755)
+        return script
+    }
+
+    func submit(_ script: SlurmScript) throws -> String {
+        let r = try Child.run(Child.which("sbatch")!, ["--parsable", script.scriptPath], directory: state.submitDir)
+        guard r.status == 0 else {
+            let line = r.lastLine
+            if line.lowercased().contains("invalid partition") {
+                throw FapsimError("sbatch: partition \(state.settings.partition ?? "(default)") is not usable: \(line)")
+            }
+            throw FapsimError("sbatch \(script.scriptPath) failed: \(line)")
+        }
+        // --parsable prints "jobid" or "jobid;cluster".
+        guard let id = r.stdout.split(whereSeparator: \.isNewline).last?.split(separator: ";").first.map(String.init),
+              !id.isEmpty, id.allSatisfy(\.isNumber) else {
+            throw FapsimError("sbatch --parsable: expected a job id, got \(r.stdout.debugDescription)")
+        }
+        state.submissions.append(.init(jobID: id, units: script.units, script: script.scriptPath,
+                                       submittedAt: ISO8601DateFormatter().string(from: Date())))
+        try state.save()
+        note("fapsim slurm \(state.command): submitted job \(id), units \(UnitList.compress(script.units)) of 0-\(state.totalUnits - 1); "
+             + "script \(script.scriptPath), logs \(state.jobDir)/logs/ (Ctrl-C stops following, not the job; continue with fapsim slurm resume --job-dir \(shellQuote(state.jobDir)))")
+        return id
+    }
+
+    // MARK: following
+
+    /// The states of the job's tasks still in the queue; [] once the array has ended.
+    func queuedTasks(_ jobID: String) throws -> [String] {
+        var failures = 0
+        while true {
+            let r = try Child.run(Child.which("squeue")!, ["-h", "-r", "-j", jobID, "-o", "%T"])
+            if r.status == 0 {
+                return r.stdout.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
+            // Purged from the controller (older than MinJobAge): it has ended.
+            if r.stderr.contains("Invalid job id") { return [] }
+            failures += 1
+            if failures >= 10 { throw FapsimError("squeue -j \(jobID) failed 10 times: \(r.lastLine)") }
+            Thread.sleep(forTimeInterval: min(state.pollSeconds, 5))
+        }
+    }
+
+    /// Polls until the array `jobID` has left the queue, with a progress line; returns the final unit status.
+    func follow(_ jobID: String) throws -> UnitStatus {
+        let isTTY = isatty(2) != 0
+        let t0 = Date()
+        var first: Int?
+        var lastLine = "", lastPrint = Date.distantPast
+        while true {
+            let tasks = try queuedTasks(jobID)
+            let st = try listUnits()
+            if first == nil { first = st.done.count }
+            let running = tasks.filter { $0 == "RUNNING" || $0 == "COMPLETING" }.count
+            let pending = tasks.filter { $0 == "PENDING" || $0 == "CONFIGURING" || $0 == "REQUEUED" }.count
+            let elapsed = Date().timeIntervalSince(t0)
+            let gained = st.done.count - first!
+            let rate = elapsed > 0 ? Double(gained) / elapsed : 0
+            var line = "fapsim slurm \(state.command) (job \(jobID)): \(st.done.count)/\(st.units) units done, \(running) running, \(pending) pending"
+            line += String(format: ", %.2f units/min", rate * 60)
+            line += gained > 0 ? ", ETA \(ProgressLine.duration(Double(st.missing.count) / rate))" : ", ETA ?"
+            if !quiet {
+                let key = "\(st.done.count) \(running) \(pending)"
+                if isTTY {
+                    FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+                } else if key != lastLine || Date().timeIntervalSince(lastPrint) >= 60 {
+                    FileHandle.standardError.write(Data((line + "\n").utf8))
+                    lastPrint = Date()
+                }
+                lastLine = key
+            }
+            if tasks.isEmpty {
+                if !quiet && isTTY { FileHandle.standardError.write(Data("\n".utf8)) }
+                note("fapsim slurm \(state.command): job \(jobID) ended after \(ProgressLine.duration(elapsed))")
+                return st
+            }
+            Thread.sleep(forTimeInterval: state.pollSeconds)
+        }
+    }
+
+    /// Each array task's final state, best effort (`scontrol -o show job` lists one line per task).
+    func taskStates(_ jobID: String) -> [Int: String] {
+        guard let scontrol = Child.which("scontrol"),
+              let r = try? Child.run(scontrol, ["-o", "show", "job", jobID]), r.status == 0 else { return [:] }
+        var states: [Int: String] = [:]
+        for line in r.stdout.split(whereSeparator: \.isNewline) {
+            var task: Int?, jobState: String?
+            for field in line.split(separator: " ") {
+                if field.hasPrefix("ArrayTaskId=") { task = Int(field.dropFirst("ArrayTaskId=".count)) }
+                if field.hasPrefix("JobState=") { jobState = String(field.dropFirst("JobState=".count)) }
+            }
+            if let task, let jobState { states[task] = jobState }
+        }
+        return states
+    }
+
+    static func lastLogLine(_ path: String) -> String? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return text.split(whereSeparator: \.isNewline).last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
+            .map { String($0.prefix(300)) }
+    }
+
+    /// After the array ended: units of this submission that are not done are failed.
+    func checkFinished(_ st: UnitStatus, jobID: String, submitted: [Int]) throws {
+        let failed = submitted.filter { Set(st.missing).contains($0) }
+        if failed.isEmpty && st.missing.isEmpty { return }
+        let states = taskStates(jobID)
+        var items: [[String: Any]] = []
+        for u in failed {
+            let log = state.jobDir + "/logs/unit-\(u).out"
+            let taskState = states[u] ?? "unknown"
+            var item: [String: Any] = ["unit": u, "state": taskState, "log": log]
+            var line = "unit \(u) failed (\(taskState)): log \(log)"
+            if let last = Self.lastLogLine(log) { line += ": \(last)"; item["last_log_line"] = last }
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+            items.append(item)
+        }
+        if json {
+            JSONOutput.print(summary(status: "incomplete", extra: ["failed": items, "missing": st.missing]))
+        }
+        throw FapsimError("\(st.missing.count) of \(st.units) units are not done after job \(jobID) ended (units \(UnitList.compress(st.missing))); "
+                          + "logs in \(state.jobDir)/logs/; compute the missing ones with: fapsim slurm resume --job-dir \(shellQuote(state.jobDir))")
+    }
+
+    func summary(status: String, extra: [String: Any] = [:]) -> [String: Any] {
+        var j: [String: Any] = [
+            "command": state.command, "status": status, "units": state.totalUnits, "out": state.out,
+            "job_dir": state.jobDir, "job_ids": state.submissions.map(\.jobID),
+            "seconds": (Date().timeIntervalSince(started) * 10).rounded() / 10,
+        ]
+        for (k, v) in extra { j[k] = v }
+        return j
+    }
+
+    /// Submits the missing units (if any), follows the array, then merges.
+    func runToCompletion(_ initial: UnitStatus, submittedNow: inout [Int]) throws {
+        var st = initial
+        if !st.missing.isEmpty {
+            let script = try writeScript(units: st.missing)
+            let id = try submit(script)
+            submittedNow += script.units
+            st = try follow(id)
+            try checkFinished(st, jobID: id, submitted: script.units)
+        }
+        try merge()
+        let s = summary(status: "merged", extra: ["submitted_units": submittedNow.count])
+        if json {
+            JSONOutput.print(s)
+        } else {
+            let jobs = state.submissions.map(\.jobID)
+            print("fapsim slurm \(state.command): \(st.units)/\(st.units) units done (\(submittedNow.count) computed on Slurm now"
+                  + (jobs.isEmpty ? "" : ", jobs \(jobs.joined(separator: ", "))")
+                  + "), merged into \(state.out) in \(ProgressLine.duration(Date().timeIntervalSince(started)))")
+        }
+    }
+
+    /// The last submission's job if it is still queued or running.
+    func activeJob() throws -> String? {
+        guard let last = state.submissions.last, !last.jobID.isEmpty else { return nil }
+        return try queuedTasks(last.jobID).isEmpty ? nil : last.jobID
+    }
+}

@@ -1,0 +1,32 @@
+import SystolicArray
+
+/// How much of a network a fault map prunes, as opposed to how many PEs are
+/// faulty. The two differ because a layer smaller than the array only touches
+/// the PEs of its K x N corner (VGG11's first conv uses 27 of 256 rows), and a
+/// clustered map can hit one layer's corner much harder than the array as a whole.
+public enum PrunedShare {
+    /// Share of the network's multiply-accumulates whose weight sits on a
+    /// faulty PE: sum over GEMM layers of pruned(K, N) x M / sum of K x N x M,
+    /// with M the layer's output pixels per image (1 for linear). This is the
+    /// `weights` rate metric: weighting by MACs counts each pruned weight as
+    /// often as the array would have used it.
+    public static func macWeighted(_ faults: FaultMap, spec: VGG11Spec) -> Double {
+        var pruned = 0.0, total = 0.0
+        for layer in spec.gemmLayers {
+            let s = layer.shape(batch: 1)
+            pruned += Double(faults.prunedWeights(k: layer.k, n: layer.n)) * Double(s.m)
+            total += Double(layer.k * layer.n) * Double(s.m)
+        }
+        return total > 0 ? pruned / total : 0
+    }
+
+    /// Share of the network's weights (each weight counted once) that are pruned.
+    public static func weightCounted(_ faults: FaultMap, spec: VGG11Spec) -> Double {
+        var pruned = 0, total = 0
+        for layer in spec.gemmLayers {
+            pruned += faults.prunedWeights(k: layer.k, n: layer.n)
+            total += layer.k * layer.n
+        }
+        return total > 0 ? Double(pruned) / Double(total) : 0
+    }
+}
