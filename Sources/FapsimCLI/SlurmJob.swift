@@ -279,18 +279,26 @@ public enum SharedFilesystem {
         for prefix in nodeLocalPrefixes where p == prefix || p.hasPrefix(prefix + "/") {
             return "it is under \(prefix), which is local to each node"
         }
-        // The nearest existing ancestor's filesystem: tmpfs and ramfs are node-local.
-        var probe = p
-        while !FileManager.default.fileExists(atPath: probe) && probe != "/" {
-            probe = (probe as NSString).deletingLastPathComponent
-        }
-        var st = statfs()
-        if statfs(probe, &st) == 0 {
-            let type = UInt(bitPattern: Int(st.f_type))
-            if type == 0x0102_1994 { return "it is on a tmpfs (memory) filesystem, which is local to each node" }
-            if type == 0x8584_58f6 { return "it is on a ramfs filesystem, which is local to each node" }
+        // The filesystem the path lives on (longest mount point above it): tmpfs and ramfs are node-local.
+        if let type = filesystemType(p), ["tmpfs", "ramfs"].contains(type) {
+            return "it is on a \(type) (memory) filesystem, which is local to each node"
         }
         return nil
+    }
+
+    /// The type of the filesystem holding `path`, from /proc/self/mounts (Linux); nil elsewhere.
+    public static func filesystemType(_ path: String) -> String? {
+        guard let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return nil }
+        var best: (point: String, type: String)?
+        for line in mounts.split(whereSeparator: \.isNewline) {
+            let f = line.split(separator: " ")
+            guard f.count >= 3 else { continue }
+            // Mount points escape spaces as \040.
+            let point = String(f[1]).replacingOccurrences(of: "\\040", with: " ")
+            let under = point == "/" || path == point || path.hasPrefix(point + "/")
+            if under && point.count >= (best?.point.count ?? -1) { best = (point, String(f[2])) }
+        }
+        return best?.type
     }
 
     /// Creates `dir` if needed and proves it writable by writing a probe file.
