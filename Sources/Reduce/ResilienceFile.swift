@@ -15,7 +15,7 @@ extension ResilienceTable {
 
     public func resultsFile() -> ResultsFile {
         let p = provenance
-        let attributes: [String: AttributeValue] = [
+        var attributes: [String: AttributeValue] = [
             "weights_checksum": .string(p.weightsChecksum), "weights_file": .string(p.weightsFile),
             "rows": .int(Int64(p.rows)), "cols": .int(Int64(p.cols)), "config_name": .string(p.configName),
             "rate_metric": .string(p.rateMetric), "train_subset": .int(Int64(p.trainSubset)),
@@ -26,8 +26,33 @@ extension ResilienceTable {
             "repeats": .int(Int64(repeats)), "epochs": .int(Int64(epochs)),
             "unreached_sentinel": .int(Self.unreachedSentinel),
         ]
-        return ResultsFile(content: Self.content, attributes: attributes,
-                           tables: [accuracyTable(), epochsNeededTable(), perRepeatTable()])
+        if let w = p.networkWidth { attributes["network_width"] = .double(w) }
+        var tables = [accuracyTable(), epochsNeededTable(), perRepeatTable()]
+        if let m = mapsTable() { tables.append(m) }
+        return ResultsFile(content: Self.content, attributes: attributes, tables: tables)
+    }
+
+    /// The optional `maps` table: one row per (rate, repeat) fault map with its
+    /// faulty PEs (round(rate x rows x cols), as drawn) and its MAC-weighted
+    /// pruned share (docs/rate-metric.md). Absent when `weightShare` is nil.
+    private func mapsTable() -> ResultsTable? {
+        guard let ws = weightShare else { return nil }
+        let pes = Double(provenance.rows * provenance.cols)
+        var rateIndex: [Int64] = [], rate: [Double] = [], rep: [Int64] = [], faulty: [Int64] = [], share: [Double] = []
+        for (r, perRate) in ws.enumerated() {
+            for (k, w) in perRate.enumerated() {
+                rateIndex.append(Int64(r)); rate.append(rates[r]); rep.append(Int64(k))
+                faulty.append(Int64((rates[r] * pes).rounded())); share.append(w)
+            }
+        }
+        return ResultsTable(name: "maps", columns: [
+            .int64("rate_index", units: "index", rateIndex),
+            .double("fault_rate", units: "1", rate),
+            .int64("repeat", units: "index", rep),
+            .int64("faulty_pes", units: "count", faulty, description: "round(fault_rate x rows x cols), the PEs drawn faulty"),
+            .double("weight_share", units: "1", share,
+                    description: "MAC-weighted share of the network's weights this map prunes (PrunedShare.macWeighted)"),
+        ], attributes: ["description": .string("one row per (rate, repeat) fault map, rate-major; the weights rate metric")])
     }
 
     private func accuracyTable() -> ResultsTable {
@@ -106,7 +131,8 @@ extension ResilienceTable {
             weightsChecksum: try f.string("weights_checksum"), weightsFile: try f.string("weights_file"),
             rows: try f.int("rows"), cols: try f.int("cols"), configName: try f.string("config_name"),
             rateMetric: try f.string("rate_metric"), trainSubset: try f.int("train_subset"),
-            testSubset: try f.int("test_subset"), seed: try f.uint64("seed"))
+            testSubset: try f.int("test_subset"), seed: try f.uint64("seed"),
+            networkWidth: f.file.attributes["network_width"] == nil ? nil : try f.double("network_width"))
         let rates = try f.doubles("rates"), targets = try f.doubles("targets")
         let repeats = try f.int("repeats"), epochs = try f.int("epochs")
         guard !rates.isEmpty else { throw FapsimError("\(path): /: attribute rates: expected at least one fault rate, got an empty list") }
@@ -114,8 +140,9 @@ extension ResilienceTable {
             throw FapsimError("\(path): /: attributes repeats, epochs: expected >= 1 and >= 0, got \(repeats), \(epochs)")
         }
         let accuracy = try readAccuracy(f, rates: rates, repeats: repeats, epochs: epochs)
+        let weightShare = try readWeightShare(f, rates: rates, repeats: repeats)
         let table = try ResilienceTable(rates: rates, repeats: repeats, epochs: epochs, accuracy: accuracy,
-                                        targets: targets, provenance: provenance, source: path)
+                                        targets: targets, provenance: provenance, weightShare: weightShare, source: path)
         try checkSummary(f, against: table)
         return table
     }
@@ -139,6 +166,35 @@ extension ResilienceTable {
             }
             guard out[r][k][e].isNaN else { throw f.malformed(t, "row \(i): (rate \(r), repeat \(k), epoch \(e)) appears twice") }
             out[r][k][e] = acc[i]
+        }
+        return out
+    }
+
+    /// The optional `maps` table as weightShare[rate][repeat]; nil when the
+    /// file has none (written before issue 6 item 6, or without weight shares).
+    private static func readWeightShare(_ f: ResultsReading, rates: [Double], repeats: Int) throws -> [[Double]]? {
+        guard f.file[table: "maps"] != nil else { return nil }
+        let t = try f.table("maps")
+        let ri = try f.ints(t, "rate_index"), rate = try f.doubles(t, "fault_rate")
+        let rep = try f.ints(t, "repeat"), share = try f.doubles(t, "weight_share")
+        let expected = rates.count * repeats
+        guard share.count == expected else {
+            throw f.malformed(t, "expected \(expected) rows (\(rates.count) rates x \(repeats) repeats), got \(share.count)")
+        }
+        var out = [[Double]](repeating: [Double](repeating: .nan, count: repeats), count: rates.count)
+        for i in 0..<share.count {
+            let (r, k) = (Int(ri[i]), Int(rep[i]))
+            guard (0..<rates.count).contains(r), (0..<repeats).contains(k) else {
+                throw f.malformed(t, "row \(i): rate_index \(r), repeat \(k) out of range")
+            }
+            guard rate[i] == rates[r] else {
+                throw f.malformed(t, "row \(i): fault_rate \(rate[i]) disagrees with rates[\(r)] = \(rates[r])")
+            }
+            guard out[r][k].isNaN else { throw f.malformed(t, "row \(i): (rate \(r), repeat \(k)) appears twice") }
+            guard share[i] >= 0 && share[i] <= 1 else {
+                throw f.malformed(t, "row \(i): weight_share: expected a pruned share in [0, 1], got \(share[i])")
+            }
+            out[r][k] = share[i]
         }
         return out
     }

@@ -20,9 +20,15 @@ public struct ResilienceProvenance: Equatable, Sendable {
     public var testSubset: Int
     /// Seed the fault maps and the training order were drawn from.
     public var seed: UInt64
+    /// Width multiplier of the VGG11 FAT trained (the weights file's `width`),
+    /// when the resilience step recorded it (`network_width`). The `weights`
+    /// rate metric needs the network's layer shapes to turn a chip's fault map
+    /// into a pruned share; nil in files written before issue 6 item 6.
+    public var networkWidth: Double?
 
     public init(weightsChecksum: String, weightsFile: String = "", rows: Int, cols: Int, configName: String,
-                rateMetric: String = "pe", trainSubset: Int, testSubset: Int, seed: UInt64) {
+                rateMetric: String = "pe", trainSubset: Int, testSubset: Int, seed: UInt64,
+                networkWidth: Double? = nil) {
         self.weightsChecksum = weightsChecksum
         self.weightsFile = weightsFile
         self.rows = rows
@@ -32,9 +38,10 @@ public struct ResilienceProvenance: Equatable, Sendable {
         self.trainSubset = trainSubset
         self.testSubset = testSubset
         self.seed = seed
+        self.networkWidth = networkWidth
     }
 
-    static let rateMetrics = ["pe", "weights"]
+    public static let rateMetrics = ["pe", "weights"]
 }
 
 /// Step 1 of Reduce, in memory: for each measured fault rate and each of
@@ -51,17 +58,30 @@ public struct ResilienceTable: Equatable, Sendable {
     /// Accuracy constraints (fractions in (0, 1]) to tabulate epochs needed for.
     public var targets: [Double]
     public var provenance: ResilienceProvenance
+    /// weightShare[rate][repeat]: the MAC-weighted pruned share
+    /// (`PrunedShare.macWeighted`) of that repeat's fault map, in [0, 1]; nil
+    /// when the resilience step did not record it (files before issue 6 item 6).
+    /// The `weights` rate metric of `fapsim budget` needs it (docs/rate-metric.md).
+    public var weightShare: [[Double]]?
 
     /// Builds a table and checks it is consistent (see `validate`); errors name `source`.
     public init(rates: [Double], repeats: Int, epochs: Int, accuracy: [[[Double]]], targets: [Double],
-                provenance: ResilienceProvenance, source: String = "resilience table") throws {
+                provenance: ResilienceProvenance, weightShare: [[Double]]? = nil,
+                source: String = "resilience table") throws {
         self.rates = rates
         self.repeats = repeats
         self.epochs = epochs
         self.accuracy = accuracy
         self.targets = targets
         self.provenance = provenance
+        self.weightShare = weightShare
         try validate(source: source)
+    }
+
+    /// Mean weight share of each measured rate's repeats (the rate's coordinate
+    /// under the `weights` metric); nil without weight shares.
+    public var meanWeightShare: [Double]? {
+        weightShare.map { $0.map { $0.reduce(0, +) / Double(max($0.count, 1)) } }
     }
 
     /// Throws a one-line error naming `source` for anything a budget could not use.
@@ -108,6 +128,22 @@ public struct ResilienceTable: Equatable, Sendable {
         }
         guard p.trainSubset >= 0, p.testSubset >= 0 else {
             throw FapsimError.invalid(file: source, field: "train_subset/test_subset", expected: "image counts >= 0", got: "\(p.trainSubset)/\(p.testSubset)")
+        }
+        if let w = p.networkWidth, !(w.isFinite && w > 0) {
+            throw FapsimError.invalid(file: source, field: "network_width", expected: "a positive width multiplier", got: "\(w)")
+        }
+        if let ws = weightShare {
+            guard ws.count == rates.count else {
+                throw FapsimError.invalid(file: source, field: "weight_share", expected: "\(rates.count) rates", got: "\(ws.count)")
+            }
+            for (r, perRate) in ws.enumerated() {
+                guard perRate.count == repeats else {
+                    throw FapsimError.invalid(file: source, field: "weight_share[rate \(r)]", expected: "\(repeats) repeats", got: "\(perRate.count)")
+                }
+                if let bad = perRate.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+                    throw FapsimError.invalid(file: source, field: "weight_share[rate \(r)][repeat \(bad)]", expected: "a pruned share in [0, 1]", got: "\(perRate[bad])")
+                }
+            }
         }
     }
 
