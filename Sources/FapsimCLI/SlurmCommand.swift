@@ -146,12 +146,16 @@ struct SlurmSubmit {
 
         let driver = SlurmDriver(state: state, quiet: follow.quiet, json: follow.json)
         if dryRun {
+            if st.missing.isEmpty {
+                driver.note("fapsim slurm \(command): all \(st.units) units are done; nothing to submit (merge with --merge-only)")
+                if follow.json { JSONOutput.print(["command": command, "units": st.units, "missing": [Int](), "job_dir": state.jobDir] as [String: Any]) }
+                return
+            }
             let script = try driver.writeScript(units: st.missing)
             if follow.json {
                 JSONOutput.print(["command": command, "script": script.scriptPath, "units": st.units, "missing": st.missing,
                                   "array": script.arraySpec, "job_dir": state.jobDir] as [String: Any])
             } else {
-                if st.missing.isEmpty { driver.note("all \(st.units) units are already done; the script would run none") }
                 print(script.scriptPath)
             }
             return

@@ -73,6 +73,16 @@ KILL_CMD="${KILL_CMD:-resilience}"
 
 mkdir -p local slurm kill
 
+# --- 0. a partition that does not exist: one line, before anything is written
+if "$FAPSIM" slurm reduce "${DRIVER_OPTS[@]}" --partition no-such-partition -- "${RED_ARGS[@]}" --out slurm/none.$EXT 2> slurm/partition.err; then
+    fail "--partition no-such-partition was accepted"
+fi
+grep -q "no-such-partition: no such partition on this cluster (sinfo lists: debug)" slurm/partition.err \
+    || fail "unexpected error for a missing partition: $(cat slurm/partition.err)"
+[ "$(wc -l < slurm/partition.err)" = 1 ] || fail "the partition error is not one line: $(cat slurm/partition.err)"
+[ ! -e slurm/none.$EXT.slurm ] || fail "a job dir was written although the partition does not exist"
+say "missing partition refused: $(cat slurm/partition.err)"
+
 # --- 1. slurm run == local run ----------------------------------------------
 for cmd in resilience reduce; do
     if [ $cmd = resilience ]; then args=("${RES_ARGS[@]}"); else args=("${RED_ARGS[@]}"); fi
