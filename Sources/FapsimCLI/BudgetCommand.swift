@@ -14,7 +14,10 @@ public struct BudgetCommand: ParsableCommand {
         (rates compared in whole faulty PEs). --interpolate interpolates linearly between the two bracketing \
         measured rates instead. Both round up. --policy max takes the most epochs any repeat needed, mean the \
         mean over repeats. Flags: above_range (rate above the highest measured one; budget = that rate's), \
-        unreached (the measured rate(s) did not reach the target in every repeat; budget -1).
+        unreached (the measured rate(s) did not reach the target in every repeat; budget -1). \
+        --rate-metric weights places chips and measured rates by the MAC-weighted share of the network's weights \
+        their fault maps prune instead of the share of faulty PEs (docs/rate-metric.md); it needs a resilience file \
+        with weight shares, and the network width from --weights or the file's network_width.
         """)
 
     @Option(help: "Resilience file from `fapsim resilience` (Step 1).")
@@ -32,6 +35,12 @@ public struct BudgetCommand: ParsableCommand {
     @Flag(help: "Interpolate linearly between the bracketing measured rates instead of taking the next rate up.")
     var interpolate = false
 
+    @Option(name: .customLong("rate-metric"), help: "pe (share of faulty PEs, default) or weights (MAC-weighted share of pruned weights).")
+    var rateMetric: String = "pe"
+
+    @Option(help: "Weights file the resilience file was made from (checked by checksum); gives the network width for --rate-metric weights when the resilience file does not record network_width.")
+    var weights: String?
+
     @Option(help: "Output results file (HDF5, content \"budget\").")
     var out: String
 
@@ -47,9 +56,16 @@ public struct BudgetCommand: ParsableCommand {
         guard let p = BudgetPolicy(rawValue: policy) else {
             throw FapsimError("--policy: expected max or mean, got \(policy)")
         }
+        guard let metric = RateMetric(rawValue: rateMetric) else {
+            throw FapsimError("--rate-metric: expected pe or weights, got \(rateMetric)")
+        }
+        if weights != nil && metric == .pe {
+            throw FapsimError("--weights: only used with --rate-metric weights (the pe metric needs no network)")
+        }
         // Fail before reading anything when the output cannot be written.
         try AtomicWrite.checkOverwrite(out, force: force)
-        let result = try BudgetRun.run(resilience: resilience, lot: lot, rule: BudgetRule(target: target, policy: p, interpolate: interpolate))
+        let rule = BudgetRule(target: target, policy: p, interpolate: interpolate, metric: metric)
+        let result = try BudgetRun.run(resilience: resilience, lot: lot, rule: rule, weights: weights)
         try result.write(path: out, force: force)
         if json {
             JSONOutput.print(result.json(out: out))

@@ -9,17 +9,32 @@ public enum BudgetPolicy: String, CaseIterable, Sendable {
     case mean
 }
 
-/// Step 2's settings: the accuracy target, the policy, and whether to
-/// interpolate between measured rates instead of taking the next one up.
+/// What places a chip (and a measured rate) on the budget's axis
+/// (docs/rate-metric.md).
+public enum RateMetric: String, CaseIterable, Sendable {
+    /// Share of faulty PEs (the paper's metric; a measured rate is its nominal
+    /// rate, compared in whole PEs).
+    case pe
+    /// MAC-weighted share of the network's weights the map prunes
+    /// (`PrunedShare.macWeighted`); a measured rate's coordinate is the mean
+    /// over its repeats of their maps' shares (`ResilienceTable.weightShare`).
+    case weights
+}
+
+/// Step 2's settings: the accuracy target, the policy, whether to
+/// interpolate between measured rates instead of taking the next one up, and
+/// the rate metric that places chips between measured rates.
 public struct BudgetRule: Equatable, Sendable {
     public var target: Double
     public var policy: BudgetPolicy
     public var interpolate: Bool
+    public var metric: RateMetric
 
-    public init(target: Double, policy: BudgetPolicy, interpolate: Bool = false) {
+    public init(target: Double, policy: BudgetPolicy, interpolate: Bool = false, metric: RateMetric = .pe) {
         self.target = target
         self.policy = policy
         self.interpolate = interpolate
+        self.metric = metric
     }
 }
 
@@ -40,6 +55,9 @@ public struct ChipBudget: Equatable, Sendable {
     /// Measured rates the budget was read from (equal unless interpolated).
     public var rateLow: Double
     public var rateHigh: Double
+    /// The chip's MAC-weighted pruned share, its coordinate under the
+    /// `weights` rate metric; nil under `pe`.
+    public var weightShare: Double? = nil
 
     public var flags: [String] { (aboveRange ? ["above_range"] : []) + (unreached ? ["unreached"] : []) }
     public var flagged: Bool { aboveRange || unreached }
@@ -73,7 +91,8 @@ public enum Budgeter {
     /// the table's R x C array; rates are compared in whole PEs, because the
     /// resilience step's maps also have round(rate x R x C) faulty PEs, and a
     /// chip with exactly as many faulty PEs as a measured rate must get that
-    /// rate's budget, not the next one up.
+    /// rate's budget, not the next one up. This is the `pe` rate metric;
+    /// `rule.metric` is not consulted (see `plan(_:faultyPEs:weightShares:rule:source:)`).
     public static func plan(_ table: ResilienceTable, faultyPEs: [Int], rule: BudgetRule, source: String = "resilience table") throws -> [ChipBudget] {
         try table.validate(source: source)
         let target = try resolveTarget(rule.target, in: table, source: source)
@@ -84,29 +103,86 @@ public enum Budgeter {
             guard n >= 0, n <= pes else {
                 throw FapsimError("chip \(chip): expected 0...\(pes) faulty PEs, got \(n)")
             }
-            let rate = Double(n) / Double(pes)
-            // First measured rate at or above the chip's; nil = above the range.
-            guard let hi = measuredPEs.firstIndex(where: { $0 >= n }) else {
-                let top = table.rates.count - 1
-                return ChipBudget(chip: chip, faultRate: rate, epochs: perRate[top], aboveRange: true,
-                                  unreached: perRate[top] == nil, rateLow: table.rates[top], rateHigh: table.rates[top])
-            }
-            // Exact hits and chips below the lowest rate use one measured rate:
-            // below the range nothing is extrapolated (the lowest rate is an
-            // upper bound, hence conservative).
-            guard rule.interpolate, measuredPEs[hi] != n, hi > 0 else {
-                return ChipBudget(chip: chip, faultRate: rate, epochs: perRate[hi], aboveRange: false,
-                                  unreached: perRate[hi] == nil, rateLow: table.rates[hi], rateHigh: table.rates[hi])
-            }
-            let lo = hi - 1
-            guard let eLo = perRate[lo], let eHi = perRate[hi] else {
-                // One end has no number: a straight line between them is undefined.
-                return ChipBudget(chip: chip, faultRate: rate, epochs: nil, aboveRange: false, unreached: true,
-                                  rateLow: table.rates[lo], rateHigh: table.rates[hi])
-            }
-            let w = Double(n - measuredPEs[lo]) / Double(measuredPEs[hi] - measuredPEs[lo])
-            return ChipBudget(chip: chip, faultRate: rate, epochs: roundUp(Double(eLo) + w * Double(eHi - eLo)),
-                              aboveRange: false, unreached: false, rateLow: table.rates[lo], rateHigh: table.rates[hi])
+            // Whole PEs as doubles: differences of integers below 2^53 are exact,
+            // so the placement is the integer comparison it always was.
+            var b = place(Double(n), measured: measuredPEs.map(Double.init), perRate: perRate, rates: table.rates,
+                          interpolate: rule.interpolate, tolerance: 0)
+            b.chip = chip
+            b.faultRate = Double(n) / Double(pes)
+            return b
         }
+    }
+
+    /// Budgets every chip under the `weights` rate metric: chip i sits at
+    /// `weightShares[i]` (its map's `PrunedShare.macWeighted`), measured rate r
+    /// at the mean weight share of its repeats; then the same conservative /
+    /// interpolate rules as under `pe`. Shares within 1e-12 count as an exact
+    /// hit. `faultyPEs` only fills in each chip's `faultRate` (share of faulty PEs).
+    public static func plan(_ table: ResilienceTable, faultyPEs: [Int], weightShares: [Double], rule: BudgetRule,
+                            source: String = "resilience table") throws -> [ChipBudget] {
+        try table.validate(source: source)
+        let measured = try measuredWeightShares(table, source: source)
+        let target = try resolveTarget(rule.target, in: table, source: source)
+        let perRate = epochsPerRate(table, target: target, policy: rule.policy)
+        let pes = table.provenance.rows * table.provenance.cols
+        guard faultyPEs.count == weightShares.count else {
+            throw FapsimError("weights rate metric: \(faultyPEs.count) faulty-PE counts but \(weightShares.count) weight shares")
+        }
+        return try weightShares.enumerated().map { chip, x in
+            let n = faultyPEs[chip]
+            guard n >= 0, n <= pes else { throw FapsimError("chip \(chip): expected 0...\(pes) faulty PEs, got \(n)") }
+            guard x >= 0, x <= 1 else { throw FapsimError("chip \(chip): expected a weight share in [0, 1], got \(x)") }
+            var b = place(x, measured: measured, perRate: perRate, rates: table.rates,
+                          interpolate: rule.interpolate, tolerance: weightShareTolerance)
+            b.chip = chip
+            b.faultRate = Double(n) / Double(pes)
+            b.weightShare = x
+            return b
+        }
+    }
+
+    /// Two weight shares this close are the same point (an exact hit).
+    public static let weightShareTolerance = 1e-12
+
+    /// Each measured rate's coordinate under the `weights` metric: the mean
+    /// share of its repeats. Refuses a table without weight shares, and
+    /// coordinates that do not increase with the rate (the conservative rule
+    /// "next measured point up" would otherwise skip a rate).
+    public static func measuredWeightShares(_ table: ResilienceTable, source: String) throws -> [Double] {
+        guard let m = table.meanWeightShare else {
+            throw FapsimError("\(source): no weight shares (table maps): --rate-metric weights needs a resilience file that records each fault map's weight share; use --rate-metric pe or redo Step 1")
+        }
+        for i in 1..<max(m.count, 1) where !(m[i] > m[i - 1]) {
+            throw FapsimError("\(source): mean weight shares do not increase with the rate: rate \(table.rates[i - 1]) -> \(m[i - 1]), rate \(table.rates[i]) -> \(m[i]); the weights metric needs measured rates further apart")
+        }
+        return m
+    }
+
+    /// The budget of a chip at coordinate `x` given the measured coordinates
+    /// (increasing) and their epochs; chip and fault rate are filled in by the caller.
+    static func place(_ x: Double, measured: [Double], perRate: [Int?], rates: [Double], interpolate: Bool,
+                      tolerance: Double) -> ChipBudget {
+        func budget(_ e: Int?, above: Bool = false, unreached: Bool? = nil, _ lo: Int, _ hi: Int) -> ChipBudget {
+            ChipBudget(chip: 0, faultRate: 0, epochs: e, aboveRange: above, unreached: unreached ?? (e == nil),
+                       rateLow: rates[lo], rateHigh: rates[hi])
+        }
+        // First measured point at or above the chip's; nil = above the range.
+        guard let hi = measured.firstIndex(where: { $0 >= x - tolerance }) else {
+            let top = rates.count - 1
+            return budget(perRate[top], above: true, top, top)
+        }
+        // Exact hits and chips below the lowest point use one measured rate:
+        // below the range nothing is extrapolated (the lowest rate is an
+        // upper bound, hence conservative).
+        guard interpolate, abs(measured[hi] - x) > tolerance, hi > 0 else {
+            return budget(perRate[hi], hi, hi)
+        }
+        let lo = hi - 1
+        guard let eLo = perRate[lo], let eHi = perRate[hi] else {
+            // One end has no number: a straight line between them is undefined.
+            return budget(nil, unreached: true, lo, hi)
+        }
+        let w = (x - measured[lo]) / (measured[hi] - measured[lo])
+        return budget(roundUp(Double(eLo) + w * Double(eHi - eLo)), lo, hi)
     }
 }

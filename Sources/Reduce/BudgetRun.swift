@@ -1,6 +1,8 @@
 import Foundation
 import FapsimStore
 import FapsimSupport
+import Network
+import SystolicArray
 
 /// `fapsim budget`: reads a resilience file and a lot, budgets every chip and
 /// writes a `fapsim.results` file with `content` = "budget".
@@ -14,11 +16,21 @@ public struct BudgetRun: Equatable, Sendable {
     public var resilienceChecksum: String
     public var lotChecksum: String
     public var weightsChecksum: String
+    /// Under the `weights` metric: the VGG11 width multiplier whose layer
+    /// shapes turned each chip's map into a weight share; nil under `pe`.
+    public var networkWidth: Double? = nil
 
     public static let content = "budget"
 
-    public static func run(resilience: String, lot: String, rule: BudgetRule) throws -> BudgetRun {
+    /// Budgets every chip of `lot`. Under `rule.metric == .weights` the chips'
+    /// weight shares need the network's layer shapes: its width comes from
+    /// `weights` (a weights file, which must be the one the resilience file
+    /// names by checksum) or else from the resilience file's `network_width`.
+    public static func run(resilience: String, lot: String, rule: BudgetRule, weights: String? = nil) throws -> BudgetRun {
         let table = try ResilienceTable.read(path: resilience)
+        if rule.metric == .weights {
+            return try runWeights(table, resilience: resilience, lot: lot, rule: rule, weights: weights)
+        }
         guard table.provenance.rateMetric == "pe" else {
             throw FapsimError("\(resilience): rate_metric \"\(table.provenance.rateMetric)\": fapsim budget reads chips' fault rates as shares of faulty PEs (rate_metric \"pe\"); redo Step 1 with --rate-metric pe")
         }
@@ -36,18 +48,64 @@ public struct BudgetRun: Equatable, Sendable {
                          weightsChecksum: p.weightsChecksum)
     }
 
+    private static func runWeights(_ table: ResilienceTable, resilience: String, lot: String, rule: BudgetRule,
+                                   weights: String?) throws -> BudgetRun {
+        // Fail on a file without weight shares before reading anything else.
+        _ = try Budgeter.measuredWeightShares(table, source: resilience)
+        let p = table.provenance
+        let width = try networkWidth(table, resilience: resilience, weights: weights)
+        let spec = try VGG11Spec(width: width)
+        let reader = try ChipLotReader(path: lot)
+        guard reader.info.rows == p.rows, reader.info.cols == p.cols else {
+            throw FapsimError("array size mismatch: lot \(lot) is for a \(reader.info.rows) x \(reader.info.cols) array, resilience file \(resilience) was measured on \(p.rows) x \(p.cols)")
+        }
+        var faulty: [Int] = [], shares: [Double] = []
+        for c in 0..<reader.info.chipCount {
+            let map = try reader.faultMap(chip: c)
+            faulty.append(map.faultyCount)
+            shares.append(PrunedShare.macWeighted(map, spec: spec))
+        }
+        let chips = try Budgeter.plan(table, faultyPEs: faulty, weightShares: shares, rule: rule, source: resilience)
+        return BudgetRun(resiliencePath: resilience, lotPath: lot, rule: rule, chips: chips,
+                         resilienceChecksum: try FNV1a64.file(resilience), lotChecksum: try FNV1a64.file(lot),
+                         weightsChecksum: p.weightsChecksum, networkWidth: width)
+    }
+
+    /// The width multiplier of the network the resilience file was made for:
+    /// from `weights` (checked against the file's weights_checksum), else from
+    /// its `network_width` attribute; both given must agree.
+    static func networkWidth(_ table: ResilienceTable, resilience: String, weights: String?) throws -> Double {
+        let recorded = table.provenance.networkWidth
+        guard let weights else {
+            guard let recorded else {
+                throw FapsimError("\(resilience): no network_width attribute: --rate-metric weights needs the network's layer shapes; pass --weights FILE (the weights the resilience file was made from, checksum \(table.provenance.weightsChecksum))")
+            }
+            return recorded
+        }
+        let w = try WeightsFile.read(path: weights)
+        guard w.checksum == table.provenance.weightsChecksum else {
+            throw FapsimError("--weights \(weights): checksum \(w.checksum) is not the weights \(resilience) was made from (\(table.provenance.weightsChecksum))")
+        }
+        if let recorded, recorded != w.width {
+            throw FapsimError("--weights \(weights): width \(w.width) disagrees with \(resilience)'s network_width \(recorded)")
+        }
+        return w.width
+    }
+
     public var totalEpochs: Int { chips.compactMap(\.epochs).reduce(0, +) }
     public var flaggedChips: [ChipBudget] { chips.filter(\.flagged) }
 
     public func resultsFile() -> ResultsFile {
-        let attributes: [String: AttributeValue] = [
+        var attributes: [String: AttributeValue] = [
             "resilience_file": .string(resiliencePath), "resilience_checksum": .string(resilienceChecksum),
             "lot_file": .string(lotPath), "lot_checksum": .string(lotChecksum), "weights_checksum": .string(weightsChecksum),
             "target": .double(rule.target), "policy": .string(rule.policy.rawValue),
             "interpolate": .int(rule.interpolate ? 1 : 0), "total_epochs": .int(Int64(totalEpochs)),
             "flagged_chips": .int(Int64(flaggedChips.count)), "unreached_sentinel": .int(ResilienceTable.unreachedSentinel),
+            "rate_metric": .string(rule.metric.rawValue),
         ]
-        let table = ResultsTable(name: "per_chip", columns: [
+        if let networkWidth { attributes["network_width"] = .double(networkWidth) }
+        var columns: [ResultsColumn] = [
             .int64("chip", units: "index", chips.map { Int64($0.chip) }),
             .double("fault_rate", units: "1", chips.map(\.faultRate), description: "faulty PEs / (rows x cols)"),
             .int64("budget_epochs", units: "epochs", chips.map { $0.epochs.map(Int64.init) ?? ResilienceTable.unreachedSentinel },
@@ -55,7 +113,13 @@ public struct BudgetRun: Equatable, Sendable {
             .string("flags", chips.map { $0.flags.joined(separator: ",") }, description: "above_range, unreached, comma-separated; empty = none"),
             .double("rate_low", units: "1", chips.map(\.rateLow), description: "measured rate the budget was read from (lower end if interpolated)"),
             .double("rate_high", units: "1", chips.map(\.rateHigh), description: "measured rate the budget was read from (upper end if interpolated)"),
-        ], attributes: ["description": .string("per-chip FAT budget from the resilience table")])
+        ]
+        if rule.metric == .weights {
+            columns.append(.double("weight_share", units: "1", chips.map { $0.weightShare ?? .nan },
+                                   description: "MAC-weighted pruned share of the chip's map: its coordinate under rate_metric weights"))
+        }
+        let table = ResultsTable(name: "per_chip", columns: columns,
+                                 attributes: ["description": .string("per-chip FAT budget from the resilience table")])
         return ResultsFile(content: Self.content, attributes: attributes, tables: [table])
     }
 
@@ -70,10 +134,17 @@ public struct BudgetRun: Equatable, Sendable {
         guard let policy = BudgetPolicy(rawValue: policyName) else {
             throw FapsimError("\(path): /: attribute policy: expected max or mean, got \(policyName)")
         }
-        let rule = BudgetRule(target: try f.double("target"), policy: policy, interpolate: try f.int("interpolate") != 0)
+        // rate_metric is absent from budget files written before issue 6 item 6: pe.
+        let metricName = f.file.attributes["rate_metric"] == nil ? "pe" : try f.string("rate_metric")
+        guard let metric = RateMetric(rawValue: metricName) else {
+            throw FapsimError("\(path): /: attribute rate_metric: expected pe or weights, got \(metricName)")
+        }
+        let rule = BudgetRule(target: try f.double("target"), policy: policy, interpolate: try f.int("interpolate") != 0, metric: metric)
+        let networkWidth = f.file.attributes["network_width"] == nil ? nil : try f.double("network_width")
         let t = try f.table("per_chip")
         let chip = try f.ints(t, "chip"), rate = try f.doubles(t, "fault_rate"), epochs = try f.ints(t, "budget_epochs")
         let flags = try f.strings(t, "flags"), lo = try f.doubles(t, "rate_low"), hi = try f.doubles(t, "rate_high")
+        let shares: [Double]? = metric == .weights ? try f.doubles(t, "weight_share") : nil
         let known: Set<Substring> = ["above_range", "unreached"]
         let chips = try (0..<chip.count).map { i -> ChipBudget in
             let set = Set(flags[i].split(separator: ","))
@@ -82,11 +153,12 @@ public struct BudgetRun: Equatable, Sendable {
                 throw f.malformed(t, "row \(i): budget_epochs \(epochs[i]) with flags \"\(flags[i])\" (-1 exactly when unreached)")
             }
             return ChipBudget(chip: Int(chip[i]), faultRate: rate[i], epochs: epochs[i] < 0 ? nil : Int(epochs[i]),
-                              aboveRange: set.contains("above_range"), unreached: set.contains("unreached"), rateLow: lo[i], rateHigh: hi[i])
+                              aboveRange: set.contains("above_range"), unreached: set.contains("unreached"), rateLow: lo[i], rateHigh: hi[i],
+                              weightShare: shares?[i])
         }
         return BudgetRun(resiliencePath: try f.string("resilience_file"), lotPath: try f.string("lot_file"), rule: rule, chips: chips,
                          resilienceChecksum: try f.string("resilience_checksum"), lotChecksum: try f.string("lot_checksum"),
-                         weightsChecksum: try f.string("weights_checksum"))
+                         weightsChecksum: try f.string("weights_checksum"), networkWidth: networkWidth)
     }
 
     /// Chips per budget value, "unreached" last.
@@ -100,7 +172,8 @@ public struct BudgetRun: Equatable, Sendable {
 
     public func lines(out: String) -> [String] {
         let mode = rule.interpolate ? "interpolated" : "conservative (next measured rate up)"
-        var lines = ["\(out): \(chips.count) chips, target \(rule.target), policy \(rule.policy.rawValue), \(mode)"]
+        let metric = rule.metric == .pe ? "" : ", rate metric \(rule.metric.rawValue)"
+        var lines = ["\(out): \(chips.count) chips, target \(rule.target), policy \(rule.policy.rawValue), \(mode)\(metric)"]
         let width = max(1, histogram.map(\.label.count).max() ?? 1)
         let top = max(1, histogram.map(\.count).max() ?? 1)
         lines.append("budget histogram:")
@@ -117,11 +190,14 @@ public struct BudgetRun: Equatable, Sendable {
     public func json(out: String) -> [String: Any] {
         [
             "out": out, "resilience": resiliencePath, "lot": lotPath, "target": rule.target,
-            "policy": rule.policy.rawValue, "interpolate": rule.interpolate, "chips": chips.count,
+            "policy": rule.policy.rawValue, "interpolate": rule.interpolate, "rate_metric": rule.metric.rawValue,
+            "chips": chips.count,
             "total_epochs": totalEpochs, "flagged_chips": flaggedChips.count,
             "histogram": histogram.map { ["budget": $0.label, "chips": $0.count] as [String: Any] },
             "per_chip": chips.map { c -> [String: Any] in
-                ["chip": c.chip, "fault_rate": c.faultRate, "budget_epochs": c.epochs.map { $0 as Any } ?? NSNull(), "flags": c.flags]
+                var row: [String: Any] = ["chip": c.chip, "fault_rate": c.faultRate, "budget_epochs": c.epochs.map { $0 as Any } ?? NSNull(), "flags": c.flags]
+                if let w = c.weightShare { row["weight_share"] = w }
+                return row
             },
         ]
     }
