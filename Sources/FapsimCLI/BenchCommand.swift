@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (release builds only give meaningful figures).",
-        subcommands: [BenchArrayCommand.self, BenchInferCommand.self])
+        subcommands: [BenchArrayCommand.self, BenchInferCommand.self, BenchTrainCommand.self])
 }
 
 /// Register-level PE-cycle updates per second on a realistic layer.

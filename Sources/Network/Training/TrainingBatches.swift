@@ -48,6 +48,16 @@ public struct EpochPlan: Sendable, Equatable {
         }
     }
 
+    /// An explicit plan (tests, replaying a recorded order).
+    init(order: [Int], cropTop: [UInt8], cropLeft: [UInt8], flip: [Bool]) {
+        precondition(order.count == cropTop.count && order.count == cropLeft.count && order.count == flip.count)
+        self.order = order
+        self.cropTop = cropTop
+        self.cropLeft = cropLeft
+        self.flip = flip
+        augmented = true
+    }
+
     /// Batches of at most `batch` positions into `order`; the last may be short
     /// (PyTorch's DataLoader with drop_last=False).
     public func batches(of batch: Int) -> [Range<Int>] {

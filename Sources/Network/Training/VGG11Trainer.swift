@@ -1,3 +1,4 @@
+import Dispatch
 import SystolicArray
 
 /// One SGD step at a time on a VGG11Spec: forward in training mode (batch-statistics
@@ -20,6 +21,8 @@ public final class VGG11Trainer {
     public private(set) var optimizer: SGD
     /// Optimizer steps taken (the LR schedule's clock; restored by checkpoints).
     public var stepsTaken: Int = 0
+    /// When set, each phase of a step adds its wall seconds here (bench train).
+    public var profile: [String: Double]?
 
     /// Trainable state in flat arrays, indexed like `spec.gemmLayers` / `spec.batchNormLayers`.
     var weights: [[Float]]
@@ -199,7 +202,7 @@ public final class VGG11Trainer {
     /// Forward in training mode and backward; leaves the gradients in dW, dB,
     /// dGamma, dBeta (the pruned entries of dW zeroed). Updates BN running stats.
     @discardableResult
-    func forwardBackward(images: UnsafePointer<Float>, labels: [Int]) -> StepResult {
+    public func forwardBackward(images: UnsafePointer<Float>, labels: [Int]) -> StepResult {
         let batch = labels.count
         reserve(batch: batch)
         let classes = linear.outFeatures
@@ -212,18 +215,24 @@ public final class VGG11Trainer {
         for (bi, b) in blocks.enumerated() {
             let c = b.conv
             let m = batch * height * width
-            Im2Col.columns(src: input, channels: c.inChannels, batch: batch, height: height, width: width,
-                           kernel: c.kernel, padding: c.padding, dst: columns[bi])
+            timed("im2col") {
+                Im2Col.columns(src: input, channels: c.inChannels, batch: batch, height: height, width: width,
+                               kernel: c.kernel, padding: c.padding, dst: columns[bi])
+            }
             let act = activations[bi]
-            weights[b.gemmIndex].withUnsafeBufferPointer { w in
-                Conv2D.gemm(weights: w.baseAddress!, k: c.k, n: c.outChannels, columns: columns[bi], m: m, out: act)
+            timed("gemm_forward") {
+                weights[b.gemmIndex].withUnsafeBufferPointer { w in
+                    Conv2D.gemm(weights: w.baseAddress!, k: c.k, n: c.outChannels, columns: columns[bi], m: m, out: act)
+                }
             }
             biases[b.gemmIndex].withUnsafeBufferPointer {
                 Conv2D.addBias(act, channels: c.outChannels, count: m, bias: $0.baseAddress!)
             }
-            BatchNormTraining.forward(x: act, channels: c.outChannels, count: m, params: &bn[b.bnIndex],
-                                      y: act, xhat: xhat[bi], invStd: invStd[bi])
-            ReLU.apply(act, count: c.outChannels * m)
+            timed("bn_relu_forward") {
+                BatchNormTraining.forward(x: act, channels: c.outChannels, count: m, params: &bn[b.bnIndex],
+                                          y: act, xhat: xhat[bi], invStd: invStd[bi])
+                ReLU.apply(act, count: c.outChannels * m)
+            }
             if b.pooled {
                 // im2col above has copied everything it needs out of `pooledOut`.
                 MaxPool2x2.forward(src: act, planes: c.outChannels * batch, height: height, width: width, dst: pooledOut)
@@ -268,12 +277,14 @@ public final class VGG11Trainer {
             let act = activations[bi]
             var g = cur
             if b.pooled {
-                MaxPool2x2Backward.backward(input: act, outputGradient: cur, planes: c.outChannels * batch,
-                                            height: c.height, width: c.width, inputGradient: other)
+                timed("pool_backward") { MaxPool2x2Backward.backward(input: act, outputGradient: cur, planes: c.outChannels * batch,
+                                            height: c.height, width: c.width, inputGradient: other) }
                 g = other
             }
-            ReLUBackward.apply(output: act, gradient: g, count: c.outChannels * m)
-            bn[b.bnIndex].gamma.withUnsafeBufferPointer { gamma in
+            timed("relu_backward") {
+                ReLUBackward.apply(output: act, gradient: g, count: c.outChannels * m)
+            }
+            timed("bn_backward") { bn[b.bnIndex].gamma.withUnsafeBufferPointer { gamma in
                 dGamma[b.bnIndex].withUnsafeMutableBufferPointer { dg in
                     dBeta[b.bnIndex].withUnsafeMutableBufferPointer { dbeta in
                         BatchNormTraining.backward(outputGradient: g, xhat: xhat[bi], invStd: invStd[bi],
@@ -282,10 +293,10 @@ public final class VGG11Trainer {
                                                    betaGradient: dbeta.baseAddress!)
                     }
                 }
-            }
+            } }
             // The input gradient goes to whichever buffer `g` is not.
             let inputGradient = g == cur ? other : cur
-            weights[b.gemmIndex].withUnsafeBufferPointer { w in
+            timed("conv_backward") { weights[b.gemmIndex].withUnsafeBufferPointer { w in
                 dW[b.gemmIndex].withUnsafeMutableBufferPointer { dw in
                     dB[b.gemmIndex].withUnsafeMutableBufferPointer { db in
                         ConvBackward.backward(columns: columns[bi], weights: w.baseAddress!, outputGradient: g,
@@ -295,7 +306,7 @@ public final class VGG11Trainer {
                                               inputGradient: bi == 0 ? nil : inputGradient)
                     }
                 }
-            }
+            } }
             other = g
             cur = inputGradient
         }
@@ -303,8 +314,19 @@ public final class VGG11Trainer {
         return StepResult(loss: loss, correct: correct)
     }
 
+    @inline(__always) private func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
+        guard profile != nil else { return try body() }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        defer { profile![phase, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9 }
+        return try body()
+    }
+
     /// One SGD update of every slot with the gradients of the last forwardBackward.
-    func update(lr: Float) {
+    public func update(lr: Float) {
+        timed("sgd") { updateAll(lr: lr) }
+    }
+
+    private func updateAll(lr: Float) {
         var slot = 0
         for i in weights.indices {
             optimizer.step(slot: slot, parameter: &weights[i], gradient: &dW[i], lr: lr, mask: masks[i])
