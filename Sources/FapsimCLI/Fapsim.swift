@@ -13,6 +13,7 @@ public struct Fapsim: ParsableCommand {
             VectorsCommand.self,
             LotCommand.self,
             BudgetCommand.self,
+            ResilienceCommand.self, ReduceCommand.self, MergeCommand.self, ReportCommand.self,
             SlurmCommand.self,
         ]
     )

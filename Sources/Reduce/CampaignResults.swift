@@ -13,27 +13,55 @@ public struct CampaignResults: Equatable, Sendable {
         public var faultRate: Double
         public var epochsSpent: Int
         public var finalAccuracy: Double
+        /// The budget's flags (`above_range`, `unreached`, comma-separated;
+        /// empty = none). An unreached chip was given the resilience file's E epochs.
+        public var flags: String
 
-        public init(chip: Int, policy: String, faultRate: Double, epochsSpent: Int, finalAccuracy: Double) {
+        public init(chip: Int, policy: String, faultRate: Double, epochsSpent: Int, finalAccuracy: Double, flags: String = "") {
             self.chip = chip
             self.policy = policy
             self.faultRate = faultRate
             self.epochsSpent = epochsSpent
             self.finalAccuracy = finalAccuracy
+            self.flags = flags
+        }
+    }
+
+    /// One FAT run of a chip: the test accuracy after 0...runEpochs epochs
+    /// (epoch 0 = FAP alone). With the constant schedule a chip has one run, of
+    /// the largest count any policy gave it; otherwise one per distinct count.
+    public struct Curve: Equatable, Sendable {
+        public var chip: Int
+        public var runEpochs: Int
+        public var accuracy: [Double]
+
+        public init(chip: Int, runEpochs: Int, accuracy: [Double]) {
+            self.chip = chip
+            self.runEpochs = runEpochs
+            self.accuracy = accuracy
         }
     }
 
     /// The accuracy constraint, a fraction.
     public var target: Double
     public var rows: [Row]
+    /// Per chip, its accuracy curve(s); empty for results made without them.
+    public var curves: [Curve]
     /// Provenance (lot_file, lot_checksum, weights_checksum, ...), stored as root attributes.
     public var attributes: [String: AttributeValue]
 
     public static let content = "campaign"
+    /// Root attributes of a `fapsim reduce` run: the chips it covers (`0-24`,
+    /// `0-4,7`), 1 when that is not the whole lot, and the lot's chip count.
+    public static let chipsAttribute = "chips"
+    public static let partialAttribute = "partial"
+    public static let lotChipsAttribute = "lot_chips"
 
-    public init(target: Double, rows: [Row], attributes: [String: AttributeValue] = [:], source: String = "campaign results") throws {
+    public init(target: Double, rows: [Row], curves: [Curve] = [], attributes: [String: AttributeValue] = [:],
+                source: String = "campaign results") throws {
         self.target = target
         self.rows = rows
+        self.curves = curves
         self.attributes = attributes
         try validate(source: source)
     }
@@ -72,7 +100,21 @@ public struct CampaignResults: Equatable, Sendable {
             }
             guard seen.insert("\(r.chip)/\(r.policy)").inserted else { throw FapsimError("\(source): \(at) appears twice") }
         }
+        var runs = Set<String>()
+        for c in curves {
+            let at = "curve (chip \(c.chip), \(c.runEpochs)-epoch run)"
+            guard c.chip >= 0, c.runEpochs >= 0, c.accuracy.count == c.runEpochs + 1 else {
+                throw FapsimError.invalid(file: source, field: at, expected: "\(c.runEpochs + 1) accuracies (epochs 0...\(c.runEpochs))", got: "\(c.accuracy.count)")
+            }
+            if let bad = c.accuracy.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+                throw FapsimError.invalid(file: source, field: at + " epoch \(bad)", expected: "an accuracy fraction in [0, 1]", got: "\(c.accuracy[bad])")
+            }
+            guard runs.insert("\(c.chip)/\(c.runEpochs)").inserted else { throw FapsimError("\(source): \(at) appears twice") }
+        }
     }
+
+    /// The chips with rows, sorted.
+    public var chips: [Int] { Array(Set(rows.map(\.chip))).sorted() }
 
     public func resultsFile() -> ResultsFile {
         var attrs = attributes
@@ -85,7 +127,24 @@ public struct CampaignResults: Equatable, Sendable {
             .int64("epochs_spent", units: "epochs", rows.map { Int64($0.epochsSpent) }),
             .double("final_accuracy", units: "1", rows.map(\.finalAccuracy)),
             .int64("met_constraint", units: "1", rows.map { met($0) ? 1 : 0 }, description: "1 = final_accuracy >= target"),
-        ], attributes: ["description": .string("one row per (chip, policy)")])])
+            .string("flags", rows.map(\.flags), description: "budget flags: above_range, unreached (given the resilience file's E epochs); empty = none"),
+        ], attributes: ["description": .string("one row per (chip, policy)")])] + curveTables())
+    }
+
+    private func curveTables() -> [ResultsTable] {
+        guard !curves.isEmpty else { return [] }
+        var chip: [Int64] = [], run: [Int64] = [], epoch: [Int64] = [], acc: [Double] = []
+        for c in curves {
+            for (e, a) in c.accuracy.enumerated() {
+                chip.append(Int64(c.chip)); run.append(Int64(c.runEpochs)); epoch.append(Int64(e)); acc.append(a)
+            }
+        }
+        return [ResultsTable(name: "curves", columns: [
+            .int64("chip", units: "index", chip),
+            .int64("run_epochs", units: "epochs", run, description: "length of the FAT run the point comes from"),
+            .int64("epoch", units: "epochs", epoch, description: "FAT epochs done; 0 = FAP only"),
+            .double("accuracy", units: "1", acc, description: "test accuracy (fraction)"),
+        ], attributes: ["description": .string("per chip, test accuracy after every epoch of its FAT run(s)")])]
     }
 
     public func write(path: String, force: Bool) throws {
@@ -102,11 +161,31 @@ public struct CampaignResults: Equatable, Sendable {
         let chip = try f.ints(t, "chip"), policy = try f.strings(t, "policy"), rate = try f.doubles(t, "fault_rate")
         let spent = try f.ints(t, "epochs_spent"), acc = try f.doubles(t, "final_accuracy"), met = try f.ints(t, "met_constraint")
         let target = try f.double("target")
-        let rows = (0..<chip.count).map { Row(chip: Int(chip[$0]), policy: policy[$0], faultRate: rate[$0], epochsSpent: Int(spent[$0]), finalAccuracy: acc[$0]) }
+        // Files written before the flags column and the curves table read as "no flags, no curves".
+        let flags = t["flags"] == nil ? [String](repeating: "", count: chip.count) : try f.strings(t, "flags")
+        guard [policy.count, rate.count, spent.count, acc.count, met.count, flags.count].allSatisfy({ $0 == chip.count }) else {
+            throw f.malformed(t, "columns of different lengths")
+        }
+        let rows = (0..<chip.count).map { Row(chip: Int(chip[$0]), policy: policy[$0], faultRate: rate[$0], epochsSpent: Int(spent[$0]),
+                                              finalAccuracy: acc[$0], flags: flags[$0]) }
+        var curves: [Curve] = []
+        if let ct = f.file[table: "curves"] {
+            let cc = try f.ints(ct, "chip"), run = try f.ints(ct, "run_epochs"), ep = try f.ints(ct, "epoch"), ca = try f.doubles(ct, "accuracy")
+            var i = 0
+            while i < cc.count {
+                var j = i
+                while j < cc.count && cc[j] == cc[i] && run[j] == run[i] { j += 1 }
+                guard (i..<j).allSatisfy({ ep[$0] == Int64($0 - i) }) else {
+                    throw f.malformed(ct, "row \(i): chip \(cc[i]), run of \(run[i]) epochs: expected epochs 0, 1, 2, ... in order")
+                }
+                curves.append(Curve(chip: Int(cc[i]), runEpochs: Int(run[i]), accuracy: Array(ca[i..<j])))
+                i = j
+            }
+        }
         var attrs = f.file.attributes
         attrs["target"] = nil
         attrs["policies"] = nil
-        let results = try CampaignResults(target: target, rows: rows, attributes: attrs, source: path + ": /per_chip")
+        let results = try CampaignResults(target: target, rows: rows, curves: curves, attributes: attrs, source: path + ": /per_chip")
         if let bad = rows.indices.first(where: { (met[$0] != 0) != results.met(rows[$0]) }) {
             throw f.malformed(t, "row \(bad): met_constraint \(met[bad]) disagrees with final_accuracy \(acc[bad]) and target \(target)")
         }

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import FapsimStore
+import FapsimSupport
+import Network
+import Reduce
+
+/// `fapsim reduce`: Reduce Step 3, every chip of a lot retrained under each policy.
+struct ReduceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reduce",
+        abstract: "Retrain every chip of a lot under Reduce's and fixed budgets and check the accuracy constraint (Reduce Step 3).",
+        discussion: """
+        Each chip gets its budget under each --policies rule (as fapsim budget computes it; an unreached budget gets \
+        the resilience file's E epochs and keeps its flag) and each --fixed epoch count, then FAT on its own fault map. \
+        With the constant schedule one run of the largest count a chip needs gives every smaller count (the first e \
+        epochs of a constant-rate run are an e-epoch run); other schedules train one run per count. One unit = one \
+        chip (of --chips, in order); finished chips go to OUT.work/. --chips A-B writes a partial campaign file \
+        for fapsim merge. Unit contract: --list-units --json, --units LIST, --merge-only (docs/reduce.md).
+        """)
+
+    @OptionGroup var fat: FATOptions
+
+    @Option(help: "Chip lot file from `fapsim lot generate`.")
+    var lot: String
+
+    @Option(help: "Resilience file from `fapsim resilience` made with the same weights and array.")
+    var resilience: String
+
+    @Option(help: "Accuracy constraint as a fraction, one of the resilience file's targets.")
+    var target: Double
+
+    @Option(help: "Reduce policies, comma-separated: max, mean (empty for none).")
+    var policies: String = "max,mean"
+
+    @Option(help: "Fixed epoch budgets to compare with, comma-separated (e.g. 1,2,5).")
+    var fixed: String = ""
+
+    @Flag(help: "Interpolate budgets between measured rates (as fapsim budget --interpolate).")
+    var interpolate = false
+
+    @Option(help: "Only these chips (e.g. 0-24 or 0-4,7): a partial campaign file for fapsim merge.")
+    var chips: String?
+
+    @Option(help: "Output results file (HDF5, content \"campaign\"); units go to OUT.work/.")
+    var out: String
+
+    @Option(help: "Also write the Reduce report (report.md + SVG figures) into this directory at the end.")
+    var report: String?
+
+    @Flag(help: "Replace an existing output file (and report).")
+    var force = false
+
+    @OptionGroup var unitOptions: UnitOptions
+
+    @Flag(help: "Print a JSON summary on stdout.")
+    var json = false
+
+    @Flag(help: "No progress line on stderr.")
+    var quiet = false
+
+    func run() throws {
+        let policyList = try CampaignPolicy.parse(policies: policies, fixed: fixed)
+        guard target > 0, target <= 1 else {
+            throw FapsimError.invalid(file: nil, field: "--target", expected: "an accuracy fraction in (0, 1] (0.85 = 85 %)", got: "\(target)")
+        }
+        // Unset FAT settings default to those Step 1 used.
+        let res = try ResultsFile.read(path: resilience)
+        func int(_ k: String) -> Int? { if case .int(let v)? = res.attributes[k] { return Int(v) }; return nil }
+        func double(_ k: String) -> Double? { if case .double(let v)? = res.attributes[k] { return v }; return nil }
+        func string(_ k: String) -> String? { if case .string(let v)? = res.attributes[k] { return v }; return nil }
+        let inputs = try fat.inputs(defaults: (int("train_subset"), int("test_subset"), double("lr") ?? 0.01,
+                                               string("schedule") ?? "constant", int("batch") ?? 128))
+        var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
+                                    interpolate: interpolate, seed: fat.seed, chips: chips, out: out)
+        if unitOptions.listUnits {
+            unitOptions.printList(try campaign.progress(), json: json)
+            return
+        }
+        let start = Date()
+        var computed: [Int] = []
+        var results: CampaignResults?
+        if let list = unitOptions.units {
+            let units = try UnitIndices.parse(list, field: "--units", count: campaign.unitCount)
+            computed = try campaign.compute(units: units, quiet: quiet)
+        } else {
+            if let report { try AtomicWrite.checkOverwrite(report + "/" + ReduceReport.markdownName, force: force) }
+            if !unitOptions.mergeOnly {
+                try AtomicWrite.checkOverwrite(out, force: force)
+                computed = try campaign.compute(units: Array(0..<campaign.unitCount), quiet: quiet)
+            }
+            results = try campaign.merge(force: force)
+            if let report, let results {
+                try ReduceReport.write(resilience: campaign.table, campaign: results, to: report, force: force)
+            }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let chipsOf = { (units: [Int]) in units.map { campaign.chips[$0] } }
+        if json {
+            var j: [String: Any] = ["command": Campaign.command, "out": out, "units": campaign.unitCount,
+                                    "computed_chips": chipsOf(computed), "wall_s": seconds, "written": results != nil,
+                                    "chips": UnitIndices.compress(campaign.chips), "partial": campaign.partial]
+            if !computed.isEmpty { j["seconds_per_chip"] = seconds / Double(computed.count) }
+            if let report, results != nil { j["report"] = report }
+            if let results {
+                j["summary"] = results.summary().map { s -> [String: Any] in
+                    ["policy": s.policy, "chips": s.chips, "met": s.met, "total_epochs": s.totalEpochs, "mean_accuracy": s.meanAccuracy]
+                }
+            }
+            JSONOutput.print(j)
+            return
+        }
+        if !computed.isEmpty {
+            print("computed \(computed.count) chips (\(UnitIndices.compress(chipsOf(computed)))) in \(ProgressLine.duration(seconds)), \(String(format: "%.2f", seconds / Double(computed.count))) s per chip")
+        }
+        guard let results else {
+            let p = try campaign.progress()
+            print("\(out): \(p.done.count) of \(p.units) chips done; final file not written (--units); assemble it with --merge-only")
+            return
+        }
+        print("\(out): \(results.chips.count) chips (\(UnitIndices.compress(results.chips))\(campaign.partial ? ", partial" : "")), constraint \(ReduceReportText.percent(results.target))")
+        for s in results.summary() {
+            print("  \(s.policy.padding(toLength: 9, withPad: " ", startingAt: 0)) \(s.met)/\(s.chips) chips meet it, \(s.totalEpochs) epochs in all, mean accuracy \(String(format: "%.2f%%", 100 * s.meanAccuracy))")
+        }
+        let flagged = Array(Set(results.rows.filter { !$0.flags.isEmpty }.map(\.chip))).sorted()
+        if !flagged.isEmpty { print("  flagged chips (above_range/unreached budgets): \(UnitIndices.compress(flagged))") }
+        if let report { print("report: \(report)/\(ReduceReport.markdownName)") }
+    }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import FapsimSupport
+import Network
+import Reduce
+import SystolicArray
+
+/// `fapsim resilience`: Reduce Step 1, FAT accuracy curves per fault rate.
+struct ResilienceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resilience",
+        abstract: "Measure FAT accuracy vs epochs at each fault rate over random fault maps (Reduce Step 1).",
+        discussion: """
+        For each rate in --rates and each of --repeats uniform random fault maps (round(rate x R x C) faulty PEs), \
+        prune the weights on faulty PEs (FAP) and retrain for --epochs epochs (FAT), recording the test accuracy \
+        after FAP alone and after every epoch. One unit = one (rate, repeat), unit u = rate index x repeats + repeat; \
+        finished units go to OUT.work/ and a rerun of the same command skips them. The final file (content \
+        "resilience") is assembled when every unit is done. Unit contract: --list-units --json, --units LIST, \
+        --merge-only (docs/reduce.md).
+        """)
+
+    @OptionGroup var fat: FATOptions
+
+    @Option(help: "Hardware config YAML: the array the fault maps are drawn on.")
+    var config: String
+
+    @Option(help: "Fault rates (share of faulty PEs), strictly increasing, in [0, 1], e.g. 0.01,0.05,0.1.")
+    var rates: String
+
+    @Option(help: "Random fault maps per rate (>= 1).")
+    var repeats: Int
+
+    @Option(help: "FAT epochs per fault map (>= 1).")
+    var epochs: Int
+
+    @Option(help: "Accuracy targets as fractions in (0, 1], at most the weights' fault-free accuracy, e.g. 0.8,0.85.")
+    var targets: String
+
+    @Option(name: .customLong("rate-metric"), help: "What the rates measure, recorded in the file: pe (share of faulty PEs, default) or weights.")
+    var rateMetric: String = "pe"
+
+    @Option(help: "Output results file (HDF5, content \"resilience\"); units go to OUT.work/.")
+    var out: String
+
+    @Flag(help: "Replace an existing output file.")
+    var force = false
+
+    @OptionGroup var unitOptions: UnitOptions
+
+    @Flag(help: "Print a JSON summary on stdout.")
+    var json = false
+
+    @Flag(help: "No progress line on stderr.")
+    var quiet = false
+
+    func run() throws {
+        let rateList = try ListParsing.doubles(rates, option: "--rates")
+        let targetList = try ListParsing.doubles(targets, option: "--targets")
+        // Option checks before any file is read.
+        try ResilienceSweep.validate(rates: rateList, repeats: repeats, epochs: epochs, targets: targetList, rateMetric: rateMetric)
+        let hw = try HardwareConfig.load(path: config)
+        let inputs = try fat.inputs(defaults: (nil, nil, 0.01, "constant", 128))
+        var sweep = try ResilienceSweep(fat: inputs, config: hw, configPath: config, rates: rateList, repeats: repeats,
+                                        epochs: epochs, targets: targetList, seed: fat.seed, rateMetric: rateMetric, out: out)
+        if unitOptions.listUnits {
+            unitOptions.printList(try sweep.progress(), json: json)
+            return
+        }
+        let start = Date()
+        var computed: [Int] = []
+        var table: ResilienceTable?
+        if let list = unitOptions.units {
+            let units = try UnitIndices.parse(list, field: "--units", count: sweep.unitCount)
+            computed = try sweep.compute(units: units, quiet: quiet)
+        } else if unitOptions.mergeOnly {
+            table = try sweep.merge(force: force)
+        } else {
+            try AtomicWrite.checkOverwrite(out, force: force)
+            computed = try sweep.compute(units: Array(0..<sweep.unitCount), quiet: quiet)
+            table = try sweep.merge(force: force)
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let progress = try sweep.progress()
+        if json {
+            var j: [String: Any] = ["command": ResilienceSweep.command, "out": out, "units": sweep.unitCount,
+                                    "computed": computed, "done": progress.done.count, "wall_s": seconds,
+                                    "written": table != nil]
+            if !computed.isEmpty { j["seconds_per_unit"] = seconds / Double(computed.count) }
+            if let table {
+                j["epochs_needed"] = table.targets.map { t -> [String: Any] in
+                    ["target": t, "per_rate": zip(table.rates, table.epochsNeeded(target: t)).map { r, s -> [String: Any] in
+                        ["rate": r, "min": s.min.map { $0 as Any } ?? NSNull(), "mean": s.mean.map { $0 as Any } ?? NSNull(),
+                         "max": s.max.map { $0 as Any } ?? NSNull(), "reached": s.reachedCount]
+                    }]
+                }
+            }
+            JSONOutput.print(j)
+            return
+        }
+        if !computed.isEmpty {
+            print("computed \(computed.count) units (\(UnitIndices.compress(computed))) in \(ProgressLine.duration(seconds)), \(String(format: "%.2f", seconds / Double(computed.count))) s per unit")
+        }
+        guard let table else {
+            print("\(out): \(progress.done.count) of \(progress.units) units done; final file not written (--units); assemble it with --merge-only")
+            return
+        }
+        print("\(out): \(table.rates.count) rates x \(table.repeats) repeats x \(table.epochs) epochs on \(table.provenance.rows)x\(table.provenance.cols)")
+        for t in table.targets {
+            let cells = zip(table.rates, table.epochsNeeded(target: t)).map { r, s in
+                "\(ReduceReportText.percent(r)): \(s.min.map(String.init) ?? "-")/\(s.mean.map { String(format: "%.2f", $0) } ?? "-")/\(s.max.map(String.init) ?? "-")"
+            }
+            print("  target \(ReduceReportText.percent(t)) epochs needed min/mean/max: " + cells.joined(separator: ", "))
+        }
+    }
+}
+
+enum ReduceReportText {
+    static func percent(_ x: Double) -> String { String(format: "%g%%", x * 100) }
+}

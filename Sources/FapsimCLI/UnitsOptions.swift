@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import FapsimSupport
+import Network
+import Reduce
+
+/// The unit contract shared by `fapsim resilience` and `fapsim reduce`
+/// (docs/reduce.md), which `fapsim slurm` drives: list the units, compute some,
+/// or assemble the final file from finished ones.
+struct UnitOptions: ParsableArguments {
+    @Flag(name: .customLong("list-units"), help: "Print the run's units (done and missing) and compute nothing; with --json one JSON object on stdout.")
+    var listUnits = false
+
+    @Option(help: "Compute only these units (e.g. 3 or 0-4,7), skipping finished ones; the final output is not written.")
+    var units: String?
+
+    @Flag(name: .customLong("merge-only"), help: "Assemble --out from the finished units, or fail naming the missing ones.")
+    var mergeOnly = false
+
+    func validate() throws {
+        if [listUnits, units != nil, mergeOnly].filter({ $0 }).count > 1 {
+            throw ValidationError("choose one of --list-units, --units LIST and --merge-only")
+        }
+    }
+
+    /// Prints `--list-units` (JSON or a readable line).
+    func printList(_ p: UnitProgress, json: Bool) {
+        if json {
+            // One object on one line: the contract's "ONE JSON object on stdout".
+            let data = (try? JSONSerialization.data(withJSONObject: p.json, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("\(p.out): \(p.units) units, \(p.done.count) done (\(p.done.isEmpty ? "none" : UnitIndices.compress(p.done))), \(p.missing.count) missing (\(p.missing.isEmpty ? "none" : UnitIndices.compress(p.missing)))")
+        }
+    }
+}
+
+/// FAT settings shared by `fapsim resilience` and `fapsim reduce`.
+struct FATOptions: ParsableArguments {
+    @Option(help: "Weights FAT starts from: a fapsim weights file or a PyTorch state_dict in HDF5.")
+    var weights: String
+
+    @Option(help: "VGG11 width multiplier the weights must have (default: the file's).")
+    var width: Double?
+
+    @Option(help: "CIFAR-10 binary directory (default: $FAPSIM_CIFAR_DIR, else ../shared/datasets/cifar-10-batches-bin).")
+    var data: String?
+
+    @Option(name: .customLong("train-subset"), help: "Train on the first N training images (default: all).")
+    var trainSubset: Int?
+
+    @Option(name: .customLong("test-subset"), help: "Measure accuracy on the first N test images (default: all).")
+    var testSubset: Int?
+
+    @Option(help: "SGD learning rate (default 0.01; momentum 0.9, weight decay 5e-4).")
+    var lr: Double?
+
+    @Option(help: "Learning-rate schedule: constant (default; FAT's), onecycle, cosine or step.")
+    var schedule: String?
+
+    @Option(help: "Training images per SGD step (default 128).")
+    var batch: Int?
+
+    @Option(help: "Seed of the fault maps and the training order (unsigned 64-bit, default 1).")
+    var seed: UInt64 = 1
+
+    func inputs(defaults: (trainSubset: Int?, testSubset: Int?, lr: Double, schedule: String, batch: Int)) throws -> FATInputs {
+        try FATInputs(weightsPath: weights, width: width, dataDir: CIFAR10Set.resolveDirectory(data),
+                      trainSubset: trainSubset ?? defaults.trainSubset, testSubset: testSubset ?? defaults.testSubset,
+                      lr: lr ?? defaults.lr, schedule: schedule ?? defaults.schedule, batch: batch ?? defaults.batch)
+    }
+}
+
+enum ListParsing {
+    /// "0.01,0.05" -> [0.01, 0.05]; an empty string is an empty list.
+    static func doubles(_ text: String, option: String) throws -> [Double] {
+        try text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty || text.contains(",") }
+            .map { s in
+                guard let v = Double(s), v.isFinite else {
+                    throw FapsimError.invalid(file: nil, field: option, expected: "comma-separated numbers (e.g. 0.01,0.05,0.1)", got: "\"\(s)\" in \"\(text)\"")
+                }
+                return v
+            }
+    }
+}

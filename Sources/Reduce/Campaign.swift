@@ -1,0 +1,295 @@
+import Foundation
+import FapsimStore
+import FapsimSupport
+import Network
+import SystolicArray
+
+/// A campaign policy: one of Reduce's budget rules or a fixed number of epochs.
+public enum CampaignPolicy: Equatable, Sendable {
+    case reduce(BudgetPolicy)
+    case fixed(Int)
+
+    public var label: String {
+        switch self {
+        case .reduce(let p): return p.rawValue
+        case .fixed(let n): return "fixed-\(n)"
+        }
+    }
+
+    /// `--policies max,mean` and `--fixed 1,2,5` as policies, Reduce's first.
+    public static func parse(policies: String, fixed: String) throws -> [CampaignPolicy] {
+        var out: [CampaignPolicy] = []
+        for name in policies.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+            guard let p = BudgetPolicy(rawValue: name) else {
+                throw FapsimError.invalid(file: nil, field: "--policies", expected: "a comma-separated list of max, mean", got: name)
+            }
+            guard !out.contains(.reduce(p)) else { throw FapsimError.invalid(file: nil, field: "--policies", expected: "each policy once", got: policies) }
+            out.append(.reduce(p))
+        }
+        for text in fixed.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !text.isEmpty {
+            guard let n = Int(text), n >= 0 else {
+                throw FapsimError.invalid(file: nil, field: "--fixed", expected: "a comma-separated list of epoch counts >= 0 (e.g. 1,2,5)", got: text)
+            }
+            guard !out.contains(.fixed(n)) else { throw FapsimError.invalid(file: nil, field: "--fixed", expected: "each epoch count once", got: fixed) }
+            out.append(.fixed(n))
+        }
+        guard !out.isEmpty else { throw FapsimError("--policies/--fixed: expected at least one policy (max, mean or a fixed epoch count), got none") }
+        return out
+    }
+}
+
+/// Step 3 of Reduce as resumable units (one unit = one chip): each chip's
+/// epochs under every policy, FAT on its own fault map, and the accuracy after
+/// those epochs. With the constant schedule one run of the largest count a chip
+/// needs gives every smaller count on its curve; other schedules train one run
+/// per distinct count. Finished chips are `OUT.work/chip-<chip>.h5`.
+public struct Campaign {
+    public static let command = "reduce"
+    public static let unitContent = "campaign-unit"
+
+    public var fat: FATInputs
+    public let lot: ChipLotReader
+    public let lotPath: String
+    public let lotChecksum: String
+    public let resiliencePath: String
+    public let resilienceChecksum: String
+    public let table: ResilienceTable
+    public let target: Double
+    public let policies: [CampaignPolicy]
+    public let interpolate: Bool
+    public let seed: UInt64
+    /// The chips of this run (sorted); unit i is chips[i].
+    public let chips: [Int]
+    public let out: String
+    public let work: WorkDir
+
+    /// `chips`: the `--chips` text (nil = every chip of the lot).
+    public init(fat: FATInputs, lotPath: String, resiliencePath: String, target: Double, policies: [CampaignPolicy],
+                interpolate: Bool, seed: UInt64, chips chipText: String?, out: String) throws {
+        let table = try ResilienceTable.read(path: resiliencePath)
+        let p = table.provenance
+        guard p.weightsChecksum == fat.weightsChecksum else {
+            throw FapsimError("weights mismatch: resilience file \(resiliencePath) was measured from weights with checksum \(p.weightsChecksum), --weights \(fat.weightsPath) has checksum \(fat.weightsChecksum); use the weights Step 1 started from")
+        }
+        guard p.rateMetric == "pe" else {
+            throw FapsimError("\(resiliencePath): rate_metric \"\(p.rateMetric)\": fapsim reduce budgets chips by their share of faulty PEs (rate_metric \"pe\"); redo Step 1 with --rate-metric pe")
+        }
+        let lot = try ChipLotReader(path: lotPath)
+        guard lot.info.rows == p.rows, lot.info.cols == p.cols else {
+            throw FapsimError("array size mismatch: lot \(lotPath) is for a \(lot.info.rows) x \(lot.info.cols) array, resilience file \(resiliencePath) was measured on \(p.rows) x \(p.cols)")
+        }
+        let resolved = try Budgeter.resolveTarget(target, in: table, source: resiliencePath)
+        let count = lot.info.chipCount
+        let chips = try chipText.map { try UnitIndices.parse($0, field: "--chips", count: count) } ?? Array(0..<count)
+        self.fat = fat
+        self.lot = lot
+        self.lotPath = lotPath
+        self.lotChecksum = try FNV1a64.file(lotPath)
+        self.resiliencePath = resiliencePath
+        self.resilienceChecksum = try FNV1a64.file(resiliencePath)
+        self.table = table
+        self.target = resolved
+        self.policies = policies
+        self.interpolate = interpolate
+        self.seed = seed
+        self.chips = chips
+        self.out = out
+        var id = fat.identity
+        id["command"] = Self.command
+        id["lot_checksum"] = lotChecksum
+        id["resilience_checksum"] = resilienceChecksum
+        id["target"] = WorkDir.text(resolved)
+        id["policies"] = policies.map(\.label).joined(separator: ",")
+        id["interpolate"] = interpolate ? "1" : "0"
+        id["seed"] = String(seed)
+        work = WorkDir(out: out, command: Self.command, identity: id)
+    }
+
+    public var unitCount: Int { chips.count }
+    /// The run covers a subset of the lot's chips.
+    public var partial: Bool { chips.count != lot.info.chipCount }
+
+    static func unitName(chip: Int) -> String { "chip-\(chip).h5" }
+
+    public func progress() throws -> UnitProgress {
+        let present = Set(work.indices(prefix: "chip-"))
+        var done: [Int] = []
+        for (u, c) in chips.enumerated() where present.contains(c) {
+            _ = try work.read(name: Self.unitName(chip: c), content: Self.unitContent)
+            done.append(u)
+        }
+        return UnitProgress(command: Self.command, units: unitCount, done: done, out: out)
+    }
+
+    /// Refuses a target above the weights' fault-free accuracy on the test subset.
+    @discardableResult
+    public mutating func checkTarget() throws -> Double {
+        let base = try fat.baseline(work: work)
+        guard target <= base else {
+            throw FapsimError("--target: \(target) is above the fault-free baseline accuracy \(base) of \(fat.weightsPath) on the \(try fat.test().count) test images; no retraining budget can be expected to reach it")
+        }
+        return base
+    }
+
+    /// A chip's epochs and flags under each policy. Unreached Reduce budgets
+    /// get the resilience file's E epochs and keep their flags.
+    public func budgets(faultyPEs: Int) throws -> [(policy: String, epochs: Int, flags: String)] {
+        try policies.map { policy in
+            switch policy {
+            case .fixed(let n): return (policy.label, n, "")
+            case .reduce(let p):
+                let b = try Budgeter.plan(table, faultyPEs: [faultyPEs], rule: BudgetRule(target: target, policy: p, interpolate: interpolate),
+                                          source: resiliencePath)[0]
+                return (policy.label, b.epochs ?? table.epochs, b.flags.joined(separator: ","))
+            }
+        }
+    }
+
+    func trainingSeed(chip: Int) -> UInt64 {
+        var rng = SeededRNG.derived(seed: seed, 0x4341_4D50, UInt64(chip))
+        return rng.next()
+    }
+
+    /// The FAT runs a chip needs: one of the largest count (constant schedule)
+    /// or one per distinct count (others).
+    public func runLengths(_ counts: [Int]) -> [Int] {
+        let distinct = Array(Set(counts)).sorted()
+        if fat.schedule == "constant" { return [distinct.last ?? 0] }
+        let positive = distinct.filter { $0 > 0 }
+        return positive.isEmpty ? [0] : positive
+    }
+
+    /// Computes `units` (indices into `chips`), skipping finished ones.
+    @discardableResult
+    public mutating func compute(units: [Int], quiet: Bool) throws -> [Int] {
+        try work.create()
+        let done = Set(try progress().done)
+        let todo = units.filter { !done.contains($0) }
+        guard !todo.isEmpty else { return [] }
+        try checkTarget()
+        let pes = lot.info.rows * lot.info.cols
+        // Plan first, so the progress line knows the total.
+        var plans: [(chip: Int, map: FaultMap, budgets: [(policy: String, epochs: Int, flags: String)], runs: [Int])] = []
+        for u in todo {
+            let c = chips[u]
+            let map = try lot.faultMap(chip: c)
+            let b = try budgets(faultyPEs: map.faultyCount)
+            plans.append((c, map, b, runLengths(b.map(\.epochs))))
+        }
+        let images = try fat.train().count
+        let line = ProgressLine("reduce: \(todo.count) chips", total: plans.map { $0.runs.reduce(0, +) }.reduce(0, +) * images,
+                                unit: "images", quiet: quiet)
+        for plan in plans {
+            var curves: [(runEpochs: Int, history: [EpochRecord])] = []
+            for n in plan.runs {
+                var id = work.identity
+                id["chip"] = String(plan.chip)
+                id["run_epochs"] = String(n)
+                let h = try fat.fat(faults: plan.map, epochs: n, seed: trainingSeed(chip: plan.chip),
+                                    checkpoint: work.file("chip-\(plan.chip)-e\(n).checkpoint"), identity: id, progress: line)
+                curves.append((n, h))
+            }
+            // Accuracy after e epochs: the constant run's curve at e, else the
+            // final point of the run of exactly e epochs (e = 0: FAP alone).
+            func accuracy(_ e: Int) -> Double {
+                if fat.schedule == "constant" || e == 0 { return curves[0].history[e].testAccuracy }
+                return curves.first { $0.runEpochs == e }!.history[e].testAccuracy
+            }
+            let rows = plan.budgets
+            let file = ResultsFile(content: Self.unitContent, attributes: [
+                "chip": .int(Int64(plan.chip)), "faulty_pes": .int(Int64(plan.map.faultyCount)),
+                "fault_rate": .double(Double(plan.map.faultyCount) / Double(pes)),
+                "fault_map_checksum": .string(plan.map.checksum),
+                "train_images": .int(Int64(images)), "test_images": .int(Int64(try fat.test().count)),
+            ], tables: [
+                ResultsTable(name: "policies", columns: [
+                    .string("policy", rows.map(\.policy)),
+                    .int64("epochs_spent", units: "epochs", rows.map { Int64($0.epochs) }),
+                    .double("final_accuracy", units: "1", rows.map { accuracy($0.epochs) }),
+                    .string("flags", rows.map(\.flags)),
+                ]),
+                ResultsTable(name: "curves", columns: [
+                    .int64("run_epochs", units: "epochs", curves.flatMap { c in c.history.map { _ in Int64(c.runEpochs) } }),
+                    .int64("epoch", units: "epochs", curves.flatMap { $0.history.map { Int64($0.epoch) } }),
+                    .double("accuracy", units: "1", curves.flatMap { $0.history.map(\.testAccuracy) }),
+                    .double("seconds", units: "s", curves.flatMap { $0.history.map(\.seconds) }),
+                ]),
+            ])
+            try work.write(file, name: Self.unitName(chip: plan.chip))
+            for n in plan.runs { unlink(work.file("chip-\(plan.chip)-e\(n).checkpoint")) }
+        }
+        line.finish()
+        return todo
+    }
+
+    /// Assembles the campaign from the finished chips, or fails naming the
+    /// missing units. Writes nothing.
+    public mutating func assemble() throws -> CampaignResults {
+        try progress().requireComplete()
+        let base = try checkTarget()
+        var rows: [CampaignResults.Row] = []
+        var curves: [CampaignResults.Curve] = []
+        var trainImages = 0, testImages = 0
+        for c in chips {
+            let name = Self.unitName(chip: c), path = work.file(name)
+            guard let f = try work.read(name: name, content: Self.unitContent) else { throw FapsimError("\(path): missing") }
+            guard case .double(let rate)? = f.attributes["fault_rate"], let pt = f[table: "policies"], let ct = f[table: "curves"],
+                  case .string(let names)? = pt["policy"]?.values, case .int64(let spent)? = pt["epochs_spent"]?.values,
+                  case .double(let acc)? = pt["final_accuracy"]?.values, case .string(let flags)? = pt["flags"]?.values,
+                  names == policies.map(\.label),
+                  case .int64(let runEpochs)? = ct["run_epochs"]?.values, case .int64(let epoch)? = ct["epoch"]?.values,
+                  case .double(let curveAcc)? = ct["accuracy"]?.values,
+                  case .int(let trainN)? = f.attributes["train_images"], case .int(let testN)? = f.attributes["test_images"] else {
+                throw FapsimError("\(path): expected a chip's policies and curves tables (a damaged unit file; delete it to recompute the chip)")
+            }
+            trainImages = Int(trainN); testImages = Int(testN)
+            for i in names.indices {
+                rows.append(.init(chip: c, policy: names[i], faultRate: rate, epochsSpent: Int(spent[i]), finalAccuracy: acc[i], flags: flags[i]))
+            }
+            var i = 0
+            while i < runEpochs.count {
+                var j = i
+                while j < runEpochs.count && runEpochs[j] == runEpochs[i] { j += 1 }
+                guard (i..<j).allSatisfy({ epoch[$0] == Int64($0 - i) }) else { throw FapsimError("\(path): /curves: epochs out of order") }
+                curves.append(.init(chip: c, runEpochs: Int(runEpochs[i]), accuracy: Array(curveAcc[i..<j])))
+                i = j
+            }
+        }
+        var attrs: [String: AttributeValue] = [:]
+        for (k, v) in work.identity { attrs[WorkDir.identityPrefix + k] = .string(v) }
+        attrs["weights_file"] = .string(fat.weightsPath)
+        attrs["weights_checksum"] = .string(fat.weightsChecksum)
+        attrs["lot_file"] = .string(lotPath)
+        attrs["lot_checksum"] = .string(lotChecksum)
+        attrs["lot_chips"] = .int(Int64(lot.info.chipCount))
+        attrs["resilience_file"] = .string(resiliencePath)
+        attrs["resilience_checksum"] = .string(resilienceChecksum)
+        attrs["resilience_epochs"] = .int(Int64(table.epochs))
+        attrs["rows"] = .int(Int64(lot.info.rows))
+        attrs["cols"] = .int(Int64(lot.info.cols))
+        attrs["interpolate"] = .int(interpolate ? 1 : 0)
+        attrs["seed"] = .string(String(seed))
+        attrs["lr"] = .double(fat.lr)
+        attrs["schedule"] = .string(fat.schedule)
+        attrs["batch"] = .int(Int64(fat.batch))
+        attrs["train_subset"] = .int(Int64(trainImages))
+        attrs["test_subset"] = .int(Int64(testImages))
+        attrs["baseline_accuracy"] = .double(base)
+        attrs[CampaignResults.chipsAttribute] = .string(UnitIndices.compress(chips))
+        attrs[CampaignResults.partialAttribute] = .int(partial ? 1 : 0)
+        return try CampaignResults(target: target, rows: rows, curves: curves, attributes: attrs, source: out)
+    }
+
+    public mutating func merge(force: Bool) throws -> CampaignResults {
+        try AtomicWrite.checkOverwrite(out, force: force)
+        let results = try assemble()
+        try results.write(path: out, force: force)
+        return try CampaignResults.read(path: out)
+    }
+
+    public mutating func run(force: Bool, quiet: Bool) throws -> CampaignResults {
+        try AtomicWrite.checkOverwrite(out, force: force)
+        try compute(units: Array(0..<unitCount), quiet: quiet)
+        return try merge(force: force)
+    }
+}

@@ -1,0 +1,334 @@
+import Foundation
+import Testing
+import FapsimStore
+import FapsimTestSupport
+import Network
+import SystolicArray
+
+/// Reduce Steps 1 and 3 end to end through the built `fapsim`: a VGG11 of width
+/// 1/16, pre-trained for a few epochs on 1,024 CIFAR-10 images, on an 8x8
+/// array, with a few hundred images per FAT epoch, so every run takes seconds.
+enum ReduceFixture {
+    static let cifar = TestPaths.sharedDir + "/datasets/cifar-10-batches-bin"
+    static let haveData = FileManager.default.fileExists(atPath: cifar + "/data_batch_1.bin")
+        && FileManager.default.fileExists(atPath: cifar + "/test_batch.bin")
+    static let config = "hw-configs/small-8x8.yaml"
+
+    struct Files {
+        let dir: TemporaryDirectory
+        let weights: String
+        let otherWeights: String
+        let lot: String
+        let lot4x4: String
+        let baseline: Double
+        let targets: [Double]
+        /// A complete resilience run (the reference the resumed / split runs must equal).
+        let resilience: String
+        var path: String { dir.path }
+    }
+
+    /// Made once per test process (the weights take a few seconds to train).
+    nonisolated(unsafe) static let files: Result<Files, Error> = Result { try make() }
+
+    static func get() throws -> Files { try files.get() }
+
+    static let common = ["--config", config, "--rates", "0.05,0.15,0.3", "--repeats", "2", "--epochs", "2",
+                         "--train-subset", "256", "--test-subset", "200", "--batch", "64", "--lr", "0.02", "--seed", "5", "--quiet"]
+
+    static func resilienceArgs(_ f: Files, out: String, weights: String? = nil) -> [String] {
+        ["resilience", "--weights", weights ?? f.weights, "--data", cifar, "--targets", f.targets.map { "\($0)" }.joined(separator: ","),
+         "--out", out] + common
+    }
+
+    static func make() throws -> Files {
+        let dir = try TemporaryDirectory(prefix: "fapsim-reduce-cli")
+        let spec = try VGG11Spec(width: 0.0625)
+        // A few fault-free epochs so the network is clearly better than chance.
+        let train = try CIFAR10Set.load(directory: cifar, split: .train, limit: 1024)
+        let test = try CIFAR10Set.load(directory: cifar, split: .test, limit: 200)
+        let trainer = VGG11Trainer(parameters: VGG11Parameters.random(spec: spec, seed: 11), faults: nil)
+        let run = try TrainingRun(trainer: trainer, settings: try TrainingSettings(epochs: 4, batch: 64, scheduleName: "constant", lr: 0.05, seed: 3),
+                                  train: train, test: test)
+        while !run.finished { try run.runEpoch() }
+        let weights = dir.file("tiny.h5")
+        try trainer.parameters.weightsFile().write(path: weights, force: false)
+        let other = dir.file("other.h5")
+        try VGG11Parameters.random(spec: spec, seed: 12).weightsFile().write(path: other, force: false)
+        let net = VGG11Network(parameters: trainer.parameters, engine: FunctionalEngine(faults: nil))
+        let baseline = try Evaluator.evaluate(network: net, data: test, batch: 250).accuracy
+        let lot = dir.file("lot.h5"), lot4 = dir.file("lot4.h5")
+        for (out, cfg) in [(lot, config), (lot4, dir.file("hw4.yaml"))] {
+            if cfg != config {
+                try "rows: 4\ncols: 4\nweight_load: single-buffered\nclock_mhz: 700\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+            }
+            let r = try runFapsim(["lot", "generate", "--config", cfg, "--chips", "6", "--seed", "3", "--model", "uniform",
+                                   "--rate-range", "0.02:0.35", "--out", out, "--quiet"])
+            guard r.status == 0 else { throw FapsimTestFailure(r.stderr) }
+        }
+        // Targets: half the baseline (reached at once) and the baseline itself
+        // (often unreached on a faulty chip): both kinds of budget appear.
+        let targets = [(baseline * 50).rounded(.down) / 100, baseline]
+        var f = Files(dir: dir, weights: weights, otherWeights: other, lot: lot, lot4x4: lot4, baseline: baseline,
+                      targets: targets, resilience: dir.file("res.h5"))
+        let r = try runFapsim(resilienceArgs(f, out: f.resilience))
+        guard r.status == 0 else { throw FapsimTestFailure("reference resilience run failed: \(r.stderr)") }
+        f = Files(dir: dir, weights: weights, otherWeights: other, lot: lot, lot4x4: lot4, baseline: baseline, targets: targets,
+                  resilience: f.resilience)
+        return f
+    }
+}
+
+/// Two results files hold the same attributes and tables, floats compared bit
+/// for bit (NaN, the "unreached" mean, equals NaN here, unlike with ==).
+func sameBits(_ a: String, _ b: String) throws -> Bool {
+    let x = try ResultsFile.read(path: a), y = try ResultsFile.read(path: b)
+    func canon(_ f: ResultsFile) -> String {
+        var s = "content=\(f.content)\n"
+        for (k, v) in f.attributes.sorted(by: { $0.key < $1.key }) { s += "\(k)=\(v)\n" }
+        for t in f.tables.sorted(by: { $0.name < $1.name }) {
+            s += "table \(t.name) \(t.attributes.sorted { $0.key < $1.key })\n"
+            for c in t.columns {
+                s += "  \(c.name) [\(c.units)] "
+                switch c.values {
+                case .int64(let v): s += v.map(String.init).joined(separator: ",")
+                case .double(let v): s += v.map { String($0.bitPattern, radix: 16) }.joined(separator: ",")
+                case .string(let v): s += v.joined(separator: "|")
+                }
+                s += "\n"
+            }
+        }
+        return s
+    }
+    let (cx, cy) = (canon(x), canon(y))
+    if cx != cy {
+        let lx = cx.split(separator: "\n"), ly = cy.split(separator: "\n")
+        for (i, l) in lx.enumerated() where i >= ly.count || ly[i] != l {
+            print("first difference between \(a) and \(b):\n  \(l)\n  \(i < ly.count ? String(ly[i]) : "<none>")")
+            break
+        }
+    }
+    return cx == cy
+}
+
+struct FapsimTestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ s: String) { description = s }
+}
+
+@Suite(.serialized, .enabled(if: ReduceFixture.haveData, "needs the CIFAR-10 copy in ../shared/datasets"))
+struct ReduceCLITests {
+    typealias F = ReduceFixture
+
+    func json(_ s: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: Any])
+    }
+
+    func listUnits(_ args: [String]) throws -> [String: Any] {
+        let r = try runFapsim(args + ["--list-units", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.split(separator: "\n").count == 1, "expected one line of JSON, got \(r.stdout)")
+        return try json(r.stdout)
+    }
+
+    func unitFiles(_ out: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: out + ".work")) ?? []).filter { $0.hasPrefix("unit-") && $0.hasSuffix(".h5") }
+    }
+
+    @Test func resilienceResumedAfterKill9EqualsAnUninterruptedRun() throws {
+        let f = try F.get()
+        let out = f.dir.file("killed.h5")
+        let binary = try #require(TestPaths.fapsimBinary)
+        // Kill the run as soon as its first unit is written, then rerun the same command.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = F.resilienceArgs(f, out: out)
+        p.currentDirectoryURL = URL(fileURLWithPath: TestPaths.packageRoot)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(120)
+        while unitFiles(out).isEmpty && p.isRunning && Date() < deadline { usleep(2_000) }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let doneAtKill = unitFiles(out).count
+        #expect(doneAtKill >= 1 && doneAtKill < 6, "the kill should land between the first and the last unit (\(doneAtKill) of 6 done)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let listed = try listUnits(F.resilienceArgs(f, out: out))
+        #expect((listed["done"] as? [Int])?.count == doneAtKill)
+        let r = try runFapsim(F.resilienceArgs(f, out: out) + ["--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try json(r.stdout)["computed"] as? [Int] == Array(doneAtKill..<6))
+        // Same seed, same file: every table and attribute.
+        #expect(try sameBits(out, f.resilience))
+        // A finished run is not overwritten without --force.
+        let again = try runFapsim(F.resilienceArgs(f, out: out))
+        #expect(again.status != 0 && again.stderr.contains("--force"))
+    }
+
+    @Test func resilienceUnitContract() throws {
+        let f = try F.get()
+        let out = f.dir.file("units.h5")
+        let args = F.resilienceArgs(f, out: out)
+        var l = try listUnits(args)
+        #expect(l["command"] as? String == "resilience" && l["units"] as? Int == 6 && l["out"] as? String == out)
+        #expect(l["done"] as? [Int] == [] && l["missing"] as? [Int] == [0, 1, 2, 3, 4, 5])
+        #expect(try runFapsim(args + ["--units", "0-2,5"]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: out), "--units must not write the final file")
+        l = try listUnits(args)
+        #expect(l["done"] as? [Int] == [0, 1, 2, 5] && l["missing"] as? [Int] == [3, 4])
+        let early = try runFapsim(args + ["--merge-only"])
+        #expect(early.status != 0)
+        #expect(early.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1)
+        #expect(early.stderr.contains("\(out): 2 of 6 units missing: 3-4"), "\(early.stderr)")
+        let bad = try runFapsim(args + ["--units", "4-6"])
+        #expect(bad.status != 0 && bad.stderr.contains("--units"))
+        #expect(try runFapsim(args + ["--units", "3-4"]).status == 0)
+        let m = try runFapsim(args + ["--merge-only"])
+        #expect(m.status == 0, "\(m.stderr)")
+        #expect(try sameBits(out, f.resilience))
+        // The file records the baseline and the budget step can read it.
+        let file = try ResultsFile.read(path: out)
+        #expect(file.attributes["baseline_accuracy"] == .double(f.baseline))
+    }
+
+    @Test func resilienceUnitFileFromAnotherRunIsRefused() throws {
+        let f = try F.get()
+        let out = f.dir.file("mixed.h5")
+        try FileManager.default.createDirectory(atPath: out + ".work", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: f.resilience + ".work/unit-0.h5", toPath: out + ".work/unit-0.h5")
+        // Same settings: the copied unit counts as done.
+        #expect(try listUnits(F.resilienceArgs(f, out: out))["done"] as? [Int] == [0])
+        let other = F.resilienceArgs(f, out: out).map { $0 == "5" ? "6" : $0 }   // --seed 6
+        let r = try runFapsim(other)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("unit-0.h5") && r.stderr.contains("seed 5 there, 6 in this run"), "\(r.stderr)")
+    }
+
+    @Test func resilienceBadInputs() throws {
+        let f = try F.get()
+        let out = f.dir.file("bad.h5")
+        func fails(_ edit: (inout [String]) -> Void, _ expected: String) throws {
+            var args = F.resilienceArgs(f, out: out)
+            edit(&args)
+            let r = try runFapsim(args)
+            #expect(r.status != 0, "expected a failure for \(expected)")
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "one line expected: \(r.stderr)")
+            #expect(r.stderr.contains(expected), "expected '\(expected)' in: \(r.stderr)")
+        }
+        func set(_ option: String, _ value: String) -> (inout [String]) -> Void {
+            { args in args[args.firstIndex(of: option)! + 1] = value }
+        }
+        try fails(set("--rates", ""), "--rates: expected at least one fault rate")
+        try fails(set("--rates", "0.1,0.05"), "--rates: expected strictly increasing fault rates, got 0.1 then 0.05")
+        try fails(set("--rates", "0.1,1.5"), "--rates: expected fault rates in [0, 1]")
+        try fails(set("--targets", "0.5,1.2"), "--targets: expected accuracy fractions in (0, 1]")
+        try fails(set("--targets", "0"), "--targets: expected accuracy fractions in (0, 1]")
+        try fails(set("--repeats", "0"), "--repeats: expected at least 1")
+        try fails(set("--epochs", "0"), "--epochs: expected at least 1")
+        try fails({ $0 += ["--width", "0.125"] }, "width: weights are for VGG11 width 0.0625, expected width 0.125")
+        try fails(set("--targets", "\(min(1, f.baseline + 0.05))"), "above the fault-free baseline accuracy \(f.baseline)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    func reduceArgs(_ f: ReduceFixture.Files, out: String, chips: String? = nil, weights: String? = nil, lot: String? = nil,
+                    target: Double? = nil) -> [String] {
+        ["reduce", "--weights", weights ?? f.weights, "--lot", lot ?? f.lot, "--resilience", f.resilience,
+         "--target", "\(target ?? f.targets[1])", "--policies", "max,mean", "--fixed", "0,1", "--data", F.cifar,
+         "--out", out, "--quiet", "--seed", "9"] + (chips.map { ["--chips", $0] } ?? [])
+    }
+
+    @Test func reduceSplitRunsMergeToTheFullRun() throws {
+        let f = try F.get()
+        let full = f.dir.file("campaign.h5"), report = f.dir.file("report")
+        let r = try runFapsim(reduceArgs(f, out: full) + ["--report", report, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let c = try CampaignCheck.read(full)
+        #expect(c.chips == Array(0..<6) && c.policies == ["max", "mean", "fixed-0", "fixed-1"])
+        #expect(c.partial == 0 && c.chipsAttribute == "0-5")
+        // fixed-0 is FAP alone: its accuracy is the curve's epoch 0.
+        for chip in 0..<6 { #expect(c.accuracy(chip, "fixed-0") == c.curve(chip)[0] && c.accuracy(chip, "fixed-1") == c.curve(chip)[1]) }
+        // Unreached budgets got the resilience file's 2 epochs and kept the flag.
+        for row in c.rows where row.flags.contains("unreached") { #expect(row.epochs == 2) }
+        #expect(FileManager.default.fileExists(atPath: report + "/report.md") && FileManager.default.fileExists(atPath: report + "/fig3f-summary.svg"))
+
+        // Part A directly, part B through the unit contract.
+        let a = f.dir.file("part-a.h5"), b = f.dir.file("part-b.h5")
+        #expect(try runFapsim(reduceArgs(f, out: a, chips: "0-2")).status == 0)
+        let bArgs = reduceArgs(f, out: b, chips: "3-5")
+        let l = try listUnits(bArgs)
+        #expect(l["command"] as? String == "reduce" && l["units"] as? Int == 3 && l["missing"] as? [Int] == [0, 1, 2])
+        #expect(try runFapsim(bArgs + ["--units", "0,2"]).status == 0)
+        let early = try runFapsim(bArgs + ["--merge-only"])
+        #expect(early.status != 0 && early.stderr.contains("\(b): 1 of 3 units missing: 1"), "\(early.stderr)")
+        #expect(try runFapsim(bArgs + ["--units", "1"]).status == 0)
+        #expect(try runFapsim(bArgs + ["--merge-only"]).status == 0)
+        #expect(try CampaignCheck.read(a).partial == 1 && CampaignCheck.read(a).chipsAttribute == "0-2")
+
+        let merged = f.dir.file("merged.h5")
+        let m = try runFapsim(["merge", "--out", merged, b, a])
+        #expect(m.status == 0, "\(m.stderr)")
+        #expect(try sameBits(merged, full))
+
+        // Overlap, incomplete set, --allow-partial.
+        let overlap = try runFapsim(["merge", "--out", f.dir.file("o.h5"), a, full])
+        #expect(overlap.status != 0 && overlap.stderr.contains("chips 0-2 are in both \(a) and \(full)"), "\(overlap.stderr)")
+        let incomplete = try runFapsim(["merge", "--out", f.dir.file("i.h5"), a])
+        #expect(incomplete.status != 0 && incomplete.stderr.contains("chips 3-5"), "\(incomplete.stderr)")
+        #expect(try runFapsim(["merge", "--out", f.dir.file("i.h5"), a, "--allow-partial"]).status == 0)
+        // The report command on the merged file.
+        let rep = try runFapsim(["report", "--resilience", f.resilience, "--campaign", merged, "--out", f.dir.file("rep2")])
+        #expect(rep.status == 0, "\(rep.stderr)")
+        #expect(try String(contentsOfFile: f.dir.file("rep2/report.md"), encoding: .utf8)
+                == String(contentsOfFile: report + "/report.md", encoding: .utf8))
+    }
+
+    @Test func reduceBadInputs() throws {
+        let f = try F.get()
+        let out = f.dir.file("bad-campaign.h5")
+        func fails(_ args: [String], _ expected: String) throws {
+            let r = try runFapsim(args)
+            #expect(r.status != 0, "expected a failure for \(expected)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "one line expected: \(r.stderr)")
+            #expect(r.stderr.contains(expected), "expected '\(expected)' in: \(r.stderr)")
+        }
+        try fails(reduceArgs(f, out: out, weights: f.otherWeights), "weights mismatch: resilience file \(f.resilience)")
+        try fails(reduceArgs(f, out: out, weights: f.otherWeights), "--weights \(f.otherWeights)")
+        try fails(reduceArgs(f, out: out, lot: f.lot4x4), "array size mismatch: lot \(f.lot4x4) is for a 4 x 4 array, resilience file \(f.resilience)")
+        try fails(reduceArgs(f, out: out, target: 0.99), "has epochs needed only for targets")
+        try fails(reduceArgs(f, out: out).map { $0 == "max,mean" ? "max,median" : $0 }, "--policies: expected a comma-separated list of max, mean, got median")
+        try fails(reduceArgs(f, out: out, chips: "4-9"), "--chips: expected indices in 0-5")
+        // A test subset on which the weights do worse than the target.
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+}
+
+/// The campaign file as the tests look at it (read with FapsimStore only).
+struct CampaignCheck {
+    struct Row { var chip: Int; var policy: String; var epochs: Int; var accuracy: Double; var flags: String }
+    var rows: [Row]
+    var curves: [Int: [Double]]
+    var partial: Int64
+    var chipsAttribute: String
+
+    var chips: [Int] { Array(Set(rows.map(\.chip))).sorted() }
+    var policies: [String] { var seen = Set<String>(); return rows.map(\.policy).filter { seen.insert($0).inserted } }
+    func accuracy(_ chip: Int, _ policy: String) -> Double? { rows.first { $0.chip == chip && $0.policy == policy }?.accuracy }
+    func curve(_ chip: Int) -> [Double] { curves[chip] ?? [] }
+
+    static func read(_ path: String) throws -> CampaignCheck {
+        let f = try ResultsFile.read(path: path)
+        let t = try #require(f[table: "per_chip"]), c = try #require(f[table: "curves"])
+        guard case .int64(let chip)? = t["chip"]?.values, case .string(let policy)? = t["policy"]?.values,
+              case .int64(let spent)? = t["epochs_spent"]?.values, case .double(let acc)? = t["final_accuracy"]?.values,
+              case .string(let flags)? = t["flags"]?.values,
+              case .int64(let cc)? = c["chip"]?.values, case .double(let ca)? = c["accuracy"]?.values,
+              case .int(let partial)? = f.attributes["partial"], case .string(let chips)? = f.attributes["chips"] else {
+            throw FapsimTestFailure("\(path): unexpected campaign layout")
+        }
+        var curves: [Int: [Double]] = [:]
+        for i in cc.indices { curves[Int(cc[i]), default: []].append(ca[i]) }
+        return CampaignCheck(rows: chip.indices.map { Row(chip: Int(chip[$0]), policy: policy[$0], epochs: Int(spent[$0]), accuracy: acc[$0], flags: flags[$0]) },
+                             curves: curves, partial: partial, chipsAttribute: chips)
+    }
+}
