@@ -145,6 +145,7 @@ struct SlurmSubmit {
                              allowLocal: follow.allowLocalFs, note: probe.note)
 
         let driver = SlurmDriver(state: state, quiet: follow.quiet, json: follow.json)
+        try driver.checkOutput(st)
         if dryRun {
             if st.missing.isEmpty {
                 driver.note("fapsim slurm \(command): all \(st.units) units are done; nothing to submit (merge with --merge-only)")
@@ -160,13 +161,17 @@ struct SlurmSubmit {
             }
             return
         }
-        // A job dir whose job is still queued belongs to that job.
+        // A job dir whose job is still queued belongs to that job; the history of
+        // an earlier run of the same command line is kept.
         if FileManager.default.fileExists(atPath: SlurmState.path(jobDir: state.jobDir)),
            let old = try? SlurmState.load(jobDir: state.jobDir) {
             let oldDriver = SlurmDriver(state: old, quiet: true, json: false)
             if let active = try oldDriver.activeJob() {
                 throw FapsimError("--job-dir \(state.jobDir): job \(active) of an earlier submission is still in the queue; "
                                   + "follow it with fapsim slurm resume --job-dir \(shellQuote(state.jobDir)), or scancel \(active) first")
+            }
+            if old.command == state.command && old.args == state.args && old.submitDir == state.submitDir {
+                driver.state.submissions = old.submissions
             }
         }
         try driver.state.save()

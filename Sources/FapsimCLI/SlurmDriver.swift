@@ -268,9 +268,29 @@ final class SlurmDriver {
         return j
     }
 
+    /// The local commands never replace an existing output without --force; say so
+    /// before any unit is submitted rather than after the last one.
+    var forced: Bool { state.args.contains("--force") }
+
+    func checkOutput(_ st: UnitStatus) throws {
+        if !st.missing.isEmpty && !forced && FileManager.default.fileExists(atPath: state.out) {
+            throw FapsimError("\(state.out): already exists; pass --force after -- to replace it, or use another --out")
+        }
+    }
+
     /// Submits the missing units (if any), follows the array, then merges.
     func runToCompletion(_ initial: UnitStatus, submittedNow: inout [Int]) throws {
         var st = initial
+        try checkOutput(st)
+        if st.missing.isEmpty && !forced && FileManager.default.fileExists(atPath: state.out) {
+            // Done and merged before: nothing to compute, nothing to replace.
+            if json {
+                JSONOutput.print(summary(status: "already_merged", extra: ["submitted_units": 0]))
+            } else {
+                print("fapsim slurm \(state.command): all \(st.units) units done and \(state.out) exists; nothing to do")
+            }
+            return
+        }
         if !st.missing.isEmpty {
             let script = try writeScript(units: st.missing)
             let id = try submit(script)

@@ -20,6 +20,6 @@ COMMON=(--weights "$WEIGHTS" --test-subset 64 --seed 5)
 RES_ARGS=("${COMMON[@]}" --train-subset 128 --config "$CONFIG" --rates 0.05,0.2 --repeats 2 --epochs 1 --targets 0.02)
 RED_ARGS=("${COMMON[@]}" --train-subset 128 --lot inputs/lot.h5 --resilience local/resilience.h5 --target 0.02 --policies max --fixed 1)
 KILL_CMD=resilience
-KILL_ARGS=("${COMMON[@]}" --train-subset "${FAPSIM_SLURM_CI_KILL_IMAGES:-4096}" --config "$CONFIG" --rates 0.05,0.1,0.2 --repeats 1
+KILL_ARGS=("${COMMON[@]}" --train-subset "${FAPSIM_SLURM_CI_KILL_IMAGES:-1536}" --config "$CONFIG" --rates 0.05,0.1,0.2 --repeats 1
            --epochs 2 --targets 0.02)
 say "inputs: weights $WEIGHTS, lot inputs/lot.h5 (3 chips), config $CONFIG"
