@@ -1,4 +1,5 @@
 import Foundation
+import FapsimStore
 import FapsimSupport
 import Network
 import SystolicArray
@@ -176,5 +177,56 @@ public struct MetricComparison: Equatable, Sendable {
             i = j + 1
         }
         return r
+    }
+}
+
+// MARK: files
+
+extension MetricComparison {
+    /// Per chip, its longest FAT curve from a campaign file's `curves` table
+    /// (columns chip, run_epochs, epoch, accuracy; one curve per (chip,
+    /// run_epochs)). Run `fapsim reduce` with `--fixed E` (E = the resilience
+    /// file's epochs) so that every chip has a curve of E epochs whatever its
+    /// budget. A file without curves is refused.
+    public static func curves(campaign path: String) throws -> [Int: [Double]] {
+        let f = try ResultsReading(path: path, content: "campaign")
+        guard f.file[table: "curves"] != nil else {
+            throw FapsimError("\(path): no curves table: the metric comparison needs each chip's accuracy after every FAT epoch (a campaign file from fapsim reduce with curves)")
+        }
+        let t = try f.table("curves")
+        let chip = try f.ints(t, "chip"), run = try f.ints(t, "run_epochs"), epoch = try f.ints(t, "epoch")
+        let acc = try f.doubles(t, "accuracy")
+        var runs: [Int: [Int: [Int: Double]]] = [:]  // chip -> run -> epoch -> accuracy
+        for i in acc.indices {
+            guard chip[i] >= 0, run[i] >= 0, (0...run[i]).contains(epoch[i]) else {
+                throw f.malformed(t, "row \(i): chip \(chip[i]), run_epochs \(run[i]), epoch \(epoch[i]) out of range")
+            }
+            runs[Int(chip[i]), default: [:]][Int(run[i]), default: [:]][Int(epoch[i])] = acc[i]
+        }
+        var out: [Int: [Double]] = [:]
+        for (c, byRun) in runs {
+            let longest = byRun.keys.max()!
+            let points = byRun[longest]!
+            guard points.count == longest + 1 else {
+                throw f.malformed(t, "chip \(c): the \(longest)-epoch run has \(points.count) of \(longest + 1) points")
+            }
+            out[c] = (0...longest).map { points[$0]! }
+        }
+        return out
+    }
+
+    /// The comparison from files: the resilience file (with weight shares),
+    /// the lot and a campaign file with curves. The network width comes as in
+    /// `fapsim budget --rate-metric weights` (`weights`, else the resilience
+    /// file's network_width).
+    public static func run(resilience: String, lot: String, campaign: String, rule: BudgetRule,
+                           weights: String? = nil) throws -> MetricComparison {
+        let table = try ResilienceTable.read(path: resilience)
+        _ = try Budgeter.measuredWeightShares(table, source: resilience)
+        let spec = try VGG11Spec(width: try BudgetRun.networkWidth(table, resilience: resilience, weights: weights))
+        let reader = try ChipLotReader(path: lot)
+        let maps = try (0..<reader.info.chipCount).map { try reader.faultMap(chip: $0) }
+        return try compare(table: table, faultMaps: maps, spec: spec, rule: rule, curves: try curves(campaign: campaign),
+                           source: resilience)
     }
 }

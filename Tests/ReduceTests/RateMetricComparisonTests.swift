@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import FapsimStore
 import FapsimSupport
 import Network
 import SystolicArray
@@ -110,5 +111,57 @@ struct RateMetricComparisonTests {
         #expect(md.contains("| pe (faulty PEs) | "))
         #expect(md.contains("![Metric value vs epochs needed](fig4-rate-metric.svg)"))
         #expect(md.contains("| 2 | ") && md.contains("> 4"))
+    }
+
+    /// Curves come from a campaign file's `curves` table, the longest run per chip.
+    @Test func curvesFromACampaignFile() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("campaign.h5")
+        // chip 0: runs of 1 and 2 epochs; chip 3: one run of 1 epoch.
+        let rows: [(Int64, Int64, Int64, Double)] = [(0, 1, 0, 0.5), (0, 1, 1, 0.6), (0, 2, 0, 0.5), (0, 2, 1, 0.7), (0, 2, 2, 0.8),
+                                                    (3, 1, 0, 0.4), (3, 1, 1, 0.9)]
+        let curves = ResultsTable(name: "curves", columns: [
+            .int64("chip", units: "index", rows.map(\.0)), .int64("run_epochs", units: "epochs", rows.map(\.1)),
+            .int64("epoch", units: "epochs", rows.map(\.2)), .double("accuracy", units: "1", rows.map(\.3)),
+        ])
+        try ResultsFile(content: "campaign", attributes: ["target": .double(0.8)], tables: [curves]).write(path: path, force: false)
+        #expect(try MetricComparison.curves(campaign: path) == [0: [0.5, 0.7, 0.8], 3: [0.4, 0.9]])
+        let none = dir.file("none.h5")
+        try ResultsFile(content: "campaign", attributes: [:], tables: []).write(path: none, force: false)
+        #expect(errorMessage { _ = try MetricComparison.curves(campaign: none) }?.contains("no curves table") == true)
+    }
+
+    /// The measurement of docs/rate-metric.md: with
+    /// FAPSIM_METRIC_COMPARE=RES,LOT,CAMPAIGN,OUTDIR prints both metrics'
+    /// summaries for every target and policy (conservative and interpolated)
+    /// and writes the report files of the first target, max policy, to OUTDIR.
+    @Test func measureOnFiles() throws {
+        guard let spec = ProcessInfo.processInfo.environment["FAPSIM_METRIC_COMPARE"] else { return }
+        let p = spec.split(separator: ",").map(String.init)
+        try #require(p.count == 4, "FAPSIM_METRIC_COMPARE=RES,LOT,CAMPAIGN,OUTDIR")
+        let table = try ResilienceTable.read(path: p[0])
+        var first = true
+        for t in table.targets {
+            for policy in BudgetPolicy.allCases {
+                for interpolate in [false, true] {
+                    let c = try MetricComparison.run(resilience: p[0], lot: p[1], campaign: p[2],
+                                                     rule: BudgetRule(target: t, policy: policy, interpolate: interpolate))
+                    for s in c.summaries {
+                        print(String(format: "target %.3f %@%@ %@: chips %d scored %d MAE %@ under %d over %d wasted %d nobudget %d rho %@",
+                                     t, policy.rawValue, interpolate ? " interp" : "", s.metric.rawValue, c.chips.count, s.scored,
+                                     s.meanAbsoluteError.map { String(format: "%.3f", $0) } ?? "-", s.underBudgeted, s.overBudgeted,
+                                     s.wastedEpochs, s.noBudget, s.spearman.map { String(format: "%.3f", $0) } ?? "-"))
+                    }
+                    print("  better: \(c.better?.rawValue ?? "tie")")
+                    if first {
+                        try FileManager.default.createDirectory(atPath: p[3], withIntermediateDirectories: true)
+                        for f in MetricComparisonReport.render(c) {
+                            try f.text.write(toFile: p[3] + "/" + f.name, atomically: true, encoding: .utf8)
+                        }
+                        first = false
+                    }
+                }
+            }
+        }
     }
 }
