@@ -26,10 +26,7 @@ public enum ConvBackward {
         MaskedGEMM.sgemm(m: k, n: n, k: m, a: columns, lda: m, b: dOut, ldb: m, transB: true, c: dW, ldc: n)
         Parallel.forRanges(n, minChunk: max(1, 65536 / max(1, m))) { range in
             for j in range {
-                let row = dOut + j * m
-                var s: Float = 0
-                for i in 0..<m { s += row[i] }
-                db[j] = s
+                db[j] = Float(ChannelReductions.sum(dOut + j * m, m))
             }
         }
         guard let dX else { return }

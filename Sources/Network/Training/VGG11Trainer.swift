@@ -225,13 +225,13 @@ public final class VGG11Trainer {
                     Conv2D.gemm(weights: w.baseAddress!, k: c.k, n: c.outChannels, columns: columns[bi], m: m, out: act)
                 }
             }
-            biases[b.gemmIndex].withUnsafeBufferPointer {
-                Conv2D.addBias(act, channels: c.outChannels, count: m, bias: $0.baseAddress!)
-            }
             timed("bn_relu_forward") {
-                BatchNormTraining.forward(x: act, channels: c.outChannels, count: m, params: &bn[b.bnIndex],
-                                          y: act, xhat: xhat[bi], invStd: invStd[bi])
-                ReLU.apply(act, count: c.outChannels * m)
+                // Conv bias, BN (batch statistics) and ReLU in one pass over the activations.
+                biases[b.gemmIndex].withUnsafeBufferPointer { bias in
+                    BatchNormTraining.forward(x: act, channels: c.outChannels, count: m, params: &bn[b.bnIndex],
+                                              y: act, xhat: xhat[bi], invStd: invStd[bi], bias: bias.baseAddress!,
+                                              relu: true)
+                }
             }
             if b.pooled {
                 // im2col above has copied everything it needs out of `pooledOut`.
@@ -281,16 +281,13 @@ public final class VGG11Trainer {
                                             height: c.height, width: c.width, inputGradient: other) }
                 g = other
             }
-            timed("relu_backward") {
-                ReLUBackward.apply(output: act, gradient: g, count: c.outChannels * m)
-            }
             timed("bn_backward") { bn[b.bnIndex].gamma.withUnsafeBufferPointer { gamma in
                 dGamma[b.bnIndex].withUnsafeMutableBufferPointer { dg in
                     dBeta[b.bnIndex].withUnsafeMutableBufferPointer { dbeta in
                         BatchNormTraining.backward(outputGradient: g, xhat: xhat[bi], invStd: invStd[bi],
                                                    gamma: gamma.baseAddress!, channels: c.outChannels, count: m,
                                                    inputGradient: g, gammaGradient: dg.baseAddress!,
-                                                   betaGradient: dbeta.baseAddress!)
+                                                   betaGradient: dbeta.baseAddress!, reluOutput: act)
                     }
                 }
             } }
