@@ -9,17 +9,21 @@ export FAPSIM_CIFAR_DIR="${FAPSIM_CIFAR_DIR:-$ROOT/../shared/datasets/cifar-10-b
 CONFIG="$ROOT/hw-configs/small-8x8.yaml"
 mkdir -p inputs
 # A VGG11 at 1/8 width trained for one epoch on 256 images: FAT on it takes well under a second.
-if "$FAPSIM" train --help >/dev/null 2>&1; then
+# Without `fapsim train`, the pre-trained full-width VGG11 (slower units, so fewer images).
+if "$FAPSIM" train --help 2>/dev/null | grep -q -- '--width'; then
     "$FAPSIM" train --width 0.125 --epochs 1 --train-subset 256 --test-subset 128 --train-seed 3 --out inputs/w.h5 --quiet >/dev/null
     WEIGHTS=inputs/w.h5
+    KILL_IMAGES="${FAPSIM_SLURM_CI_KILL_IMAGES:-1536}"
 else
     WEIGHTS="${FAPSIM_MODEL:-$ROOT/../shared/models/vgg11_cifar10.h5}"
+    [ -f "$WEIGHTS" ] || fail "no fapsim train and no pre-trained model at $WEIGHTS (set FAPSIM_MODEL)"
+    KILL_IMAGES="${FAPSIM_SLURM_CI_KILL_IMAGES:-128}"
 fi
 "$FAPSIM" lot generate --config "$CONFIG" --chips 3 --seed 7 --model uniform --rate-range 0.02:0.2 --out inputs/lot.h5 >/dev/null
 COMMON=(--weights "$WEIGHTS" --test-subset 64 --seed 5)
-RES_ARGS=("${COMMON[@]}" --train-subset 128 --config "$CONFIG" --rates 0.05,0.2 --repeats 2 --epochs 1 --targets 0.02)
-RED_ARGS=("${COMMON[@]}" --train-subset 128 --lot inputs/lot.h5 --resilience local/resilience.h5 --target 0.02 --policies max --fixed 1)
+RES_ARGS=("${COMMON[@]}" --train-subset 64 --config "$CONFIG" --rates 0.05,0.2 --repeats 2 --epochs 1 --targets 0.02)
+RED_ARGS=("${COMMON[@]}" --train-subset 64 --lot inputs/lot.h5 --resilience local/resilience.h5 --target 0.02 --policies max --fixed 1)
 KILL_CMD=resilience
-KILL_ARGS=("${COMMON[@]}" --train-subset "${FAPSIM_SLURM_CI_KILL_IMAGES:-1536}" --config "$CONFIG" --rates 0.05,0.1,0.2 --repeats 1
+KILL_ARGS=("${COMMON[@]}" --train-subset "$KILL_IMAGES" --config "$CONFIG" --rates 0.05,0.1,0.2 --repeats 1
            --epochs 2 --targets 0.02)
-say "inputs: weights $WEIGHTS, lot inputs/lot.h5 (3 chips), config $CONFIG"
+say "inputs: weights $WEIGHTS, $KILL_IMAGES training images per unit of the cancelled run, lot inputs/lot.h5 (3 chips), config $CONFIG"

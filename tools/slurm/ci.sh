@@ -28,15 +28,15 @@ fail() { echo "slurm-ci: FAIL: $*" >&2; exit 1; }
 
 # --- the cluster -------------------------------------------------------------
 already=0
-bash tools/slurm/local-cluster.sh status >/dev/null 2>&1 && already=1
+bash "$ROOT/tools/slurm/local-cluster.sh" status >/dev/null 2>&1 && already=1
 cleanup() {
     local rc=$?
-    if [ $already = 0 ]; then bash tools/slurm/local-cluster.sh stop || true; fi
+    if [ $already = 0 ]; then bash "$ROOT/tools/slurm/local-cluster.sh" stop || true; fi
     [ $rc = 0 ] || say "failed (exit $rc); scratch left in $WORK"
 }
 trap cleanup EXIT
 t0=$EPOCHREALTIME
-eval "$(bash tools/slurm/local-cluster.sh start)"   # exports SLURM_CONF
+eval "$(bash "$ROOT/tools/slurm/local-cluster.sh" start)"   # exports SLURM_CONF
 say "cluster up in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s (SLURM_CONF=$SLURM_CONF)"
 
 rm -rf "$WORK"
