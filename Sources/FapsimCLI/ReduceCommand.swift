@@ -39,6 +39,9 @@ struct ReduceCommand: ParsableCommand {
     @Flag(help: "Interpolate budgets between measured rates (as fapsim budget --interpolate).")
     var interpolate = false
 
+    @Option(name: .customLong("rate-metric"), help: "Place chips between measured rates by pe (share of faulty PEs, default) or weights (MAC-weighted pruned share), as fapsim budget.")
+    var rateMetric: String = "pe"
+
     @Option(help: "Only these chips (e.g. 0-24 or 0-4,7): a partial campaign file for fapsim merge.")
     var chips: String?
 
@@ -61,6 +64,9 @@ struct ReduceCommand: ParsableCommand {
 
     func run() throws {
         let policyList = try CampaignPolicy.parse(policies: policies, fixed: fixed)
+        guard let metric = RateMetric(rawValue: rateMetric) else {
+            throw FapsimError.invalid(file: nil, field: "--rate-metric", expected: "pe or weights", got: rateMetric)
+        }
         guard target > 0, target <= 1 else {
             throw FapsimError.invalid(file: nil, field: "--target", expected: "an accuracy fraction in (0, 1] (0.85 = 85 %)", got: "\(target)")
         }
@@ -72,7 +78,7 @@ struct ReduceCommand: ParsableCommand {
         let inputs = try fat.inputs(defaults: (int("train_subset"), int("test_subset"), double("lr") ?? 0.01,
                                                string("schedule") ?? "constant", int("batch") ?? 128))
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
-                                    interpolate: interpolate, seed: fat.seed, chips: chips, out: out)
+                                    interpolate: interpolate, metric: metric, seed: fat.seed, chips: chips, out: out)
         if unitOptions.listUnits {
             unitOptions.printList(try campaign.progress(), json: json)
             return

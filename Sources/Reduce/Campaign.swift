@@ -57,6 +57,9 @@ public struct Campaign {
     public let target: Double
     public let policies: [CampaignPolicy]
     public let interpolate: Bool
+    /// Where chips sit between measured rates: share of faulty PEs (`pe`) or
+    /// MAC-weighted pruned share (`weights`), as in `fapsim budget --rate-metric`.
+    public let metric: RateMetric
     public let seed: UInt64
     /// The chips of this run (sorted); unit i is chips[i].
     public let chips: [Int]
@@ -65,14 +68,19 @@ public struct Campaign {
 
     /// `chips`: the `--chips` text (nil = every chip of the lot).
     public init(fat: FATInputs, lotPath: String, resiliencePath: String, target: Double, policies: [CampaignPolicy],
-                interpolate: Bool, seed: UInt64, chips chipText: String?, out: String) throws {
+                interpolate: Bool, metric: RateMetric = .pe, seed: UInt64, chips chipText: String?, out: String) throws {
         let table = try ResilienceTable.read(path: resiliencePath)
         let p = table.provenance
         guard p.weightsChecksum == fat.weightsChecksum else {
             throw FapsimError("weights mismatch: resilience file \(resiliencePath) was measured from weights with checksum \(p.weightsChecksum), --weights \(fat.weightsPath) has checksum \(fat.weightsChecksum); use the weights Step 1 started from")
         }
-        guard p.rateMetric == "pe" else {
-            throw FapsimError("\(resiliencePath): rate_metric \"\(p.rateMetric)\": fapsim reduce budgets chips by their share of faulty PEs (rate_metric \"pe\"); redo Step 1 with --rate-metric pe")
+        if metric == .weights {
+            // Fails on a file without per-map weight shares.
+            _ = try Budgeter.measuredWeightShares(table, source: resiliencePath)
+        } else {
+          guard p.rateMetric == "pe" else {
+            throw FapsimError("\(resiliencePath): rate_metric \"\(p.rateMetric)\": fapsim reduce budgets chips by their share of faulty PEs (rate_metric \"pe\"); redo Step 1 with --rate-metric pe, or pass --rate-metric weights")
+          }
         }
         let lot = try ChipLotReader(path: lotPath)
         guard lot.info.rows == p.rows, lot.info.cols == p.cols else {
@@ -91,6 +99,7 @@ public struct Campaign {
         self.target = resolved
         self.policies = policies
         self.interpolate = interpolate
+        self.metric = metric
         self.seed = seed
         self.chips = chips
         self.out = out
@@ -101,6 +110,7 @@ public struct Campaign {
         id["target"] = WorkDir.text(resolved)
         id["policies"] = policies.map(\.label).joined(separator: ",")
         id["interpolate"] = interpolate ? "1" : "0"
+        id["rate_metric"] = metric.rawValue
         id["seed"] = String(seed)
         work = WorkDir(out: out, command: Self.command, identity: id)
     }
@@ -133,13 +143,16 @@ public struct Campaign {
 
     /// A chip's epochs and flags under each policy. Unreached Reduce budgets
     /// get the resilience file's E epochs and keep their flags.
-    public func budgets(faultyPEs: Int) throws -> [(policy: String, epochs: Int, flags: String)] {
+    public func budgets(map: FaultMap) throws -> [(policy: String, epochs: Int, flags: String)] {
         try policies.map { policy in
             switch policy {
             case .fixed(let n): return (policy.label, n, "")
             case .reduce(let p):
-                let b = try Budgeter.plan(table, faultyPEs: [faultyPEs], rule: BudgetRule(target: target, policy: p, interpolate: interpolate),
-                                          source: resiliencePath)[0]
+                let rule = BudgetRule(target: target, policy: p, interpolate: interpolate, metric: metric)
+                let b = metric == .weights
+                    ? try Budgeter.plan(table, faultyPEs: [map.faultyCount], weightShares: [PrunedShare.macWeighted(map, spec: fat.parameters.spec)],
+                                        rule: rule, source: resiliencePath)[0]
+                    : try Budgeter.plan(table, faultyPEs: [map.faultyCount], rule: rule, source: resiliencePath)[0]
                 return (policy.label, b.epochs ?? table.epochs, b.flags.joined(separator: ","))
             }
         }
@@ -173,7 +186,7 @@ public struct Campaign {
         for u in todo {
             let c = chips[u]
             let map = try lot.faultMap(chip: c)
-            let b = try budgets(faultyPEs: map.faultyCount)
+            let b = try budgets(map: map)
             plans.append((c, map, b, runLengths(b.map(\.epochs))))
         }
         let images = try fat.train().count
@@ -268,6 +281,7 @@ public struct Campaign {
         attrs["rows"] = .int(Int64(lot.info.rows))
         attrs["cols"] = .int(Int64(lot.info.cols))
         attrs["interpolate"] = .int(interpolate ? 1 : 0)
+        attrs["rate_metric"] = .string(metric.rawValue)
         attrs["seed"] = .string(String(seed))
         attrs["lr"] = .double(fat.lr)
         attrs["schedule"] = .string(fat.schedule)

@@ -281,6 +281,10 @@ struct ReduceCLITests {
         #expect(rep.status == 0, "\(rep.stderr)")
         #expect(try String(contentsOfFile: f.dir.file("rep2/report.md"), encoding: .utf8)
                 == String(contentsOfFile: report + "/report.md", encoding: .utf8))
+        // The weights rate metric places chips by their pruned share (the file has the maps' shares).
+        let w = try runFapsim(reduceArgs(f, out: f.dir.file("w.h5"), chips: "0-1") + ["--rate-metric", "weights"])
+        #expect(w.status == 0, "\(w.stderr)")
+        #expect(try ResultsFile.read(path: f.dir.file("w.h5")).attributes["rate_metric"] == .string("weights"))
     }
 
     @Test func reduceBadInputs() throws {
