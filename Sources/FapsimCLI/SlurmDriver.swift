@@ -183,9 +183,21 @@ final class SlurmDriver {
         let t0 = Date()
         var first: Int?
         var lastLine = "", lastPrint = Date.distantPast
+        var listFailures = 0
         while true {
             let tasks = try queuedTasks(jobID)
-            let st = try listUnits()
+            // A failing --list-units while tasks run (a busy filesystem) is retried a few times.
+            let st: UnitStatus
+            do {
+                st = try listUnits()
+                listFailures = 0
+            } catch {
+                listFailures += 1
+                if listFailures >= 5 || tasks.isEmpty { throw error }
+                note("fapsim slurm \(state.command): \(error) (retrying)")
+                Thread.sleep(forTimeInterval: state.pollSeconds)
+                continue
+            }
             if first == nil { first = st.done.count }
             let running = tasks.filter { $0 == "RUNNING" || $0 == "COMPLETING" }.count
             let pending = tasks.filter { $0 == "PENDING" || $0 == "CONFIGURING" || $0 == "REQUEUED" }.count

@@ -3,6 +3,7 @@
 # trying the feature on a workstation.
 #
 #   bash tools/slurm/local-cluster.sh start    # install (if needed), configure, start, wait for idle
+#   bash tools/slurm/local-cluster.sh start --no-install   # fail instead of running apt-get
 #   bash tools/slurm/local-cluster.sh status   # daemons, sinfo, squeue
 #   bash tools/slurm/local-cluster.sh stop     # kill the daemons started by `start` (by recorded PID)
 #   bash tools/slurm/local-cluster.sh env      # print `export SLURM_CONF=...`
@@ -15,14 +16,17 @@
 #   FAPSIM_SLURM_DIR         state directory (default /tmp/fapsim-slurm)
 #   FAPSIM_SLURM_NO_INSTALL  =1: never run apt-get, fail if the daemons are missing
 #   FAPSIM_SLURM_TIMEOUT     seconds to wait for the node to become idle (default 90)
+#   FAPSIM_SLURM_CTLD_PORT, FAPSIM_SLURM_D_PORT   ports (default 6817, 6818; change them
+#                            if another Slurm runs on this machine)
 #
 # Debian bookworm ships Slurm 22.05, which has no auth/slurm, so a private munged
 # (own key, own socket) authenticates. Without systemd or cgroups the plugins are
 # the plain ones: proctrack/linuxproc, task/none, no accounting (so no sacct;
 # follow jobs with squeue / scontrol / `sbatch --wait`).
-# Measured on a 2-core Debian bookworm VM: `start` from a cold state (packages
-# already installed) takes about 2 s until the node is idle; the
-# apt install of the 8 packages adds ~20 s.
+# Measured on a 2-core Debian bookworm VM (docs/cluster.md): `start` from a fresh
+# state directory, packages installed, takes 1.1-1.8 s until `sinfo` shows the
+# node idle (the time is kept in $FAPSIM_SLURM_DIR/start-seconds); the apt
+# install of the 8 packages added 7 s.
 set -euo pipefail
 
 DIR="${FAPSIM_SLURM_DIR:-/tmp/fapsim-slurm}"
@@ -198,7 +202,9 @@ cmd_status() {
 }
 
 case "${1:-}" in
-    start) cmd_start ;;
+    start)
+        [ "${2:-}" = --no-install ] && export FAPSIM_SLURM_NO_INSTALL=1
+        cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
     env) echo "export SLURM_CONF=$CONF" ;;
