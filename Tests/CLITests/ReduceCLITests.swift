@@ -287,6 +287,30 @@ struct ReduceCLITests {
         #expect(try ResultsFile.read(path: f.dir.file("w.h5")).attributes["rate_metric"] == .string("weights"))
     }
 
+    /// The constant-schedule read-off: the accuracy after 1 epoch read off a
+    /// chip's longer run equals a run of exactly 1 epoch, bit for bit; other
+    /// schedules train one run per distinct count.
+    @Test func constantScheduleReadOffEqualsAShortRun() throws {
+        let f = try F.get()
+        let long = f.dir.file("long.h5"), short = f.dir.file("short.h5"), cosine = f.dir.file("cosine.h5")
+        let base = reduceArgs(f, out: long, chips: "0-1").map { $0 == "0,1" ? "1,2" : $0 }
+        #expect(try runFapsim(base).status == 0)
+        let shortArgs = reduceArgs(f, out: short, chips: "0-1").map { $0 == "max,mean" ? "" : ($0 == "0,1" ? "1" : $0) }
+        let r = try runFapsim(shortArgs)
+        #expect(r.status == 0, "\(r.stderr)")
+        let a = try CampaignCheck.read(long), b = try CampaignCheck.read(short)
+        for chip in 0...1 {
+            #expect(b.curve(chip).count == 2 && a.curve(chip).count == 3)
+            let x = try #require(a.accuracy(chip, "fixed-1")), y = try #require(b.accuracy(chip, "fixed-1"))
+            #expect(x.bitPattern == y.bitPattern)
+            #expect(a.curve(chip)[1].bitPattern == b.curve(chip)[1].bitPattern)
+        }
+        let c = try runFapsim(reduceArgs(f, out: cosine, chips: "0").map { $0 == "max,mean" ? "" : ($0 == "0,1" ? "1,2" : $0) } + ["--schedule", "cosine"])
+        #expect(c.status == 0, "\(c.stderr)")
+        let cf = try ResultsFile.read(path: cosine)
+        #expect(cf[table: "curves"]?["run_epochs"]?.values == .int64([1, 1, 2, 2, 2]))
+    }
+
     @Test func reduceBadInputs() throws {
         let f = try F.get()
         let out = f.dir.file("bad-campaign.h5")
