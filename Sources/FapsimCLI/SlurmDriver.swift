@@ -83,7 +83,8 @@ final class SlurmDriver {
     static func checkPartition(_ partition: String?) throws {
         let all = try Child.run(Child.which("sinfo")!, ["-h", "-o", "%P"])
         guard all.status == 0 else {
-            throw FapsimError("cannot reach the Slurm controller: sinfo: \(all.lastLine)")
+            let line = all.lastLine.hasPrefix("sinfo:") ? all.lastLine : "sinfo: " + all.lastLine
+            throw FapsimError("cannot reach the Slurm controller (is SLURM_CONF set? a one-node test cluster: tools/slurm/local-cluster.sh): \(line)")
         }
         guard let partition else { return }
         let names = all.stdout.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "* ")) }

@@ -212,4 +212,71 @@ import FapsimTestSupport
         #expect(r.status != 0)
         #expect(r.stderr.contains("fapsim reduce --list-units failed: Error: fake-units.sh: unknown argument --bogus"), "\(r.stderr)")
     }
+
+    // MARK: the whole driver against a fake Slurm (Fixtures/fake-slurm: sbatch runs the tasks at once)
+
+    func runWithFakeSlurm(_ args: [String], state: String, cancel: String = "") throws -> (status: Int32, stdout: String, stderr: String) {
+        let bin = try #require(TestPaths.fapsimBinary)
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = TestPaths.packageRoot + "/Tests/CLITests/Fixtures/fake-slurm:/usr/bin:/bin"
+        env["FAKE_SLURM_DIR"] = state
+        env["FAKE_SLURM_CANCEL"] = cancel
+        let r = try runProcess(bin, args, environment: env, currentDirectory: TestPaths.packageRoot)
+        return (r.0, r.1, r.2)
+    }
+
+    @Test func failedUnitIsReportedAndResumeComputesOnlyIt() throws {
+        let dir = try TemporaryDirectory(prefix: "fapsim-slurm-fake")
+        let out = dir.file("r.txt"), jobDir = dir.file("r.txt.slurm")
+        let args = ["slurm", "resilience", "--fapsim", Self.stub, "--allow-local-fs", "--poll-seconds", "0.05", "--quiet",
+                    "--", "--out", out, "--units-total", "5", "--seed", "4"]
+        // Task 2 is cancelled: the driver names it, its state and its log, and says how to resume.
+        let first = try runWithFakeSlurm(args, state: dir.file("slurm"), cancel: "2")
+        #expect(first.status != 0)
+        #expect(first.stderr.contains("unit 2 failed (CANCELLED): log \(jobDir)/logs/unit-2.out"), "\(first.stderr)")
+        #expect(first.stderr.contains("Error: 1 of 5 units are not done after job 100 ended (units 2)"), "\(first.stderr)")
+        #expect(first.stderr.contains("fapsim slurm resume --job-dir \(jobDir)"), "\(first.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let unit0 = out + ".work/unit-0.txt"
+        let before = try FileManager.default.attributesOfItem(atPath: unit0)[.modificationDate] as? Date
+
+        let resumed = try runWithFakeSlurm(["slurm", "resume", "--job-dir", jobDir, "--json"], state: dir.file("slurm"))
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let j = try #require(try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: Any])
+        #expect(j["status"] as? String == "merged")
+        #expect(j["submitted_units"] as? Int == 1)
+        #expect(j["job_ids"] as? [String] == ["100", "101"])
+        #expect(try FileManager.default.attributesOfItem(atPath: unit0)[.modificationDate] as? Date == before)
+
+        // The state file records both submissions; the merged file equals a local run.
+        let state = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: jobDir + "/state.json"))) as? [String: Any])
+        let subs = try #require(state["submissions"] as? [[String: Any]])
+        #expect(subs.map { $0["array"] as? String } == ["0-4", "2"])
+        #expect(state["working_directory"] as? String == TestPaths.packageRoot)
+        #expect(state["args"] as? [String] == ["--out", out, "--units-total", "5", "--seed", "4"])
+        let local = dir.file("local.txt")
+        let l = try runProcess(Self.stub, ["resilience", "--out", local, "--units-total", "5", "--seed", "4"])
+        #expect(l.0 == 0, "\(l.2)")
+        #expect(FileManager.default.contents(atPath: out) == FileManager.default.contents(atPath: local))
+        let script = try String(contentsOfFile: jobDir + "/submit-2.sbatch", encoding: .utf8)
+        #expect(script.contains("#SBATCH --array=2\n"))
+
+        // Everything done and merged: nothing to do.
+        let again = try runWithFakeSlurm(["slurm", "resume", "--job-dir", jobDir], state: dir.file("slurm"))
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("nothing to do"), "\(again.stdout)")
+    }
+
+    @Test func missingPartitionAndExistingOutputAreRefused() throws {
+        let dir = try TemporaryDirectory(prefix: "fapsim-slurm-fake")
+        let r = try runWithFakeSlurm(["slurm", "reduce", "--partition", "gpu", "--fapsim", Self.stub, "--allow-local-fs", "--",
+                                      "--out", dir.file("r.txt")], state: dir.file("slurm"))
+        #expect(r.status != 0)
+        #expect(r.stderr == "Error: --partition gpu: no such partition on this cluster (sinfo lists: debug)\n", "\(r.stderr)")
+        FileManager.default.createFile(atPath: dir.file("x.txt"), contents: Data("old".utf8))
+        let e = try runWithFakeSlurm(["slurm", "reduce", "--fapsim", Self.stub, "--allow-local-fs", "--", "--out", dir.file("x.txt")],
+                                     state: dir.file("slurm"))
+        #expect(e.status != 0)
+        #expect(e.stderr.contains("already exists; pass --force after --"), "\(e.stderr)")
+    }
 }
