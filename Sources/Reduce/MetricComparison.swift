@@ -38,6 +38,11 @@ public struct MetricComparison: Equatable, Sendable {
         public var scored: Int
         /// Mean |budget - needed| over `scored` chips; nil when none.
         public var meanAbsoluteError: Double?
+        /// Chips that both metrics budget and that reached the target: the
+        /// common set on which the two metrics' errors compare like with like.
+        public var pairedScored: Int
+        /// Mean |budget - needed| over the `pairedScored` chips; nil when none.
+        public var pairedMeanAbsoluteError: Double?
         /// Chips given fewer epochs than they needed: budget < needed, or a
         /// budget within the curve's epochs for a chip that never reached the
         /// target. They miss the constraint.
@@ -112,8 +117,9 @@ public struct MetricComparison: Equatable, Sendable {
 
     /// The summary of one metric over `chips`.
     public static func summarize(_ chips: [Chip], _ m: RateMetric) -> Summary {
-        var errors: [Int] = [], under = 0, over = 0, wasted = 0, none = 0
+        var errors: [Int] = [], paired: [Int] = [], under = 0, over = 0, wasted = 0, none = 0
         for c in chips {
+            if let b = c.budget(m), let n = c.needed, c.peBudget != nil, c.weightsBudget != nil { paired.append(abs(b - n)) }
             guard let b = c.budget(m) else { none += 1; continue }
             guard let n = c.needed else {
                 if b <= c.curveEpochs { under += 1 }
@@ -129,6 +135,8 @@ public struct MetricComparison: Equatable, Sendable {
         let needed = chips.map { $0.needed.map(Double.init) ?? top }
         return Summary(metric: m, scored: errors.count,
                        meanAbsoluteError: errors.isEmpty ? nil : Double(errors.reduce(0, +)) / Double(errors.count),
+                       pairedScored: paired.count,
+                       pairedMeanAbsoluteError: paired.isEmpty ? nil : Double(paired.reduce(0, +)) / Double(paired.count),
                        underBudgeted: under, wastedEpochs: wasted, overBudgeted: over, noBudget: none,
                        spearman: spearman(chips.map { $0.value(m) }, needed))
     }
@@ -136,12 +144,13 @@ public struct MetricComparison: Equatable, Sendable {
     public func summary(_ m: RateMetric) -> Summary { summaries.first { $0.metric == m }! }
 
     /// The metric that predicted better: fewer chips under-budgeted (they miss
-    /// the constraint), then the smaller mean absolute error, then fewer wasted
-    /// epochs, then the higher rank correlation; nil on a full tie.
+    /// the constraint), then the smaller mean absolute error on the chips both
+    /// metrics budget (`pairedMeanAbsoluteError`), then fewer wasted epochs,
+    /// then the higher rank correlation; nil on a full tie.
     public var better: RateMetric? {
         let (a, b) = (summary(.pe), summary(.weights))
         func key(_ s: Summary) -> [Double] {
-            [Double(s.underBudgeted), s.meanAbsoluteError ?? .infinity, Double(s.wastedEpochs), -(s.spearman ?? -2)]
+            [Double(s.underBudgeted), s.pairedMeanAbsoluteError ?? .infinity, Double(s.wastedEpochs), -(s.spearman ?? -2)]
         }
         let (ka, kb) = (key(a), key(b))
         for (x, y) in zip(ka, kb) where abs(x - y) > 1e-12 { return x < y ? .pe : .weights }

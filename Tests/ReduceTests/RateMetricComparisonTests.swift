@@ -70,6 +70,9 @@ struct RateMetricComparisonTests {
         #expect(pe.wastedEpochs == 1 && pe.noBudget == 1)
         #expect(w.scored == 3 && abs(w.meanAbsoluteError! - 2.0 / 3) < 1e-12 && w.underBudgeted == 0)
         #expect(w.overBudgeted == 1 && w.wastedEpochs == 2 && w.noBudget == 1)
+        // Both metrics budget and chips 0 and 1 reached: pe errs 1 + 1, weights 0 + 0.
+        #expect(pe.pairedScored == 2 && pe.pairedMeanAbsoluteError == 1)
+        #expect(w.pairedScored == 2 && w.pairedMeanAbsoluteError == 0)
         // needed 2, 1, 5 (unreached: above all), 3 ranks 2, 1, 4, 3 against 1, 2, 3, 4: rho = 1 - 6 x 4 / (4 x 15) = 0.6.
         #expect(abs(pe.spearman! - 0.6) < 1e-12)
     }
@@ -147,9 +150,10 @@ struct RateMetricComparisonTests {
                     let c = try MetricComparison.run(resilience: p[0], lot: p[1], campaign: p[2],
                                                      rule: BudgetRule(target: t, policy: policy, interpolate: interpolate))
                     for s in c.summaries {
-                        print(String(format: "target %.3f %@%@ %@: chips %d scored %d MAE %@ under %d over %d wasted %d nobudget %d rho %@",
+                        print(String(format: "target %.3f %@%@ %@: chips %d scored %d MAE %@ paired %d MAE %@ under %d over %d wasted %d nobudget %d rho %@",
                                      t, policy.rawValue, interpolate ? " interp" : "", s.metric.rawValue, c.chips.count, s.scored,
-                                     s.meanAbsoluteError.map { String(format: "%.3f", $0) } ?? "-", s.underBudgeted, s.overBudgeted,
+                                     s.meanAbsoluteError.map { String(format: "%.3f", $0) } ?? "-", s.pairedScored,
+                                     s.pairedMeanAbsoluteError.map { String(format: "%.3f", $0) } ?? "-", s.underBudgeted, s.overBudgeted,
                                      s.wastedEpochs, s.noBudget, s.spearman.map { String(format: "%.3f", $0) } ?? "-"))
                     }
                     print("  better: \(c.better?.rawValue ?? "tie")")

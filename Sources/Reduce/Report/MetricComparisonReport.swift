@@ -35,17 +35,18 @@ public enum MetricComparisonReport {
         got fewer epochs than they needed and miss the constraint; wasted epochs are those given beyond need; \
         Spearman's rho ranks the metric against the epochs needed (chips that never reached the target rank highest).
 
-        | Metric | Chips scored | Mean abs. error (epochs) | Under-budgeted | Over-budgeted | Wasted epochs | No budget | Spearman rho |
-        |---|---|---|---|---|---|---|---|
+        | Metric | Chips scored | Mean abs. error (epochs) | Same on chips both scored | Under-budgeted | Over-budgeted | Wasted epochs | No budget | Spearman rho |
+        |---|---|---|---|---|---|---|---|---|
 
         """
         for m in c.summaries {
             let mae = m.meanAbsoluteError.map { String(format: "%.3f", $0) } ?? "-"
             let rho = m.spearman.map { String(format: "%.3f", $0) } ?? "-"
-            s += "| \(name(m.metric)) | \(m.scored) | \(mae) | \(m.underBudgeted) | \(m.overBudgeted) | \(m.wastedEpochs) | \(m.noBudget) | \(rho) |\n"
+            let paired = (m.pairedMeanAbsoluteError.map { String(format: "%.3f", $0) } ?? "-") + " (\(m.pairedScored))"
+            s += "| \(name(m.metric)) | \(m.scored) | \(mae) | \(paired) | \(m.underBudgeted) | \(m.overBudgeted) | \(m.wastedEpochs) | \(m.noBudget) | \(rho) |\n"
         }
         if let b = c.better {
-            s += "\nBetter predictor on this lot: **\(b.rawValue)** (fewer under-budgeted chips, then smaller mean absolute error, then fewer wasted epochs, then higher rho).\n"
+            s += "\nBetter predictor on this lot: **\(b.rawValue)** (fewer under-budgeted chips, then smaller mean absolute error on the chips both metrics budget, then fewer wasted epochs, then higher rho).\n"
         } else {
             s += "\nThe two metrics tie on this lot.\n"
         }
