@@ -91,11 +91,8 @@ public enum BatchNormTraining {
                 dgamma[c] = sg
                 let scale = gamma[c] * invStd[c] / n
                 let out = dx + c * count
-                if let gate {
-                    for i in 0..<count { out[i] = scale * (n * (gate[i] > 0 ? g[i] : 0) - sb - xh[i] * sg) }
-                } else {
-                    for i in 0..<count { out[i] = scale * (n * g[i] - sb - xh[i] * sg) }
-                }
+                ChannelReductions.batchNormInputGradient(g, xh, count, gate: gate, scale: scale, n: n, sb: sb, sg: sg,
+                                                         out: out)
             }
         }
     }

@@ -53,6 +53,13 @@ enum ChannelReductions {
     /// ReLU backward folded in; no gate = plain g).
     static func gatedSums(_ g: UnsafePointer<Float>, _ h: UnsafePointer<Float>, _ n: Int,
                           gate: UnsafePointer<Float>?) -> (Double, Double) {
+        guard let gate else { return sums(g, h, n, gate: g, gated: false) }
+        return sums(g, h, n, gate: gate, gated: true)
+    }
+
+    @inline(__always)
+    private static func sums(_ g: UnsafePointer<Float>, _ h: UnsafePointer<Float>, _ n: Int,
+                             gate: UnsafePointer<Float>, gated: Bool) -> (Double, Double) {
         var s1 = 0.0, s2 = 0.0
         var i = 0
         let zero = SIMD8<Float>()
@@ -61,7 +68,7 @@ enum ChannelReductions {
             let end = min(n - 7, i + block)
             while i < end {
                 var gv = load(g + i)
-                if let gate { gv.replace(with: zero, where: load(gate + i) .<= zero) }
+                if gated { gv.replace(with: zero, where: load(gate + i) .<= zero) }
                 a1 += gv
                 a2 += gv * load(h + i)
                 i += 8
@@ -71,11 +78,34 @@ enum ChannelReductions {
         }
         var t1: Float = 0, t2: Float = 0
         while i < n {
-            let gi = (gate == nil || gate![i] > 0) ? g[i] : 0
+            let gi = (!gated || gate[i] > 0) ? g[i] : 0
             t1 += gi
             t2 += gi * h[i]
             i += 1
         }
         return (s1 + Double(t1), s2 + Double(t2))
+    }
+
+    /// out[i] = scale * (n * g'[i] - sb - h[i] * sg), g' gated as in gatedSums.
+    /// `out` may be `g`.
+    static func batchNormInputGradient(_ g: UnsafePointer<Float>, _ h: UnsafePointer<Float>, _ count: Int,
+                                       gate: UnsafePointer<Float>?, scale: Float, n: Float, sb: Float, sg: Float,
+                                       out: UnsafeMutablePointer<Float>) {
+        let zero = SIMD8<Float>()
+        let vs = SIMD8<Float>(repeating: scale), vn = SIMD8<Float>(repeating: n)
+        let vb = SIMD8<Float>(repeating: sb), vg = SIMD8<Float>(repeating: sg)
+        var i = 0
+        while i + 8 <= count {
+            var gv = load(g + i)
+            if let gate { gv.replace(with: zero, where: load(gate + i) .<= zero) }
+            let r = vs * (vn * gv - vb - load(h + i) * vg)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: r, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            let gi = (gate == nil || gate![i] > 0) ? g[i] : 0
+            out[i] = scale * (n * gi - sb - h[i] * sg)
+            i += 1
+        }
     }
 }
