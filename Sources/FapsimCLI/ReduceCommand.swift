@@ -97,7 +97,8 @@ struct ReduceCommand: ParsableCommand {
             }
             results = try campaign.merge(force: force)
             if let report, let results {
-                try ReduceReport.write(resilience: campaign.table, campaign: results, to: report, force: force)
+                try ReduceReport.write(resilience: campaign.table, campaign: results, baseline: double("baseline_accuracy"),
+                                       to: report, force: force)
             }
         }
         let seconds = Date().timeIntervalSince(start)

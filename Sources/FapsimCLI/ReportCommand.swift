@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import FapsimStore
 import FapsimSupport
 import Reduce
 
@@ -40,7 +41,9 @@ struct ReportCommand: ParsableCommand {
             }
             results = r
         }
-        try ReduceReport.write(resilience: table, campaign: results, to: out, force: force)
+        var baseline: Double?
+        if case .double(let b)? = try ResultsFile.read(path: resilience).attributes["baseline_accuracy"] { baseline = b }
+        try ReduceReport.write(resilience: table, campaign: results, baseline: baseline, to: out, force: force)
         print("\(out)/\(ReduceReport.markdownName)")
     }
 }

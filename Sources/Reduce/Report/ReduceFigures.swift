@@ -22,11 +22,12 @@ public enum ReduceFigures {
 
     /// Fig. 2a: accuracy vs FAT epochs, one line per fault rate (mean over
     /// repeats) in a band from the worst to the best repeat; targets dashed.
-    public static func accuracyVsEpochs(_ t: ResilienceTable) -> SVGChart {
+    /// `baseline`: the weights' fault-free accuracy, drawn as a dotted line when known.
+    public static func accuracyVsEpochs(_ t: ResilienceTable, baseline: Double? = nil) -> SVGChart {
         let all = t.accuracy.flatMap { $0.flatMap { $0 } }
         var c = SVGChart(title: "Accuracy vs FAT epochs per fault rate (\(t.repeats) repeats)",
                          xLabel: "FAT epochs (0 = FAP only)", yLabel: "Test accuracy (%)",
-                         xDomain: 0...Double(t.epochs), yDomain: accuracyDomain(all, extra: t.targets))
+                         xDomain: 0...Double(t.epochs), yDomain: accuracyDomain(all, extra: t.targets + (baseline.map { [$0] } ?? [])))
         c.xTicks = integerTicks(t.epochs)
         let x = (0...t.epochs).map(Double.init)
         for (i, rate) in t.rates.enumerated() {
@@ -42,6 +43,9 @@ public enum ReduceFigures {
         }
         for target in t.targets {
             c.marks.append(.hline(name: "target " + percent(target), color: "#555", y: target * 100, dashed: true))
+        }
+        if let baseline {
+            c.marks.append(.hline(name: "fault-free " + String(format: "%.2f%%", baseline * 100), color: "#000", y: baseline * 100, dashed: false))
         }
         return c
     }
@@ -89,6 +93,13 @@ public enum ReduceFigures {
                                 points: ranked.filter { r.met($0.row) }.map { SVGPoint($0.rank, $0.row.finalAccuracy * 100) }, marker: .circle))
         c.marks.append(.scatter(name: "misses constraint", color: "#e15759",
                                 points: ranked.filter { !r.met($0.row) }.map { SVGPoint($0.rank, $0.row.finalAccuracy * 100) }, marker: .triangle))
+        // Chips whose Reduce budget was flagged (unreached: trained the resilience
+        // file's E epochs; above_range: beyond the measured rates), ringed.
+        let flagged = ranked.filter { !$0.row.flags.isEmpty }
+        if !flagged.isEmpty {
+            c.marks.append(.scatter(name: "flagged budget (unreached / above range)", color: "#333",
+                                    points: flagged.map { SVGPoint($0.rank, $0.row.finalAccuracy * 100) }, marker: .square))
+        }
         c.marks.append(.hline(name: "constraint " + percent(r.target), color: "#333", y: r.target * 100, dashed: true))
         return c
     }

@@ -7,12 +7,15 @@ public enum ReduceReport {
     public static let markdownName = "report.md"
 
     /// Every file of the report, name -> contents, report.md last. Pure.
-    public static func render(resilience t: ResilienceTable, campaign: CampaignResults? = nil) -> [(name: String, text: String)] {
+    /// `baseline`: the weights' fault-free test accuracy (the resilience file's
+    /// `baseline_accuracy`), shown in the inputs table and Fig. 2a when known.
+    public static func render(resilience t: ResilienceTable, campaign: CampaignResults? = nil,
+                              baseline: Double? = nil) -> [(name: String, text: String)] {
         var files: [(name: String, text: String)] = [
-            ("fig2a-accuracy-vs-epochs.svg", ReduceFigures.accuracyVsEpochs(t).render()),
+            ("fig2a-accuracy-vs-epochs.svg", ReduceFigures.accuracyVsEpochs(t, baseline: baseline).render()),
             ("fig2b-epochs-needed.svg", ReduceFigures.epochsNeeded(t).render()),
         ]
-        var md = header(t) + resilienceSection(t)
+        var md = header(t, baseline: baseline) + resilienceSection(t)
         if let r = campaign {
             let perPolicy = r.policies.enumerated().map { i, p in
                 (letter: letter(i), policy: p, name: "fig3\(letter(i))-\(fileSafe(p)).svg")
@@ -30,8 +33,9 @@ public enum ReduceReport {
     /// Writes the report into `dir` (created if missing). Everything is rendered
     /// first; each file is then written atomically and report.md last, so a
     /// report.md never points at a figure that is not there.
-    public static func write(resilience t: ResilienceTable, campaign: CampaignResults? = nil, to dir: String, force: Bool) throws {
-        let files = render(resilience: t, campaign: campaign)
+    public static func write(resilience t: ResilienceTable, campaign: CampaignResults? = nil, baseline: Double? = nil,
+                             to dir: String, force: Bool) throws {
+        let files = render(resilience: t, campaign: campaign, baseline: baseline)
         try AtomicWrite.checkOverwrite(dir + "/" + markdownName, force: force)
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw FapsimError("\(dir): cannot create report directory: \(error.localizedDescription)")
@@ -51,7 +55,7 @@ public enum ReduceReport {
 
     static func pct(_ x: Double) -> String { String(format: "%.2f %%", x * 100) }
 
-    static func header(_ t: ResilienceTable) -> String {
+    static func header(_ t: ResilienceTable, baseline: Double? = nil) -> String {
         let p = t.provenance
         return """
         # Reduce report
@@ -69,7 +73,7 @@ public enum ReduceReport {
         | Training / test images | \(p.trainSubset) / \(p.testSubset) |
         | Seed | \(p.seed) |
 
-        """
+        """ + (baseline.map { "| Fault-free test accuracy (the weights) | \(pct($0)) |\n" } ?? "")
     }
 
     static func resilienceSection(_ t: ResilienceTable) -> String {
@@ -117,16 +121,19 @@ public enum ReduceReport {
 
         Constraint: final accuracy >= \(pct(r.target)).
 
-        | Policy | Chips | Meeting the constraint | Total FAT epochs | Mean final accuracy |
-        |---|---|---|---|---|
+        | Policy | Chips | Meeting the constraint | Total FAT epochs | Mean final accuracy | Flagged budgets |
+        |---|---|---|---|---|---|
 
         """
         for p in r.summary() {
-            s += "| \(p.policy) | \(p.chips) | \(p.met) | \(p.totalEpochs) | \(pct(p.meanAccuracy)) |\n"
+            let flagged = r.rows(policy: p.policy).filter { !$0.flags.isEmpty }
+            let unreached = flagged.filter { $0.flags.contains("unreached") }.count
+            let note = flagged.isEmpty ? "0" : "\(flagged.count) (\(unreached) unreached, trained E epochs)"
+            s += "| \(p.policy) | \(p.chips) | \(p.met) | \(p.totalEpochs) | \(pct(p.meanAccuracy)) | \(note) |\n"
         }
         for f in figures {
             s += "\n![Fig. 3\(f.letter): policy \(f.policy)](\(f.name))\n\n"
-            s += "*Fig. 3\(f.letter): policy \(f.policy), each chip's final accuracy (chips sorted by fault rate) against the constraint.*\n"
+            s += "*Fig. 3\(f.letter): policy \(f.policy), each chip's final accuracy (chips sorted by fault rate) against the constraint; squares mark chips whose budget was flagged.*\n"
         }
         s += """
 
