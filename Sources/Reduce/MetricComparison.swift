@@ -145,12 +145,14 @@ public struct MetricComparison: Equatable, Sendable {
 
     /// The metric that predicted better: fewer chips under-budgeted (they miss
     /// the constraint), then the smaller mean absolute error on the chips both
-    /// metrics budget (`pairedMeanAbsoluteError`), then fewer wasted epochs,
-    /// then the higher rank correlation; nil on a full tie.
+    /// metrics budget (`pairedMeanAbsoluteError`), then the higher rank
+    /// correlation, then fewer wasted epochs; nil on a full tie. (Wasted
+    /// epochs come last: they sum over the chips each metric budgets, which
+    /// differ when one metric leaves more chips unreached.)
     public var better: RateMetric? {
         let (a, b) = (summary(.pe), summary(.weights))
         func key(_ s: Summary) -> [Double] {
-            [Double(s.underBudgeted), s.pairedMeanAbsoluteError ?? .infinity, Double(s.wastedEpochs), -(s.spearman ?? -2)]
+            [Double(s.underBudgeted), s.pairedMeanAbsoluteError ?? .infinity, -(s.spearman ?? -2), Double(s.wastedEpochs)]
         }
         let (ka, kb) = (key(a), key(b))
         for (x, y) in zip(ka, kb) where abs(x - y) > 1e-12 { return x < y ? .pe : .weights }

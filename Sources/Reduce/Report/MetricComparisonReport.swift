@@ -46,7 +46,7 @@ public enum MetricComparisonReport {
             s += "| \(name(m.metric)) | \(m.scored) | \(mae) | \(paired) | \(m.underBudgeted) | \(m.overBudgeted) | \(m.wastedEpochs) | \(m.noBudget) | \(rho) |\n"
         }
         if let b = c.better {
-            s += "\nBetter predictor on this lot: **\(b.rawValue)** (fewer under-budgeted chips, then smaller mean absolute error on the chips both metrics budget, then fewer wasted epochs, then higher rho).\n"
+            s += "\nBetter predictor on this lot: **\(b.rawValue)** (fewer under-budgeted chips, then smaller mean absolute error on the chips both metrics budget, then higher rho, then fewer wasted epochs).\n"
         } else {
             s += "\nThe two metrics tie on this lot.\n"
         }
@@ -65,7 +65,8 @@ public enum MetricComparisonReport {
         return s
     }
 
-    /// Metric value (%) vs epochs needed; unreached chips on the "> E" row.
+    /// Metric value (%) vs epochs needed; unreached chips on the "> E" row;
+    /// pe drawn 0.12 epochs above each whole number, weights 0.12 below.
     public static func chart(_ c: MetricComparison) -> SVGChart {
         let e = max(c.chips.map(\.curveEpochs).max() ?? 0, c.measured.compactMap(\.epochs).max() ?? 0)
         let top = Double(e + 1)
@@ -77,14 +78,16 @@ public enum MetricComparisonReport {
         chart.yTicks = ReduceFigures.integerTicks(e) + [(top, "> \(e)")]
         for (j, m) in RateMetric.allCases.enumerated() {
             let color = SVGText.color(j)
-            let points = c.chips.map { SVGPoint($0.value(m) * 100, $0.needed.map(Double.init) ?? top) }
+            // Epochs are whole numbers: nudge the two metrics apart so neither hides the other.
+            let dy = j == 0 ? 0.12 : -0.12
+            let points = c.chips.map { SVGPoint($0.value(m) * 100, ($0.needed.map(Double.init) ?? top) + dy) }
             chart.marks.append(.scatter(name: "\(m.rawValue): chips", color: color, points: points, marker: j == 0 ? .circle : .square))
             // The budget the metric reads off (conservative: a step at each measured rate).
             var steps: [SVGPoint] = []
             var previous = 0.0
             for r in c.measured {
                 let x = (m == .pe ? r.rate : r.weightShare) * 100
-                let y = r.epochs.map(Double.init) ?? top
+                let y = (r.epochs.map(Double.init) ?? top) + dy / 2
                 steps.append(SVGPoint(previous, y))
                 steps.append(SVGPoint(x, y))
                 previous = x
