@@ -138,7 +138,9 @@ struct ReduceCLITests {
         let f = try F.get()
         let out = f.dir.file("killed.h5")
         let binary = try #require(TestPaths.fapsimBinary)
-        // Kill the run as soon as its first unit is written, then rerun the same command.
+        // Kill the run inside a unit after the first one: when that unit's
+        // after-epoch-1 checkpoint appears. The rerun skips the finished units
+        // and resumes the interrupted one from its checkpoint.
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = F.resilienceArgs(f, out: out)
@@ -147,17 +149,23 @@ struct ReduceCLITests {
         p.standardError = FileHandle.nullDevice
         try p.run()
         let deadline = Date().addingTimeInterval(120)
-        while unitFiles(out).isEmpty && p.isRunning && Date() < deadline { usleep(2_000) }
+        func checkpoints() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: out + ".work")) ?? [])
+                .filter { $0.hasSuffix(".checkpoint") && $0 != "unit-0.checkpoint" }
+        }
+        while checkpoints().isEmpty && p.isRunning && Date() < deadline { usleep(1_000) }
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         let doneAtKill = unitFiles(out).count
         #expect(doneAtKill >= 1 && doneAtKill < 6, "the kill should land between the first and the last unit (\(doneAtKill) of 6 done)")
+        #expect(checkpoints().count == 1, "the interrupted unit's checkpoint should be there")
         #expect(!FileManager.default.fileExists(atPath: out))
         let listed = try listUnits(F.resilienceArgs(f, out: out))
         #expect((listed["done"] as? [Int])?.count == doneAtKill)
         let r = try runFapsim(F.resilienceArgs(f, out: out) + ["--json"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try json(r.stdout)["computed"] as? [Int] == Array(doneAtKill..<6))
+        #expect(checkpoints().isEmpty, "checkpoints are removed once their unit is done")
         // Same seed, same file: every table and attribute.
         #expect(try sameBits(out, f.resilience))
         // A finished run is not overwritten without --force.
