@@ -121,8 +121,7 @@ struct ReduceCommand: ParsableCommand {
             print("computed \(computed.count) chips (\(UnitIndices.compress(chipsOf(computed)))) in \(ProgressLine.duration(seconds)), \(String(format: "%.2f", seconds / Double(computed.count))) s per chip")
         }
         guard let results else {
-            let p = try campaign.progress()
-            print("\(out): \(p.done.count) of \(p.units) chips done; final file not written (--units); assemble it with --merge-only")
+            print("\(out): final file not written (--units); see the rest with --list-units, assemble it with --merge-only")
             return
         }
         print("\(out): \(results.chips.count) chips (\(UnitIndices.compress(results.chips))\(campaign.partial ? ", partial" : "")), constraint \(ReduceReportText.percent(results.target))")

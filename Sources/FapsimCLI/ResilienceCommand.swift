@@ -80,10 +80,9 @@ struct ResilienceCommand: ParsableCommand {
             table = try sweep.merge(force: force)
         }
         let seconds = Date().timeIntervalSince(start)
-        let progress = try sweep.progress()
         if json {
             var j: [String: Any] = ["command": ResilienceSweep.command, "out": out, "units": sweep.unitCount,
-                                    "computed": computed, "done": progress.done.count, "wall_s": seconds,
+                                    "computed": computed, "wall_s": seconds,
                                     "written": table != nil]
             if !computed.isEmpty { j["seconds_per_unit"] = seconds / Double(computed.count) }
             if let table {
@@ -101,7 +100,7 @@ struct ResilienceCommand: ParsableCommand {
             print("computed \(computed.count) units (\(UnitIndices.compress(computed))) in \(ProgressLine.duration(seconds)), \(String(format: "%.2f", seconds / Double(computed.count))) s per unit")
         }
         guard let table else {
-            print("\(out): \(progress.done.count) of \(progress.units) units done; final file not written (--units); assemble it with --merge-only")
+            print("\(out): final file not written (--units); see the rest with --list-units, assemble it with --merge-only")
             return
         }
         print("\(out): \(table.rates.count) rates x \(table.repeats) repeats x \(table.epochs) epochs on \(table.provenance.rows)x\(table.provenance.cols)")

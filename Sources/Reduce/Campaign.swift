@@ -176,29 +176,30 @@ public struct Campaign {
     @discardableResult
     public mutating func compute(units: [Int], quiet: Bool) throws -> [Int] {
         try work.create()
-        let done = Set(try progress().done)
-        let todo = units.filter { !done.contains($0) }
+        // Only the requested chips' files are opened (identity checked).
+        let todo = try units.filter { try work.read(name: Self.unitName(chip: chips[$0]), content: Self.unitContent) == nil }
         guard !todo.isEmpty else { return [] }
         try checkTarget()
         let pes = lot.info.rows * lot.info.cols
-        // Plan first, so the progress line knows the total.
-        var plans: [(chip: Int, map: FaultMap, budgets: [(policy: String, epochs: Int, flags: String)], runs: [Int])] = []
+        // Plan first, so the progress line knows the total (maps are read again
+        // per chip rather than held: a lot may have thousands of 256x256 maps).
+        var plans: [(chip: Int, budgets: [(policy: String, epochs: Int, flags: String)], runs: [Int])] = []
         for u in todo {
             let c = chips[u]
-            let map = try lot.faultMap(chip: c)
-            let b = try budgets(map: map)
-            plans.append((c, map, b, runLengths(b.map(\.epochs))))
+            let b = try budgets(map: try lot.faultMap(chip: c))
+            plans.append((c, b, runLengths(b.map(\.epochs))))
         }
         let images = try fat.train().count
         let line = ProgressLine("reduce: \(todo.count) chips", total: plans.map { $0.runs.reduce(0, +) }.reduce(0, +) * images,
                                 unit: "images", quiet: quiet)
         for plan in plans {
+            let map = try lot.faultMap(chip: plan.chip)
             var curves: [(runEpochs: Int, history: [EpochRecord])] = []
             for n in plan.runs {
                 var id = work.identity
                 id["chip"] = String(plan.chip)
                 id["run_epochs"] = String(n)
-                let h = try fat.fat(faults: plan.map, epochs: n, seed: trainingSeed(chip: plan.chip),
+                let h = try fat.fat(faults: map, epochs: n, seed: trainingSeed(chip: plan.chip),
                                     checkpoint: work.file("chip-\(plan.chip)-e\(n).checkpoint"), identity: id, progress: line)
                 curves.append((n, h))
             }
@@ -210,9 +211,9 @@ public struct Campaign {
             }
             let rows = plan.budgets
             let file = ResultsFile(content: Self.unitContent, attributes: [
-                "chip": .int(Int64(plan.chip)), "faulty_pes": .int(Int64(plan.map.faultyCount)),
-                "fault_rate": .double(Double(plan.map.faultyCount) / Double(pes)),
-                "fault_map_checksum": .string(plan.map.checksum),
+                "chip": .int(Int64(plan.chip)), "faulty_pes": .int(Int64(map.faultyCount)),
+                "fault_rate": .double(Double(map.faultyCount) / Double(pes)),
+                "fault_map_checksum": .string(map.checksum),
                 "train_images": .int(Int64(images)), "test_images": .int(Int64(try fat.test().count)),
             ], tables: [
                 ResultsTable(name: "policies", columns: [

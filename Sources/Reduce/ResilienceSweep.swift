@@ -222,8 +222,9 @@ public struct ResilienceSweep {
     @discardableResult
     public mutating func compute(units: [Int], quiet: Bool) throws -> [Int] {
         try work.create()
-        let done = Set(try progress().done)
-        let todo = units.filter { !done.contains($0) }
+        // Only the requested units' files are opened (identity checked): a
+        // Slurm task of a large run does not read every other task's result.
+        let todo = try units.filter { try work.read(name: Self.unitName($0), content: Self.unitContent) == nil }
         guard !todo.isEmpty else { return [] }
         try checkTargets()
         let images = try fat.train().count
