@@ -98,7 +98,7 @@ public enum ReduceFigures {
         let flagged = ranked.filter { !$0.row.flags.isEmpty }
         if !flagged.isEmpty {
             c.marks.append(.scatter(name: "flagged budget (unreached / above range)", color: "#333",
-                                    points: flagged.map { SVGPoint($0.rank, $0.row.finalAccuracy * 100) }, marker: .square))
+                                    points: flagged.map { SVGPoint($0.rank, $0.row.finalAccuracy * 100) }, marker: .ring))
         }
         c.marks.append(.hline(name: "constraint " + percent(r.target), color: "#333", y: r.target * 100, dashed: true))
         return c

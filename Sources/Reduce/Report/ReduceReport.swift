@@ -133,7 +133,7 @@ public enum ReduceReport {
         }
         for f in figures {
             s += "\n![Fig. 3\(f.letter): policy \(f.policy)](\(f.name))\n\n"
-            s += "*Fig. 3\(f.letter): policy \(f.policy), each chip's final accuracy (chips sorted by fault rate) against the constraint; squares mark chips whose budget was flagged.*\n"
+            s += "*Fig. 3\(f.letter): policy \(f.policy), each chip's final accuracy (chips sorted by fault rate) against the constraint; rings mark chips whose budget was flagged.*\n"
         }
         s += """
 

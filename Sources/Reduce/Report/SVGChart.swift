@@ -12,7 +12,11 @@ public struct SVGPoint: Equatable, Sendable {
 /// report's figures; every series is a `<g class="series" data-series="NAME">`
 /// so tests (and readers of the file) can find it.
 public struct SVGChart: Sendable {
-    public enum Marker: String, Sendable { case circle, triangle, square }
+    public enum Marker: String, Sendable {
+        case circle, triangle, square
+        /// An open circle drawn around a point, to mark points of another series.
+        case ring
+    }
 
     public enum Mark: Sendable {
         /// A polyline through `points` (x sorted by the caller), optionally with markers.

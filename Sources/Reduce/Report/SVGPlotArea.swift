@@ -108,6 +108,8 @@ struct SVGPlotArea {
             return "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"\(f(r))\" fill=\"\(color)\"/>"
         case .square:
             return "<rect x=\"\(f(x - r))\" y=\"\(f(y - r))\" width=\"\(f(2 * r))\" height=\"\(f(2 * r))\" fill=\"\(color)\"/>"
+        case .ring:
+            return "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"\(f(r * 1.9))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.3\"/>"
         case .triangle:
             return "<polygon points=\"\(f(x)),\(f(y - r * 1.2)) \(f(x - r)),\(f(y + r * 0.8)) \(f(x + r)),\(f(y + r * 0.8))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\"/>"
         }
