@@ -283,4 +283,47 @@ import SystolicArray
         }
         #expect(mismatches == 0)
     }
+
+    // MARK: fused passes
+
+    /// The trainer's fused passes give the same bits as the separate ones:
+    /// bias + BN + ReLU forward, and ReLU gate + BN backward.
+    @Test func fusedBatchNormPassesEqualSeparatePasses() {
+        let channels = 5, count = 1037   // not a multiple of 8: exercises the tails
+        var rng = SeededRNG(seed: 81)
+        let x = (0..<(channels * count)).map { _ in Float(rng.nextGaussian()) }
+        let bias = (0..<channels).map { _ in Float(rng.nextGaussian()) }
+        var p1 = BatchNormParameters.identity(channels: channels)
+        p1.gamma = (0..<channels).map { _ in Float(0.5 + rng.nextUnitDouble()) }
+        p1.beta = (0..<channels).map { _ in Float(rng.nextGaussian() * 0.1) }
+        var p2 = p1
+        // Separate: add bias, BN, ReLU.
+        var y1 = x
+        for c in 0..<channels { for i in 0..<count { y1[c * count + i] += bias[c] } }
+        var xh1 = [Float](repeating: 0, count: x.count), inv1 = [Float](repeating: 0, count: channels)
+        BatchNormTraining.forward(x: y1, channels: channels, count: count, params: &p1, y: &y1, xhat: &xh1, invStd: &inv1)
+        for i in y1.indices { y1[i] = max(y1[i], 0) }
+        // Fused.
+        var y2 = x
+        var xh2 = [Float](repeating: 0, count: x.count), inv2 = [Float](repeating: 0, count: channels)
+        y2.withUnsafeMutableBufferPointer { yp in
+            BatchNormTraining.forward(x: yp.baseAddress!, channels: channels, count: count, params: &p2, y: yp.baseAddress!,
+                                      xhat: &xh2, invStd: &inv2, bias: bias, relu: true)
+        }
+        #expect(y1 == y2 && xh1 == xh2 && inv1 == inv2 && p1 == p2)
+
+        let dy = (0..<x.count).map { _ in Float(rng.nextGaussian()) }
+        var g1 = dy
+        ReLUBackward.apply(output: y1, gradient: &g1, count: g1.count)
+        var dg1 = [Float](repeating: 0, count: channels), db1 = dg1, dx1 = g1
+        BatchNormTraining.backward(outputGradient: g1, xhat: xh1, invStd: inv1, gamma: p1.gamma, channels: channels,
+                                   count: count, inputGradient: &dx1, gammaGradient: &dg1, betaGradient: &db1)
+        var dg2 = [Float](repeating: 0, count: channels), db2 = dg2, dx2 = dy
+        dx2.withUnsafeMutableBufferPointer { d in
+            BatchNormTraining.backward(outputGradient: d.baseAddress!, xhat: xh1, invStd: inv1, gamma: p1.gamma,
+                                       channels: channels, count: count, inputGradient: d.baseAddress!,
+                                       gammaGradient: &dg2, betaGradient: &db2, reluOutput: y1)
+        }
+        #expect(dx1 == dx2 && dg1 == dg2 && db1 == db2)
+    }
 }
