@@ -21,6 +21,8 @@ enum ReduceFixture {
         let lot: String
         let lot4x4: String
         let baseline: Double
+        /// A test-subset size on which the weights do worse than the higher target.
+        let weakSubset: Int?
         let targets: [Double]
         /// A complete resilience run (the reference the resumed / split runs must equal).
         let resilience: String
@@ -55,7 +57,13 @@ enum ReduceFixture {
         let other = dir.file("other.h5")
         try VGG11Parameters.random(spec: spec, seed: 12).weightsFile().write(path: other, force: false)
         let net = VGG11Network(parameters: trainer.parameters, engine: FunctionalEngine(faults: nil))
-        let baseline = try Evaluator.evaluate(network: net, data: test, batch: 250).accuracy
+        let eval = try Evaluator.evaluate(network: net, data: test, batch: 250)
+        let baseline = eval.accuracy
+        var correct = 0, weak: Int?
+        for (i, p) in eval.predictions.enumerated() {
+            correct += p == Int(test.labels[i]) ? 1 : 0
+            if i + 1 >= 20, weak == nil, Double(correct) / Double(i + 1) < baseline { weak = i + 1 }
+        }
         let lot = dir.file("lot.h5"), lot4 = dir.file("lot4.h5")
         for (out, cfg) in [(lot, config), (lot4, dir.file("hw4.yaml"))] {
             if cfg != config {
@@ -69,11 +77,11 @@ enum ReduceFixture {
         // (often unreached on a faulty chip): both kinds of budget appear.
         let targets = [(baseline * 50).rounded(.down) / 100, baseline]
         var f = Files(dir: dir, weights: weights, otherWeights: other, lot: lot, lot4x4: lot4, baseline: baseline,
-                      targets: targets, resilience: dir.file("res.h5"))
+                      weakSubset: weak, targets: targets, resilience: dir.file("res.h5"))
         let r = try runFapsim(resilienceArgs(f, out: f.resilience))
         guard r.status == 0 else { throw FapsimTestFailure("reference resilience run failed: \(r.stderr)") }
-        f = Files(dir: dir, weights: weights, otherWeights: other, lot: lot, lot4x4: lot4, baseline: baseline, targets: targets,
-                  resilience: f.resilience)
+        f = Files(dir: dir, weights: weights, otherWeights: other, lot: lot, lot4x4: lot4, baseline: baseline, weakSubset: weak,
+                  targets: targets, resilience: f.resilience)
         return f
     }
 }
@@ -334,7 +342,9 @@ struct ReduceCLITests {
         try fails(reduceArgs(f, out: out, target: 0.99), "has epochs needed only for targets")
         try fails(reduceArgs(f, out: out).map { $0 == "max,mean" ? "max,median" : $0 }, "--policies: expected a comma-separated list of max, mean, got median")
         try fails(reduceArgs(f, out: out, chips: "4-9"), "--chips: expected indices in 0-5")
-        // A test subset on which the weights do worse than the target.
+        // A test subset on which the weights do worse than the target (the data decide which; the fixture finds one).
+        let n = try #require(f.weakSubset, "no prefix of the 200 test images on which the fixture's weights do worse than on all 200")
+        try fails(reduceArgs(f, out: out) + ["--test-subset", "\(n)"], "--target: \(f.targets[1]) is above the fault-free baseline accuracy")
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 }
