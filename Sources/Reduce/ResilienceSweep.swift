@@ -225,6 +225,8 @@ public struct ResilienceSweep {
         // Only the requested units' files are opened (identity checked): a
         // Slurm task of a large run does not read every other task's result.
         let todo = try units.filter { try work.read(name: Self.unitName($0), content: Self.unitContent) == nil }
+        // A kill between a unit's file and its checkpoint's removal leaves a stale checkpoint.
+        for u in Set(units).subtracting(todo) { unlink(work.file("unit-\(u).checkpoint")) }
         guard !todo.isEmpty else { return [] }
         try checkTargets()
         let images = try fat.train().count
