@@ -178,6 +178,13 @@ public struct Campaign {
         try work.create()
         // Only the requested chips' files are opened (identity checked).
         let todo = try units.filter { try work.read(name: Self.unitName(chip: chips[$0]), content: Self.unitContent) == nil }
+        // A kill between a chip's file and its checkpoints' removal leaves stale checkpoints.
+        let doneChips = Set(Set(units).subtracting(todo).map { chips[$0] })
+        if !doneChips.isEmpty, let names = try? FileManager.default.contentsOfDirectory(atPath: work.path) {
+            for name in names where name.hasSuffix(".checkpoint") && name.hasPrefix("chip-") {
+                if let c = Int(name.dropFirst(5).prefix { $0.isNumber }), doneChips.contains(c) { unlink(work.file(name)) }
+            }
+        }
         guard !todo.isEmpty else { return [] }
         try checkTarget()
         let pes = lot.info.rows * lot.info.cols
