@@ -97,8 +97,13 @@ struct ReduceCommand: ParsableCommand {
             }
             results = try campaign.merge(force: force)
             if let report, let results {
+                let c = ReduceReport.metricComparison(resiliencePath: resilience, table: campaign.table, campaign: results,
+                                                      campaignPath: out)
+                if let note = c.note, !quiet {
+                    FileHandle.standardError.write(Data("reduce: no rate-metric comparison (Fig. 4): \(note)\n".utf8))
+                }
                 try ReduceReport.write(resilience: campaign.table, campaign: results, baseline: double("baseline_accuracy"),
-                                       to: report, force: force)
+                                       metricComparison: c.comparison, to: report, force: force)
             }
         }
         let seconds = Date().timeIntervalSince(start)

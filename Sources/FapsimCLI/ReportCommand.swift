@@ -43,7 +43,15 @@ struct ReportCommand: ParsableCommand {
         }
         var baseline: Double?
         if case .double(let b)? = try ResultsFile.read(path: resilience).attributes["baseline_accuracy"] { baseline = b }
-        try ReduceReport.write(resilience: table, campaign: results, baseline: baseline, to: out, force: force)
+        var comparison: MetricComparison?
+        if let results, let campaign {
+            let c = ReduceReport.metricComparison(resiliencePath: resilience, table: table, campaign: results,
+                                                  campaignPath: campaign)
+            comparison = c.comparison
+            if let note = c.note { FileHandle.standardError.write(Data("report: no rate-metric comparison (Fig. 4): \(note)\n".utf8)) }
+        }
+        try ReduceReport.write(resilience: table, campaign: results, baseline: baseline, metricComparison: comparison,
+                               to: out, force: force)
         print("\(out)/\(ReduceReport.markdownName)")
     }
 }

@@ -267,6 +267,9 @@ struct ReduceCLITests {
         // Unreached budgets got the resilience file's 2 epochs and kept the flag.
         for row in c.rows where row.flags.contains("unreached") { #expect(row.epochs == 2) }
         #expect(FileManager.default.fileExists(atPath: report + "/report.md") && FileManager.default.fileExists(atPath: report + "/fig3f-summary.svg"))
+        // The resilience file has the maps' weight shares and the lot is readable, so the report compares the metrics (Fig. 4).
+        #expect(FileManager.default.fileExists(atPath: report + "/fig4-rate-metric.svg"), "\(r.stderr)")
+        #expect(try String(contentsOfFile: report + "/report.md", encoding: .utf8).contains("fig4-rate-metric.svg"))
 
         // Part A directly, part B through the unit contract.
         let a = f.dir.file("part-a.h5"), b = f.dir.file("part-b.h5")

@@ -9,8 +9,11 @@ public enum ReduceReport {
     /// Every file of the report, name -> contents, report.md last. Pure.
     /// `baseline`: the weights' fault-free test accuracy (the resilience file's
     /// `baseline_accuracy`), shown in the inputs table and Fig. 2a when known.
+    /// `metricComparison`: the PE-rate vs weight-share comparison
+    /// (docs/rate-metric.md), appended as Fig. 4 when given.
     public static func render(resilience t: ResilienceTable, campaign: CampaignResults? = nil,
-                              baseline: Double? = nil) -> [(name: String, text: String)] {
+                              baseline: Double? = nil,
+                              metricComparison: MetricComparison? = nil) -> [(name: String, text: String)] {
         var files: [(name: String, text: String)] = [
             ("fig2a-accuracy-vs-epochs.svg", ReduceFigures.accuracyVsEpochs(t, baseline: baseline).render()),
             ("fig2b-epochs-needed.svg", ReduceFigures.epochsNeeded(t).render()),
@@ -26,6 +29,10 @@ public enum ReduceReport {
         } else {
             md += "\n## Step 3: campaign\n\nNo campaign results were given, so Fig. 3 is not drawn.\n"
         }
+        if let c = metricComparison {
+            files.append((MetricComparisonReport.figureName, MetricComparisonReport.chart(c).render()))
+            md += "\n" + MetricComparisonReport.section(c)
+        }
         files.append((markdownName, md))
         return files
     }
@@ -34,8 +41,8 @@ public enum ReduceReport {
     /// first; each file is then written atomically and report.md last, so a
     /// report.md never points at a figure that is not there.
     public static func write(resilience t: ResilienceTable, campaign: CampaignResults? = nil, baseline: Double? = nil,
-                             to dir: String, force: Bool) throws {
-        let files = render(resilience: t, campaign: campaign, baseline: baseline)
+                             metricComparison: MetricComparison? = nil, to dir: String, force: Bool) throws {
+        let files = render(resilience: t, campaign: campaign, baseline: baseline, metricComparison: metricComparison)
         try AtomicWrite.checkOverwrite(dir + "/" + markdownName, force: force)
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw FapsimError("\(dir): cannot create report directory: \(error.localizedDescription)")
@@ -143,5 +150,26 @@ public enum ReduceReport {
 
         """
         return s
+    }
+}
+
+extension ReduceReport {
+    /// The rate-metric comparison for a report, when the inputs allow it: the
+    /// resilience file must carry weight shares and the campaign's lot must be
+    /// readable (its `lot_file` attribute). The rule is the conservative `max`
+    /// policy at the campaign's target. Returns nil with the reason otherwise.
+    public static func metricComparison(resiliencePath: String, table: ResilienceTable, campaign: CampaignResults,
+                                        campaignPath: String) -> (comparison: MetricComparison?, note: String?) {
+        guard table.weightShare != nil else { return (nil, "\(resiliencePath) has no weight shares (made before the weights metric)") }
+        guard case .string(let lot)? = campaign.attributes["lot_file"], FileManager.default.fileExists(atPath: lot) else {
+            return (nil, "the campaign's lot file is not recorded or not readable")
+        }
+        do {
+            let c = try MetricComparison.run(resilience: resiliencePath, lot: lot, campaign: campaignPath,
+                                             rule: BudgetRule(target: campaign.target, policy: .max))
+            return (c, nil)
+        } catch {
+            return (nil, "\(error)")
+        }
     }
 }
