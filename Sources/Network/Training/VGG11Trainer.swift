@@ -220,7 +220,7 @@ public final class VGG11Trainer {
                                kernel: c.kernel, padding: c.padding, dst: columns[bi])
             }
             let act = activations[bi]
-            timed("gemm_forward") {
+            timed("gemm_forward.\(c.name)") {
                 weights[b.gemmIndex].withUnsafeBufferPointer { w in
                     Conv2D.gemm(weights: w.baseAddress!, k: c.k, n: c.outChannels, columns: columns[bi], m: m, out: act)
                 }
@@ -293,7 +293,7 @@ public final class VGG11Trainer {
             } }
             // The input gradient goes to whichever buffer `g` is not.
             let inputGradient = g == cur ? other : cur
-            timed("conv_backward") { weights[b.gemmIndex].withUnsafeBufferPointer { w in
+            timed("conv_backward.\(c.name)") { weights[b.gemmIndex].withUnsafeBufferPointer { w in
                 dW[b.gemmIndex].withUnsafeMutableBufferPointer { dw in
                     dB[b.gemmIndex].withUnsafeMutableBufferPointer { db in
                         ConvBackward.backward(columns: columns[bi], weights: w.baseAddress!, outputGradient: g,
