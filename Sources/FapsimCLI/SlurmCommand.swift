@@ -180,12 +180,9 @@ struct SlurmSubmit {
     }
 }
 
-public struct SlurmResilienceCommand: ParsableCommand {
-    public static let configuration = CommandConfiguration(
-        commandName: "resilience",
-        abstract: "Run `fapsim resilience` (Reduce Step 1) as a Slurm job array: one task per (rate, repeat) unit.",
-        usage: "fapsim slurm resilience [slurm options] -- <fapsim resilience arguments, including --out FILE>")
-
+/// What `slurm resilience` and `slurm reduce` share: the Slurm settings, the
+/// job directory and the local command's arguments after `--`.
+struct SlurmSubmitOptions: ParsableArguments {
     @OptionGroup var settings: SlurmSettingOptions
     @OptionGroup var follow: SlurmFollowOptions
 
@@ -195,14 +192,25 @@ public struct SlurmResilienceCommand: ParsableCommand {
     @Flag(help: "Only write the sbatch script and print its path; submit nothing.")
     var dryRun = false
 
-    @Argument(parsing: .postTerminator, help: "The `fapsim resilience` arguments, after --.")
+    @Argument(parsing: .postTerminator, help: "The local command's arguments (including --out FILE), after --.")
     var args: [String] = []
+
+    func submit(_ command: String) throws {
+        try SlurmSubmit(command: command, settings: settings, follow: follow, jobDir: jobDir, dryRun: dryRun, args: args).run()
+    }
+}
+
+public struct SlurmResilienceCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "resilience",
+        abstract: "Run `fapsim resilience` (Reduce Step 1) as a Slurm job array: one task per (rate, repeat) unit.",
+        usage: "fapsim slurm resilience [slurm options] -- <fapsim resilience arguments, including --out FILE>")
+
+    @OptionGroup var options: SlurmSubmitOptions
 
     public init() {}
 
-    public func run() throws {
-        try SlurmSubmit(command: "resilience", settings: settings, follow: follow, jobDir: jobDir, dryRun: dryRun, args: args).run()
-    }
+    public func run() throws { try options.submit("resilience") }
 }
 
 public struct SlurmReduceCommand: ParsableCommand {
@@ -211,23 +219,11 @@ public struct SlurmReduceCommand: ParsableCommand {
         abstract: "Run `fapsim reduce` (Reduce Step 3) as a Slurm job array: one task per chip.",
         usage: "fapsim slurm reduce [slurm options] -- <fapsim reduce arguments, including --out FILE>")
 
-    @OptionGroup var settings: SlurmSettingOptions
-    @OptionGroup var follow: SlurmFollowOptions
-
-    @Option(help: "Where the sbatch script, the task logs and state.json go (default: OUT.slurm/).")
-    var jobDir: String?
-
-    @Flag(help: "Only write the sbatch script and print its path; submit nothing.")
-    var dryRun = false
-
-    @Argument(parsing: .postTerminator, help: "The `fapsim reduce` arguments, after --.")
-    var args: [String] = []
+    @OptionGroup var options: SlurmSubmitOptions
 
     public init() {}
 
-    public func run() throws {
-        try SlurmSubmit(command: "reduce", settings: settings, follow: follow, jobDir: jobDir, dryRun: dryRun, args: args).run()
-    }
+    public func run() throws { try options.submit("reduce") }
 }
 
 public struct SlurmResumeCommand: ParsableCommand {

@@ -1,4 +1,5 @@
 import Foundation
+import Reduce
 import FapsimSupport
 
 // The pure parts of `fapsim slurm`: unit lists, option checks, the sbatch script,
@@ -7,19 +8,9 @@ import FapsimSupport
 
 /// Unit index lists in Slurm's array syntax (`0-4,7`).
 public enum UnitList {
-    /// Sorted, de-duplicated indices as ranges: [0,1,2,3,4,7] -> "0-4,7".
-    public static func compress(_ indices: [Int]) -> String {
-        let sorted = Array(Set(indices)).sorted()
-        var parts: [String] = []
-        var i = 0
-        while i < sorted.count {
-            var j = i
-            while j + 1 < sorted.count && sorted[j + 1] == sorted[j] + 1 { j += 1 }
-            parts.append(j == i ? "\(sorted[i])" : "\(sorted[i])-\(sorted[j])")
-            i = j + 1
-        }
-        return parts.joined(separator: ",")
-    }
+    /// Sorted, de-duplicated indices as ranges: [0,1,2,3,4,7] -> "0-4,7"
+    /// (the same text the local commands print for their units).
+    public static func compress(_ indices: [Int]) -> String { UnitIndices.compress(indices) }
 
     /// The inverse of `compress` ("0-4,7" -> [0,1,2,3,4,7]); nil for malformed text.
     public static func expand(_ text: String) -> [Int]? {
