@@ -55,7 +55,8 @@ say "mode: $MODE"
 # LOCAL_EXE is what a local run calls; DRIVER_OPTS point fapsim slurm at it.
 if [ $MODE = stub ]; then
     LOCAL_EXE="$STUB"
-    DRIVER_OPTS=(--fapsim "$STUB")
+    # One node: its /tmp is the only "shared" filesystem, and CI may clone under /tmp.
+    DRIVER_OPTS=(--fapsim "$STUB" --allow-local-fs)
     RES_ARGS=(--units-total 6 --seed 11 --sleep 0.3)
     RED_ARGS=(--units-total 5 --seed 12 --sleep 0.3)
     KILL_ARGS=(--units-total 4 --seed 13 --sleep 4)
@@ -63,7 +64,7 @@ if [ $MODE = stub ]; then
     same() { cmp "$1" "$2" && say "$2 equals $1"; }
 else
     LOCAL_EXE="$FAPSIM"
-    DRIVER_OPTS=()
+    DRIVER_OPTS=(--allow-local-fs)
     # shellcheck source=tools/slurm/ci-inputs.sh
     source "$ROOT/tools/slurm/ci-inputs.sh"   # makes tiny inputs, sets RES_ARGS, RED_ARGS, KILL_ARGS, KILL_CMD
     EXT=h5
