@@ -116,13 +116,12 @@ struct CheckpointedTraining {
 
     /// Returns false when --stop-after-epochs ended the run early (checkpoint kept, no output).
     func execute() throws -> Bool {
-        let fm = FileManager.default
-        if options.resume && fm.fileExists(atPath: checkpointPath) {
-            let cp = try TrainingCheckpoint.read(path: checkpointPath, spec: run.trainer.spec, slotNames: run.trainer.slotNames)
-            try run.resume(from: cp, identity: identity, path: checkpointPath)
-            note("resumed from \(checkpointPath) after epoch \(cp.epochsDone)")
-        } else if options.resume {
-            note("no checkpoint at \(checkpointPath); starting from epoch 0")
+        if options.resume {
+            if let cp = try run.resumeIfPresent(checkpoint: checkpointPath, identity: identity) {
+                note("resumed from \(checkpointPath) after epoch \(cp.epochsDone)")
+            } else {
+                note("no checkpoint at \(checkpointPath); starting from epoch 0")
+            }
         }
         if run.history.isEmpty {
             try run.start()

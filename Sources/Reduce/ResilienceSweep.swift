@@ -99,9 +99,7 @@ public struct FATInputs {
         let settings = try TrainingSettings(epochs: epochs, batch: batch, scheduleName: schedule, lr: lr,
                                             hyperparameters: Self.hyperparameters, seed: seed, augment: true)
         let run = try TrainingRun(trainer: trainer, settings: settings, train: train, test: test)
-        if let checkpoint, FileManager.default.fileExists(atPath: checkpoint) {
-            let cp = try TrainingCheckpoint.read(path: checkpoint, spec: parameters.spec, slotNames: trainer.slotNames)
-            try run.resume(from: cp, identity: identity, path: checkpoint)
+        if let checkpoint, try run.resumeIfPresent(checkpoint: checkpoint, identity: identity) != nil {
             progress?.advance(by: run.epochsDone * train.count)
         }
         try run.start()

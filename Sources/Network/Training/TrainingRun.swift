@@ -159,6 +159,17 @@ public final class TrainingRun {
                            momentum: trainer.momentumBuffers, steps: trainer.stepsTaken, history: history)
     }
 
+    /// Continues from the checkpoint file at `path` when there is one (nil:
+    /// no file, nothing changed). The checkpoint must be of this run, as for
+    /// `resume(from:identity:path:)`.
+    @discardableResult
+    public func resumeIfPresent(checkpoint path: String, identity: [String: String]) throws -> TrainingCheckpoint? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let cp = try TrainingCheckpoint.read(path: path, spec: trainer.spec, slotNames: trainer.slotNames)
+        try resume(from: cp, identity: identity, path: path)
+        return cp
+    }
+
     /// Continues from `checkpoint`, which must come from a run with the same
     /// identity (settings, inputs) as this one.
     public func resume(from cp: TrainingCheckpoint, identity: [String: String], path: String) throws {
