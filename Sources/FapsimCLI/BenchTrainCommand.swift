@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import FapsimSupport
-import MaskedGEMM
 import Network
 import SystolicArray
 
@@ -19,6 +18,8 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Untimed warm-up steps (buffers are allocated on the first).") var warmup: Int = 1
     @Option(name: .customLong("fault-rate"), help: "Train under a uniform fault map of this rate on a 256x256 array (FAT); 0 = plain training.")
     var faultRate: Double = 0
+    @Option(name: .customLong("conv-algorithm"), help: ArgumentHelp(ConvAlgorithm.help))
+    var convAlgorithm: ConvAlgorithm = .winograd
     @Flag(help: "JSON output (the default; kept for symmetry with other commands).") var json = false
 
     func run() throws {
@@ -27,7 +28,8 @@ struct BenchTrainCommand: ParsableCommand {
         try FaultMap.validateRate(faultRate, field: "--fault-rate")
         let spec = try VGG11Spec(width: width)
         let faults = faultRate > 0 ? try FaultMap.uniform(rows: 256, cols: 256, rate: faultRate, seed: 1) : nil
-        let trainer = VGG11Trainer(parameters: .random(spec: spec, seed: 1), faults: faults)
+        let trainer = VGG11Trainer(parameters: .random(spec: spec, seed: 1), faults: faults,
+                                   hyperparameters: .init(convolution: convAlgorithm))
         var rng = SeededRNG(seed: 7)
         let images = (0..<(batch * CIFAR10Set.imageBytes)).map { _ in Float(rng.nextGaussian()) }
         let labels = (0..<batch).map { _ in rng.nextInt(below: spec.classes) }
@@ -45,9 +47,11 @@ struct BenchTrainCommand: ParsableCommand {
         }
         var out: [String: Any] = [
             "benchmark": "train", "width": width, "batch": batch, "steps": steps,
+            "conv_algorithm": convAlgorithm.rawValue,
             "train_images_per_s": Double(batch * steps) / timed, "wall_s": timed,
             "peak_rss_bytes": ProcessStats.peakRSSBytes() ?? 0,
-            "blas_threads": MaskedGEMM.blasThreads, "elementwise_threads": Parallel.threads,
+            // The trainer's GEMMs are single-threaded OpenBLAS calls spread over `workers` (TrainerGEMMs).
+            "blas_threads_per_call": 1, "workers": Parallel.threads,
             "fault_rate": faults?.faultRate ?? 0, "last_loss": losses.last ?? .nan,
             "gflop_per_s": 3.0 * 2.0 * Double(spec.macsPerImage) * Double(batch * steps) / timed / 1e9,
         ]

@@ -64,10 +64,14 @@ struct FATOptions: ParsableArguments {
     @Option(help: "Seed of the fault maps and the training order (unsigned 64-bit, default 1).")
     var seed: UInt64 = 1
 
+    @Option(name: .customLong("conv-algorithm"), help: ArgumentHelp(ConvAlgorithm.help))
+    var convAlgorithm: ConvAlgorithm = .winograd
+
     func inputs(defaults: (trainSubset: Int?, testSubset: Int?, lr: Double, schedule: String, batch: Int)) throws -> FATInputs {
         try FATInputs(weightsPath: weights, width: width, dataDir: CIFAR10Set.resolveDirectory(data),
                       trainSubset: trainSubset ?? defaults.trainSubset, testSubset: testSubset ?? defaults.testSubset,
-                      lr: lr ?? defaults.lr, schedule: schedule ?? defaults.schedule, batch: batch ?? defaults.batch)
+                      lr: lr ?? defaults.lr, schedule: schedule ?? defaults.schedule, batch: batch ?? defaults.batch,
+                      convolution: convAlgorithm)
     }
 }
 

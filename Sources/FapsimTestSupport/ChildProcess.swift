@@ -62,10 +62,13 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
 
 /// Runs the built `fapsim` from the package root.
 @discardableResult
-public func runFapsim(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+/// `environment` adds to (or overrides) the test process's environment.
+public func runFapsim(_ arguments: [String], environment: [String: String] = [:]) throws
+    -> (status: Int32, stdout: String, stderr: String) {
     guard let bin = TestPaths.fapsimBinary else {
         throw NSError(domain: "fapsim-tests", code: 1, userInfo: [NSLocalizedDescriptionKey: "fapsim binary not found next to the test bundle"])
     }
-    let r = try runProcess(bin, arguments, currentDirectory: TestPaths.packageRoot)
+    let env = environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    let r = try runProcess(bin, arguments, environment: env, currentDirectory: TestPaths.packageRoot)
     return (r.0, r.1, r.2)
 }

@@ -4,8 +4,13 @@ import Foundation
 /// OpenBLAS already threads the GEMMs; these loops run between GEMMs, so they
 /// may use the same cores without contention.
 public enum Parallel {
-    /// Worker count for the non-GEMM loops (the process's active cores).
-    nonisolated(unsafe) public static var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Worker count for the elementwise loops and the trainer's GEMMs:
+    /// $FAPSIM_THREADS when set to a positive number (e.g. a batch job's CPU
+    /// allocation), else the process's active cores.
+    nonisolated(unsafe) public static var threads: Int = {
+        if let text = ProcessInfo.processInfo.environment["FAPSIM_THREADS"], let n = Int(text), n > 0 { return n }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
 
     /// Calls `body` on disjoint, contiguous sub-ranges covering 0..<count.
     /// Work below `minChunk` items per thread stays on the calling thread, where

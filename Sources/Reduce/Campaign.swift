@@ -293,6 +293,7 @@ public struct Campaign {
         attrs["seed"] = .string(String(seed))
         attrs["lr"] = .double(fat.lr)
         attrs["schedule"] = .string(fat.schedule)
+        attrs["conv_algorithm"] = .string(fat.hyperparameters.convolution.rawValue)
         attrs["batch"] = .int(Int64(fat.batch))
         attrs["train_subset"] = .int(Int64(trainImages))
         attrs["test_subset"] = .int(Int64(testImages))

@@ -19,8 +19,8 @@ public struct FATInputs {
     public let lr: Double
     public let schedule: String
     public let batch: Int
-    /// FAT's fixed optimizer settings (docs/reduce.md).
-    public static let hyperparameters = VGG11Trainer.Hyperparameters(momentum: 0.9, weightDecay: 5e-4, nesterov: false)
+    /// FAT's fixed optimizer settings (docs/reduce.md) and the convolution algorithm.
+    public let hyperparameters: VGG11Trainer.Hyperparameters
 
     private var trainSet: CIFAR10Set?
     private var testSet: CIFAR10Set?
@@ -28,7 +28,7 @@ public struct FATInputs {
     /// Loads and checks the weights (width against `width` when given) and the
     /// training settings; the data is loaded on first use.
     public init(weightsPath: String, width: Double?, dataDir: String, trainSubset: Int?, testSubset: Int?,
-                lr: Double, schedule: String, batch: Int) throws {
+                lr: Double, schedule: String, batch: Int, convolution: ConvAlgorithm = .winograd) throws {
         if let n = trainSubset, n < 1 { throw FapsimError.invalid(file: nil, field: "--train-subset", expected: "a positive number of training images", got: "\(n)") }
         if let n = testSubset, n < 1 { throw FapsimError.invalid(file: nil, field: "--test-subset", expected: "a positive number of test images", got: "\(n)") }
         // Checks lr, schedule and batch with the trainer's own messages.
@@ -43,6 +43,8 @@ public struct FATInputs {
         self.lr = lr
         self.schedule = schedule
         self.batch = batch
+        hyperparameters = VGG11Trainer.Hyperparameters(momentum: 0.9, weightDecay: 5e-4, nesterov: false,
+                                                       convolution: convolution)
     }
 
     /// The identity fields every unit of a run shares.
@@ -52,8 +54,9 @@ public struct FATInputs {
             "data_dir": URL(fileURLWithPath: dataDir).standardizedFileURL.lastPathComponent,
             "train_subset": trainSubset.map(String.init) ?? "all", "test_subset": testSubset.map(String.init) ?? "all",
             "lr": WorkDir.text(lr), "schedule": schedule, "batch": String(batch),
-            "momentum": "\(Self.hyperparameters.momentum)", "weight_decay": "\(Self.hyperparameters.weightDecay)",
-            "nesterov": "\(Self.hyperparameters.nesterov)", "augment": "true",
+            "momentum": "\(hyperparameters.momentum)", "weight_decay": "\(hyperparameters.weightDecay)",
+            "nesterov": "\(hyperparameters.nesterov)", "augment": "true",
+            "conv_algorithm": hyperparameters.convolution.rawValue,
         ]
     }
 
@@ -95,9 +98,9 @@ public struct FATInputs {
     public mutating func fat(faults: FaultMap?, epochs: Int, seed: UInt64, checkpoint: String?,
                              identity: [String: String], progress: ProgressLine?) throws -> [EpochRecord] {
         let train = try train(), test = try test()
-        let trainer = VGG11Trainer(parameters: parameters, faults: faults, hyperparameters: Self.hyperparameters)
+        let trainer = VGG11Trainer(parameters: parameters, faults: faults, hyperparameters: hyperparameters)
         let settings = try TrainingSettings(epochs: epochs, batch: batch, scheduleName: schedule, lr: lr,
-                                            hyperparameters: Self.hyperparameters, seed: seed, augment: true)
+                                            hyperparameters: hyperparameters, seed: seed, augment: true)
         let run = try TrainingRun(trainer: trainer, settings: settings, train: train, test: test)
         if let checkpoint, try run.resumeIfPresent(checkpoint: checkpoint, identity: identity) != nil {
             progress?.advance(by: run.epochsDone * train.count)
@@ -297,6 +300,7 @@ public struct ResilienceSweep {
         file.attributes["baseline_accuracy"] = .double(base)
         file.attributes["lr"] = .double(fat.lr)
         file.attributes["schedule"] = .string(fat.schedule)
+        file.attributes["conv_algorithm"] = .string(fat.hyperparameters.convolution.rawValue)
         file.attributes["batch"] = .int(Int64(fat.batch))
         file.attributes["config_file"] = .string(configPath)
         file.attributes["data_dir"] = .string(fat.identity["data_dir"]!)

@@ -37,6 +37,11 @@ import FapsimTestSupport
         let other = try train(out, ["--resume", "--lr", "0.05"])
         #expect(other.status != 0 && other.stderr.contains("run_lr"), "\(other.stderr)")
         #expect(other.stderr.split(separator: "\n").count == 1)
+        // So is one under the other convolution algorithm (the last bits differ).
+        let gemm = try train(out, ["--resume", "--conv-algorithm", "gemm"])
+        #expect(gemm.status != 0 && gemm.stderr.contains("run_conv_algorithm"), "\(gemm.stderr)")
+        let bogus = try train(out, ["--resume", "--conv-algorithm", "fft"])
+        #expect(bogus.status != 0 && bogus.stderr.contains("conv-algorithm"), "\(bogus.stderr)")
 
         let rest = try train(out, ["--resume"])
         #expect(rest.status == 0, "\(rest.stderr)")
@@ -45,6 +50,19 @@ import FapsimTestSupport
         // The output is never overwritten without --force.
         let exists = try train(out)
         #expect(exists.status != 0 && exists.stderr.contains("--force"))
+    }
+
+    /// Training gives the same bits on one worker as on all cores (the trainer's
+    /// GEMMs are single-threaded calls, the elementwise passes split by channel),
+    /// under both convolution algorithms.
+    @Test(.enabled(if: TrainCLITests.haveData, "needs CIFAR-10 in ../shared"), arguments: ["winograd", "gemm"])
+    func resultsDoNotDependOnTheCoreCount(_ algorithm: String) throws {
+        let dir = try TemporaryDirectory()
+        let args = ["train", "--data", Self.cifar, "--epochs", "1"] + Self.tiny + ["--conv-algorithm", algorithm]
+        let many = try runFapsim(args + ["--out", dir.file("many.h5")])
+        let one = try runFapsim(args + ["--out", dir.file("one.h5")], environment: ["FAPSIM_THREADS": "1"])
+        #expect(many.status == 0 && one.status == 0, "\(many.stderr) \(one.stderr)")
+        #expect(try checksum(dir.file("many.h5")) == checksum(dir.file("one.h5")))
     }
 
     @Test(.enabled(if: TrainCLITests.haveData, "needs CIFAR-10 in ../shared"))

@@ -106,13 +106,16 @@ import SystolicArray
     }
 
     /// FAT over many steps with momentum, Nesterov and weight decay: every
-    /// pruned weight and its momentum stay exactly +0 while the kept weights move.
-    @Test func prunedWeightsAndMomentumStayExactlyZero() {
+    /// pruned weight and its momentum stay exactly +0 while the kept weights
+    /// move, under both convolution algorithms.
+    @Test(arguments: ConvAlgorithm.allCases)
+    func prunedWeightsAndMomentumStayExactlyZero(_ algorithm: ConvAlgorithm) {
         let spec = Self.spec()
         let f = Self.faults(rate: 0.3)
         let start = VGG11Parameters.random(spec: spec, seed: 21)
         let t = VGG11Trainer(parameters: start, faults: f,
-                             hyperparameters: .init(momentum: 0.9, weightDecay: 5e-3, nesterov: true))
+                             hyperparameters: .init(momentum: 0.9, weightDecay: 5e-3, nesterov: true,
+                                                    convolution: algorithm))
         for s in 0..<25 {
             let b = Self.batch(8, seed: 100 + UInt64(s))
             b.images.withUnsafeBufferPointer { _ = t.step(images: $0.baseAddress!, labels: b.labels, lr: 0.05) }
@@ -132,12 +135,15 @@ import SystolicArray
         #expect(moved > 1000)
     }
 
-    /// A fault map with no faults gives bit for bit what training without a map gives.
-    @Test func faultFreeMapIsBitIdenticalToUnmaskedTraining() {
+    /// A fault map with no faults gives bit for bit what training without a
+    /// map gives, under both convolution algorithms.
+    @Test(arguments: ConvAlgorithm.allCases)
+    func faultFreeMapIsBitIdenticalToUnmaskedTraining(_ algorithm: ConvAlgorithm) {
         let spec = Self.spec()
         let start = VGG11Parameters.random(spec: spec, seed: 31)
-        let a = VGG11Trainer(parameters: start, faults: nil)
-        let b = VGG11Trainer(parameters: start, faults: FaultMap.none(rows: 8, cols: 8))
+        let a = VGG11Trainer(parameters: start, faults: nil, hyperparameters: .init(convolution: algorithm))
+        let b = VGG11Trainer(parameters: start, faults: FaultMap.none(rows: 8, cols: 8),
+                             hyperparameters: .init(convolution: algorithm))
         for s in 0..<6 {
             let x = Self.batch(6, seed: 200 + UInt64(s))
             x.images.withUnsafeBufferPointer {

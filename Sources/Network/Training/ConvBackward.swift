@@ -23,18 +23,25 @@ public enum ConvBackward {
                                 inputGradient dX: UnsafeMutablePointer<Float>?) {
         let m = batch * spec.height * spec.width
         precondition(k == spec.k && n == spec.outChannels)
-        MaskedGEMM.sgemm(m: k, n: n, k: m, a: columns, lda: m, b: dOut, ldb: m, transB: true, c: dW, ldc: n)
-        Parallel.forRanges(n, minChunk: max(1, 65536 / max(1, m))) { range in
+        TrainerGEMMs.sgemm(m: k, n: n, k: m, a: columns, lda: m, b: dOut, ldb: m, transB: true, c: dW, ldc: n,
+                           splitRows: true)
+        biasGradient(outputGradient: dOut, channels: n, count: m, dst: db)
+        guard let dX else { return }
+        guard let dCols = columnsGradient else { preconditionFailure("columnsGradient needed for the input gradient") }
+        TrainerGEMMs.sgemm(m: k, n: m, k: n, a: weights, lda: n, b: dOut, ldb: m, c: dCols, ldc: m)
+        dX.update(repeating: 0, count: spec.inChannels * m)
+        Col2Im.add(columns: dCols, channels: spec.inChannels, batch: batch, height: spec.height, width: spec.width,
+                   kernel: spec.kernel, padding: spec.padding, dst: dX)
+    }
+
+    /// db[n] = sum over the `count` pixels of channel n of dOut ([channels][count]).
+    public static func biasGradient(outputGradient dOut: UnsafePointer<Float>, channels: Int, count m: Int,
+                                    dst db: UnsafeMutablePointer<Float>) {
+        Parallel.forRanges(channels, minChunk: max(1, 65536 / max(1, m))) { range in
             for j in range {
                 db[j] = Float(ChannelReductions.sum(dOut + j * m, m))
             }
         }
-        guard let dX else { return }
-        guard let dCols = columnsGradient else { preconditionFailure("columnsGradient needed for the input gradient") }
-        MaskedGEMM.sgemm(m: k, n: m, k: n, a: weights, lda: n, b: dOut, ldb: m, c: dCols, ldc: m)
-        dX.update(repeating: 0, count: spec.inChannels * m)
-        Col2Im.add(columns: dCols, channels: spec.inChannels, batch: batch, height: spec.height, width: spec.width,
-                   kernel: spec.kernel, padding: spec.padding, dst: dX)
     }
 
     /// Array convenience (allocates): gradients of one conv for a CNHW input.

@@ -37,6 +37,7 @@ public struct TrainingSettings: Sendable, Equatable {
             "epochs": String(epochs), "batch": String(batch), "schedule": scheduleName, "lr": String(lr),
             "momentum": String(hyperparameters.momentum), "weight_decay": String(hyperparameters.weightDecay),
             "nesterov": String(hyperparameters.nesterov), "seed": String(seed), "augment": String(augment),
+            "conv_algorithm": hyperparameters.convolution.rawValue,
         ]
     }
 }

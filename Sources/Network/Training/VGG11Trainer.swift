@@ -18,6 +18,7 @@ import SystolicArray
 public final class VGG11Trainer {
     public let spec: VGG11Spec
     public let faults: FaultMap?
+    public let convolution: ConvAlgorithm
     public private(set) var optimizer: SGD
     /// Optimizer steps taken (the LR schedule's clock; restored by checkpoints).
     public var stepsTaken: Int = 0
@@ -42,6 +43,8 @@ public final class VGG11Trainer {
         let gemmIndex: Int
         let bnIndex: Int
         let pooled: Bool
+        /// Computed through Winograd F(2x2, 3x3) rather than im2col + GEMM.
+        let winograd: Bool
     }
     let blocks: [ConvBlock]
     let linear: LinearSpec
@@ -49,7 +52,14 @@ public final class VGG11Trainer {
 
     // Saved activations, sized for `capacity` images.
     private var capacity = 0
-    private var columns: [UnsafeMutablePointer<Float>] = []   // im2col of each block's input, K x M
+    /// Per block: the im2col matrix of its input (K x M), or for a Winograd
+    /// block its transformed input V (16 x Cin x T, 4/9 of the im2col size).
+    private var columns: [UnsafeMutablePointer<Float>] = []
+    /// Per block: the transformed weights U of a Winograd block (nil otherwise).
+    private var transformedWeights: [UnsafeMutablePointer<Float>?] = []
+    /// Winograd scratch: M / E (16 x Cout x T) and dU (16 x Cout x Cin), sized for the largest block.
+    private var winogradOutput: UnsafeMutablePointer<Float>?
+    private var winogradWeightGradient: UnsafeMutablePointer<Float>?
     private var activations: [UnsafeMutablePointer<Float>] = [] // each block's BN+ReLU output, C x M
     private var xhat: [UnsafeMutablePointer<Float>] = []
     private var invStd: [UnsafeMutablePointer<Float>] = []
@@ -63,10 +73,16 @@ public final class VGG11Trainer {
         public var momentum: Float
         public var weightDecay: Float
         public var nesterov: Bool
-        public init(momentum: Float = 0.9, weightDecay: Float = 5e-4, nesterov: Bool = false) {
+        /// How the 3x3 convolutions are computed. Not a hyperparameter of the
+        /// optimisation, but it decides the last bits of every result, so it
+        /// travels with the settings into a run's identity.
+        public var convolution: ConvAlgorithm
+        public init(momentum: Float = 0.9, weightDecay: Float = 5e-4, nesterov: Bool = false,
+                    convolution: ConvAlgorithm = .winograd) {
             self.momentum = momentum
             self.weightDecay = weightDecay
             self.nesterov = nesterov
+            self.convolution = convolution
         }
     }
 
@@ -79,6 +95,7 @@ public final class VGG11Trainer {
 
     public init(parameters: VGG11Parameters, faults: FaultMap?, hyperparameters h: Hyperparameters = .init()) {
         spec = parameters.spec
+        convolution = h.convolution
         self.faults = faults
         let gemmLayers = spec.gemmLayers
         let bnLayers = spec.batchNormLayers
@@ -110,7 +127,8 @@ public final class VGG11Trainer {
                 }
                 var pooled = false
                 if i + 3 < layers.count, case .maxPool = layers[i + 3] { pooled = true }
-                blocks.append(ConvBlock(conv: c, gemmIndex: gi, bnIndex: bi, pooled: pooled))
+                blocks.append(ConvBlock(conv: c, gemmIndex: gi, bnIndex: bi, pooled: pooled,
+                                        winograd: h.convolution.usesWinograd(c)))
                 gi += 1
                 bi += 1
             case .linear(let l):
@@ -130,21 +148,36 @@ public final class VGG11Trainer {
 
     private func release() {
         for p in columns + activations + xhat + invStd { p.deallocate() }
-        for p in [scratchA, scratchB, flat, logitsT, logits] { p?.deallocate() }
-        columns = []; activations = []; xhat = []; invStd = []
+        for p in transformedWeights + [scratchA, scratchB, flat, logitsT, logits, winogradOutput, winogradWeightGradient] {
+            p?.deallocate()
+        }
+        columns = []; activations = []; xhat = []; invStd = []; transformedWeights = []
     }
 
     private func reserve(batch: Int) {
         guard batch > capacity else { return }
         release()
         var largest = spec.inputChannels * spec.inputSize * spec.inputSize * batch
+        var winogradOut = 0, winogradWeights = 0
         for b in blocks {
             let m = batch * b.conv.height * b.conv.width
-            columns.append(.allocate(capacity: b.conv.k * m))
+            if b.winograd {
+                columns.append(.allocate(capacity: WinogradConv.inputTransformCount(b.conv, batch: batch)))
+                transformedWeights.append(.allocate(capacity: WinogradConv.weightTransformCount(b.conv)))
+                winogradOut = max(winogradOut, WinogradConv.outputTransformCount(b.conv, batch: batch))
+                winogradWeights = max(winogradWeights, WinogradConv.weightTransformCount(b.conv))
+            } else {
+                columns.append(.allocate(capacity: b.conv.k * m))
+                transformedWeights.append(nil)
+            }
             activations.append(.allocate(capacity: b.conv.outChannels * m))
             xhat.append(.allocate(capacity: b.conv.outChannels * m))
             invStd.append(.allocate(capacity: b.conv.outChannels))
             largest = max(largest, b.conv.outChannels * m, b.conv.inChannels * m)
+        }
+        if winogradOut > 0 {
+            winogradOutput = .allocate(capacity: winogradOut)
+            winogradWeightGradient = .allocate(capacity: winogradWeights)
         }
         scratchA = .allocate(capacity: largest)
         scratchB = .allocate(capacity: largest)
@@ -203,6 +236,11 @@ public final class VGG11Trainer {
     /// dGamma, dBeta (the pruned entries of dW zeroed). Updates BN running stats.
     @discardableResult
     public func forwardBackward(images: UnsafePointer<Float>, labels: [Int]) -> StepResult {
+        // Single-threaded BLAS calls spread over the cores here (TrainerGEMMs: why).
+        TrainerGEMMs.singleThreadedBLAS { forwardBackwardSteps(images: images, labels: labels) }
+    }
+
+    private func forwardBackwardSteps(images: UnsafePointer<Float>, labels: [Int]) -> StepResult {
         let batch = labels.count
         reserve(batch: batch)
         let classes = linear.outFeatures
@@ -215,14 +253,25 @@ public final class VGG11Trainer {
         for (bi, b) in blocks.enumerated() {
             let c = b.conv
             let m = batch * height * width
-            timed("im2col") {
-                Im2Col.columns(src: input, channels: c.inChannels, batch: batch, height: height, width: width,
-                               kernel: c.kernel, padding: c.padding, dst: columns[bi])
-            }
             let act = activations[bi]
-            timed("gemm_forward.\(c.name)") {
+            if b.winograd {
+                // Reads all of `input` (possibly `pooledOut`) into V before `act` is written.
                 weights[b.gemmIndex].withUnsafeBufferPointer { w in
-                    Conv2D.gemm(weights: w.baseAddress!, k: c.k, n: c.outChannels, columns: columns[bi], m: m, out: act)
+                    WinogradConv.forward(input: input, weights: w.baseAddress!, batch: batch, spec: c,
+                                         u: transformedWeights[bi]!, v: columns[bi], m: winogradOutput!, out: act,
+                                         timed: timedPhase)
+                }
+            } else {
+                timed("im2col") {
+                    Im2Col.columns(src: input, channels: c.inChannels, batch: batch, height: height, width: width,
+                                   kernel: c.kernel, padding: c.padding, dst: columns[bi])
+                }
+                timed("gemm_forward.\(c.name)") {
+                    weights[b.gemmIndex].withUnsafeBufferPointer { w in
+                        // Conv2D.gemm's product, in two halves of the output pixels.
+                        TrainerGEMMs.sgemm(m: c.outChannels, n: m, k: c.k, a: w.baseAddress!, lda: c.outChannels,
+                                           transA: true, b: columns[bi], ldb: m, c: act, ldc: m)
+                    }
                 }
             }
             timed("bn_relu_forward") {
@@ -293,6 +342,19 @@ public final class VGG11Trainer {
             } }
             // The input gradient goes to whichever buffer `g` is not.
             let inputGradient = g == cur ? other : cur
+            if b.winograd {
+                dW[b.gemmIndex].withUnsafeMutableBufferPointer { dw in
+                    WinogradConv.backward(outputGradient: g, batch: batch, spec: c, u: transformedWeights[bi]!,
+                                          v: columns[bi], e: winogradOutput!, du: winogradWeightGradient!,
+                                          weightGradient: dw.baseAddress!, inputGradient: bi == 0 ? nil : inputGradient,
+                                          timed: timedPhase)
+                }
+                timed("bias_gradient") {
+                    dB[b.gemmIndex].withUnsafeMutableBufferPointer { db in
+                        ConvBackward.biasGradient(outputGradient: g, channels: c.outChannels, count: m, dst: db.baseAddress!)
+                    }
+                }
+            } else {
             timed("conv_backward.\(c.name)") { weights[b.gemmIndex].withUnsafeBufferPointer { w in
                 dW[b.gemmIndex].withUnsafeMutableBufferPointer { dw in
                     dB[b.gemmIndex].withUnsafeMutableBufferPointer { db in
@@ -304,12 +366,16 @@ public final class VGG11Trainer {
                     }
                 }
             } }
+            }
             other = g
             cur = inputGradient
         }
         for i in masks.indices { masks[i]?.zero(&dW[i]) }
         return StepResult(loss: loss, correct: correct)
     }
+
+    /// `timed` in the shape the conv routines take.
+    private func timedPhase(_ phase: String, _ body: () -> Void) { timed(phase, body) }
 
     @inline(__always) private func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
         guard profile != nil else { return try body() }
