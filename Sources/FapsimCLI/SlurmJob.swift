@@ -251,6 +251,7 @@ public struct SlurmScript: Sendable {
         # HDF5's file locks fail or hang on many NFS/Lustre mounts; every unit writes its own file.
         export HDF5_USE_FILE_LOCKING="${HDF5_USE_FILE_LOCKING:-FALSE}"
         export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}"
+        export FAPSIM_THREADS="${FAPSIM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}"
         echo "fapsim \(command) unit ${SLURM_ARRAY_TASK_ID} (job ${SLURM_ARRAY_JOB_ID}) on $(hostname) at $(date -u +%Y-%m-%dT%H:%M:%SZ)"
         \(taskLine)
 
