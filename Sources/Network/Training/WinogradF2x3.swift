@@ -144,28 +144,57 @@ public enum WinogradF2x3 {
     /// Tiles moved per staging block.
     static let lanes = 8
 
-    /// Walks the tiles of one channel in blocks of `lanes`: calls `body(t0, n,
-    /// offsets)` with the first tile, the block's size and, per tile, the flat
-    /// offset of its top-left element in a [batch][rows][cols] plane stack whose
-    /// planes are `rows` x `cols` (tile (b, ty, tx) at b * rows * cols + 2ty * cols + 2tx).
-    @inline(__always)
-    static func forEachTileBlock(batch: Int, th: Int, tw: Int, rows: Int, cols: Int,
-                                 _ body: (Int, Int, UnsafePointer<Int>) -> Void) {
-        var offsets = (0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &offsets) { raw in
-            let off = raw.baseAddress!.assumingMemoryBound(to: Int.self)
-            var b = 0, ty = 0, tx = 0
-            var t0 = 0
-            let total = batch * th * tw
-            while t0 < total {
-                let n = min(lanes, total - t0)
-                for l in 0..<n {
-                    off[l] = b * rows * cols + 2 * ty * cols + 2 * tx
-                    tx += 1
-                    if tx == tw { tx = 0; ty += 1; if ty == th { ty = 0; b += 1 } }
+    /// The tiling of one CNHW activation tensor (channels x batch x height x width).
+    struct TileGrid {
+        let channels, batch, height, width: Int
+        var th: Int { height / 2 }
+        var tw: Int { width / 2 }
+        /// Tiles per channel: batch * (H/2) * (W/2).
+        var tiles: Int { batch * th * tw }
+        /// Distance between two positions' planes in a [16][channels][tiles] array.
+        var stride: Int { channels * tiles }
+        var plane: Int { height * width }
+        /// A padded plane is (H + 2) x (W + 2): the zero ring of the padding.
+        var paddedPlane: Int { (height + 2) * (width + 2) }
+
+        /// Runs `body(c, stage, padded)` for every channel, the channels split
+        /// over `Parallel`'s workers. Each worker has its own staging block
+        /// (16 x lanes, zeroed once) and, when `padded`, a stack of `batch`
+        /// padded planes (zeroed once; `body` keeps the ring at zero).
+        func forEachChannel(padded: Bool,
+                            _ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+            Parallel.forRanges(channels, minChunk: max(1, 8192 / max(1, batch * plane))) { range in
+                let stage = UnsafeMutablePointer<Float>.allocate(capacity: 16 * lanes)
+                stage.initialize(repeating: 0, count: 16 * lanes)
+                let stack = UnsafeMutablePointer<Float>.allocate(capacity: padded ? batch * paddedPlane : 1)
+                stack.initialize(repeating: 0, count: padded ? batch * paddedPlane : 1)
+                defer { stage.deallocate(); stack.deallocate() }
+                for c in range { body(c, stage, stack) }
+            }
+        }
+
+        /// Walks the tiles of one channel in blocks of `lanes`: calls `body(t0,
+        /// n, offsets)` with the first tile, the block's size and, per tile, the
+        /// flat offset of its top-left element in a [batch][rows][cols] plane
+        /// stack (tile (b, ty, tx) at b * rows * cols + 2ty * cols + 2tx).
+        @inline(__always)
+        func forEachTileBlock(padded: Bool, _ body: (Int, Int, UnsafePointer<Int>) -> Void) {
+            let rows = padded ? height + 2 : height, cols = padded ? width + 2 : width
+            var offsets = (0, 0, 0, 0, 0, 0, 0, 0)
+            withUnsafeMutableBytes(of: &offsets) { raw in
+                let off = raw.baseAddress!.assumingMemoryBound(to: Int.self)
+                var b = 0, ty = 0, tx = 0
+                var t0 = 0
+                while t0 < tiles {
+                    let n = min(lanes, tiles - t0)
+                    for l in 0..<n {
+                        off[l] = b * rows * cols + 2 * ty * cols + 2 * tx
+                        tx += 1
+                        if tx == tw { tx = 0; ty += 1; if ty == th { ty = 0; b += 1 } }
+                    }
+                    body(t0, n, UnsafePointer(off))
+                    t0 += n
                 }
-                body(t0, n, UnsafePointer(off))
-                t0 += n
             }
         }
     }
@@ -174,36 +203,27 @@ public enum WinogradF2x3 {
     /// rows 2ty-1 ..< 2ty+3, columns 2tx-1 ..< 2tx+3.
     public static func transformInput(_ x: UnsafePointer<Float>, channels: Int, batch: Int, height: Int, width: Int,
                                       dst v: UnsafeMutablePointer<Float>) {
-        let th = height / 2, tw = width / 2
-        let tiles = batch * th * tw
-        let stride = channels * tiles
-        let pw = width + 2, ph = height + 2
-        let plane = height * width
-        Parallel.forRanges(channels, minChunk: max(1, 8192 / max(1, batch * plane))) { range in
+        let g = TileGrid(channels: channels, batch: batch, height: height, width: width)
+        let pw = width + 2
+        g.forEachChannel(padded: true) { c, stage, padded in
             // Zero-bordered copies of the channel's planes, so the tile loop has no edge cases.
-            let padded = UnsafeMutablePointer<Float>.allocate(capacity: batch * ph * pw)
-            padded.initialize(repeating: 0, count: batch * ph * pw)
-            let stage = UnsafeMutablePointer<Float>.allocate(capacity: 16 * lanes)
-            defer { padded.deallocate(); stage.deallocate() }
-            for c in range {
-                for b in 0..<batch {
-                    let src = x + (c * batch + b) * plane
-                    let dst = padded + b * ph * pw + pw + 1
-                    for y in 0..<height { (dst + y * pw).update(from: src + y * width, count: width) }
+            for b in 0..<batch {
+                let src = x + (c * batch + b) * g.plane
+                let dst = padded + b * g.paddedPlane + pw + 1
+                for y in 0..<height { (dst + y * pw).update(from: src + y * width, count: width) }
+            }
+            let out = v + c * g.tiles
+            g.forEachTileBlock(padded: true) { t0, n, off in
+                for l in 0..<n {
+                    let r0 = UnsafePointer(padded + off[l])
+                    let d0 = load4(r0), d1 = load4(r0 + pw), d2 = load4(r0 + 2 * pw), d3 = load4(r0 + 3 * pw)
+                    // Bᵀ d: rows combined elementwise over the 4 columns; then each row times B.
+                    stageRowBt(d0 - d2, stage + l, 0)
+                    stageRowBt(d1 + d2, stage + l, 4)
+                    stageRowBt(d2 - d1, stage + l, 8)
+                    stageRowBt(d1 - d3, stage + l, 12)
                 }
-                let out = v + c * tiles
-                forEachTileBlock(batch: batch, th: th, tw: tw, rows: ph, cols: pw) { t0, n, off in
-                    for l in 0..<n {
-                        let r0 = UnsafePointer(padded + off[l])
-                        let d0 = load4(r0), d1 = load4(r0 + pw), d2 = load4(r0 + 2 * pw), d3 = load4(r0 + 3 * pw)
-                        // Bᵀ d: rows combined elementwise over the 4 columns; then each row times B.
-                        stageRowBt(d0 - d2, stage + l, 0)
-                        stageRowBt(d1 + d2, stage + l, 4)
-                        stageRowBt(d2 - d1, stage + l, 8)
-                        stageRowBt(d1 - d3, stage + l, 12)
-                    }
-                    for xi in 0..<16 { store8(load8(stage + xi * lanes, lanes), out + xi * stride + t0, n) }
-                }
+                stageOut(stage, out, stride: g.stride, t0: t0, n: n)
             }
         }
     }
@@ -223,35 +243,36 @@ public enum WinogradF2x3 {
         for xi in 0..<16 { store8(load8(src + xi * stride + t0, n), stage + xi * lanes, lanes) }
     }
 
+    /// Copies the staging block out to tiles t0 ..< t0 + n of the 16 planes.
+    @inline(__always)
+    static func stageOut(_ stage: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, stride: Int, t0: Int, n: Int) {
+        for xi in 0..<16 { store8(load8(stage + xi * lanes, lanes), dst + xi * stride + t0, n) }
+    }
+
+    /// Row i of the staged 4x4 tile in lane l.
+    @inline(__always)
+    static func stagedRow(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD4<Float> {
+        SIMD4(p[(4 * i) * lanes], p[(4 * i + 1) * lanes], p[(4 * i + 2) * lanes], p[(4 * i + 3) * lanes])
+    }
+
     /// out (CNHW) = Aᵀ M A per tile, for M[ξ][j][t] (overwrites).
     public static func inverseOutput(_ m: UnsafePointer<Float>, channels: Int, batch: Int, height: Int, width: Int,
                                      dst out: UnsafeMutablePointer<Float>) {
-        let th = height / 2, tw = width / 2
-        let tiles = batch * th * tw
-        let stride = channels * tiles
-        let plane = height * width
-        Parallel.forRanges(channels, minChunk: max(1, 8192 / max(1, batch * plane))) { range in
-            let stage = UnsafeMutablePointer<Float>.allocate(capacity: 16 * lanes)
-            stage.initialize(repeating: 0, count: 16 * lanes)
-            defer { stage.deallocate() }
-            for j in range {
-                let dst = out + j * batch * plane
-                forEachTileBlock(batch: batch, th: th, tw: tw, rows: height, cols: width) { t0, n, off in
-                    stageIn(m + j * tiles, stride: stride, t0: t0, n: n, stage)
-                    for l in 0..<n {
-                        let p = stage + l
-                        @inline(__always) func row(_ i: Int) -> SIMD4<Float> {
-                            SIMD4(p[(4 * i) * lanes], p[(4 * i + 1) * lanes], p[(4 * i + 2) * lanes], p[(4 * i + 3) * lanes])
-                        }
-                        let m0 = row(0), m1 = row(1), m2 = row(2), m3 = row(3)
-                        // Aᵀ M: two rows of 4, then each times A.
-                        let a0 = m0 + m1 + m2, a1 = m1 - m2 - m3
-                        let y0 = dst + off[l], y1 = y0 + width
-                        y0[0] = a0[0] + a0[1] + a0[2]
-                        y0[1] = a0[1] - a0[2] - a0[3]
-                        y1[0] = a1[0] + a1[1] + a1[2]
-                        y1[1] = a1[1] - a1[2] - a1[3]
-                    }
+        let g = TileGrid(channels: channels, batch: batch, height: height, width: width)
+        g.forEachChannel(padded: false) { j, stage, _ in
+            let dst = out + j * batch * g.plane
+            g.forEachTileBlock(padded: false) { t0, n, off in
+                stageIn(m + j * g.tiles, stride: g.stride, t0: t0, n: n, stage)
+                for l in 0..<n {
+                    let p = UnsafePointer(stage + l)
+                    let m0 = stagedRow(p, 0), m1 = stagedRow(p, 1), m2 = stagedRow(p, 2), m3 = stagedRow(p, 3)
+                    // Aᵀ M: two rows of 4, then each times A.
+                    let a0 = m0 + m1 + m2, a1 = m1 - m2 - m3
+                    let y0 = dst + off[l], y1 = y0 + width
+                    y0[0] = a0[0] + a0[1] + a0[2]
+                    y0[1] = a0[1] - a0[2] - a0[3]
+                    y1[0] = a1[0] + a1[1] + a1[2]
+                    y1[1] = a1[1] - a1[2] - a1[3]
                 }
             }
         }
@@ -260,35 +281,28 @@ public enum WinogradF2x3 {
     /// E[ξ][j][t] = (A dY Aᵀ)[ξ] for the 2x2 output-gradient tile dY (CNHW in).
     public static func transformOutputGradient(_ dy: UnsafePointer<Float>, channels: Int, batch: Int,
                                                height: Int, width: Int, dst e: UnsafeMutablePointer<Float>) {
-        let th = height / 2, tw = width / 2
-        let tiles = batch * th * tw
-        let stride = channels * tiles
-        let plane = height * width
-        Parallel.forRanges(channels, minChunk: max(1, 8192 / max(1, batch * plane))) { range in
-            let stage = UnsafeMutablePointer<Float>.allocate(capacity: 16 * lanes)
-            defer { stage.deallocate() }
-            for j in range {
-                let src = dy + j * batch * plane
-                let out = e + j * tiles
-                forEachTileBlock(batch: batch, th: th, tw: tw, rows: height, cols: width) { t0, n, off in
-                    for l in 0..<n {
-                        let g0 = src + off[l], g1 = g0 + width
-                        // A dY: rows (g0, g0 + g1, g0 - g1, -g1), each of 2; then each row times Aᵀ.
-                        let a = g0[0], b = g0[1], c = g1[0], d = g1[1]
-                        let p = stage + l
-                        @inline(__always) func stageRow(_ i: Int, _ r0: Float, _ r1: Float) {
-                            p[(4 * i) * lanes] = r0
-                            p[(4 * i + 1) * lanes] = r0 + r1
-                            p[(4 * i + 2) * lanes] = r0 - r1
-                            p[(4 * i + 3) * lanes] = -r1
-                        }
-                        stageRow(0, a, b)
-                        stageRow(1, a + c, b + d)
-                        stageRow(2, a - c, b - d)
-                        stageRow(3, -c, -d)
+        let g = TileGrid(channels: channels, batch: batch, height: height, width: width)
+        g.forEachChannel(padded: false) { j, stage, _ in
+            let src = dy + j * batch * g.plane
+            let out = e + j * g.tiles
+            g.forEachTileBlock(padded: false) { t0, n, off in
+                for l in 0..<n {
+                    let g0 = src + off[l], g1 = g0 + width
+                    // A dY: rows (g0, g0 + g1, g0 - g1, -g1), each of 2; then each row times Aᵀ.
+                    let a = g0[0], b = g0[1], c = g1[0], d = g1[1]
+                    let p = stage + l
+                    @inline(__always) func stageRow(_ i: Int, _ r0: Float, _ r1: Float) {
+                        p[(4 * i) * lanes] = r0
+                        p[(4 * i + 1) * lanes] = r0 + r1
+                        p[(4 * i + 2) * lanes] = r0 - r1
+                        p[(4 * i + 3) * lanes] = -r1
                     }
-                    for xi in 0..<16 { store8(load8(stage + xi * lanes, lanes), out + xi * stride + t0, n) }
+                    stageRow(0, a, b)
+                    stageRow(1, a + c, b + d)
+                    stageRow(2, a - c, b - d)
+                    stageRow(3, -c, -d)
                 }
+                stageOut(stage, out, stride: g.stride, t0: t0, n: n)
             }
         }
     }
@@ -298,39 +312,27 @@ public enum WinogradF2x3 {
     /// ring is dropped.
     public static func inputGradient(_ dv: UnsafePointer<Float>, channels: Int, batch: Int, height: Int, width: Int,
                                      dst dx: UnsafeMutablePointer<Float>) {
-        let th = height / 2, tw = width / 2
-        let tiles = batch * th * tw
-        let stride = channels * tiles
-        let pw = width + 2, ph = height + 2
-        let plane = height * width
-        Parallel.forRanges(channels, minChunk: max(1, 8192 / max(1, batch * plane))) { range in
-            let padded = UnsafeMutablePointer<Float>.allocate(capacity: batch * ph * pw)
-            let stage = UnsafeMutablePointer<Float>.allocate(capacity: 16 * lanes)
-            stage.initialize(repeating: 0, count: 16 * lanes)
-            defer { padded.deallocate(); stage.deallocate() }
-            for c in range {
-                padded.update(repeating: 0, count: batch * ph * pw)
-                forEachTileBlock(batch: batch, th: th, tw: tw, rows: ph, cols: pw) { t0, n, off in
-                    stageIn(dv + c * tiles, stride: stride, t0: t0, n: n, stage)
-                    for l in 0..<n {
-                        let p = stage + l
-                        @inline(__always) func row(_ i: Int) -> SIMD4<Float> {
-                            SIMD4(p[(4 * i) * lanes], p[(4 * i + 1) * lanes], p[(4 * i + 2) * lanes], p[(4 * i + 3) * lanes])
-                        }
-                        let x0 = row(0), x1 = row(1), x2 = row(2), x3 = row(3)
-                        // B X: rows (X0, X1 - X2 + X3, -X0 + X1 + X2, -X3); then each row times Bᵀ.
-                        let q0 = padded + off[l]
-                        addRowB(x0, q0)
-                        addRowB(x1 - x2 + x3, q0 + pw)
-                        addRowB(x1 + x2 - x0, q0 + 2 * pw)
-                        addRowB(-x3, q0 + 3 * pw)
-                    }
+        let g = TileGrid(channels: channels, batch: batch, height: height, width: width)
+        let pw = width + 2
+        g.forEachChannel(padded: true) { c, stage, padded in
+            padded.update(repeating: 0, count: batch * g.paddedPlane)
+            g.forEachTileBlock(padded: true) { t0, n, off in
+                stageIn(dv + c * g.tiles, stride: g.stride, t0: t0, n: n, stage)
+                for l in 0..<n {
+                    let p = UnsafePointer(stage + l)
+                    let x0 = stagedRow(p, 0), x1 = stagedRow(p, 1), x2 = stagedRow(p, 2), x3 = stagedRow(p, 3)
+                    // B X: rows (X0, X1 - X2 + X3, -X0 + X1 + X2, -X3); then each row times Bᵀ.
+                    let q0 = padded + off[l]
+                    addRowB(x0, q0)
+                    addRowB(x1 - x2 + x3, q0 + pw)
+                    addRowB(x1 + x2 - x0, q0 + 2 * pw)
+                    addRowB(-x3, q0 + 3 * pw)
                 }
-                for b in 0..<batch {
-                    let src = padded + b * ph * pw + pw + 1
-                    let dst = dx + (c * batch + b) * plane
-                    for y in 0..<height { (dst + y * width).update(from: src + y * pw, count: width) }
-                }
+            }
+            for b in 0..<batch {
+                let src = padded + b * g.paddedPlane + pw + 1
+                let dst = dx + (c * batch + b) * g.plane
+                for y in 0..<height { (dst + y * width).update(from: src + y * pw, count: width) }
             }
         }
     }
