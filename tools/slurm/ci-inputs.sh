@@ -9,16 +9,9 @@ export FAPSIM_CIFAR_DIR="${FAPSIM_CIFAR_DIR:-$ROOT/../shared/datasets/cifar-10-b
 CONFIG="$ROOT/hw-configs/small-8x8.yaml"
 mkdir -p inputs
 # A VGG11 at 1/8 width trained for one epoch on 256 images: FAT on it takes well under a second.
-# Without `fapsim train`, the pre-trained full-width VGG11 (slower units, so fewer images).
-if "$FAPSIM" train --help 2>/dev/null | grep -q -- '--width'; then
-    "$FAPSIM" train --width 0.125 --epochs 1 --train-subset 256 --test-subset 128 --train-seed 3 --out inputs/w.h5 --quiet >/dev/null
-    WEIGHTS=inputs/w.h5
-    KILL_IMAGES="${FAPSIM_SLURM_CI_KILL_IMAGES:-1536}"
-else
-    WEIGHTS="${FAPSIM_MODEL:-$ROOT/../shared/models/vgg11_cifar10.h5}"
-    [ -f "$WEIGHTS" ] || fail "no fapsim train and no pre-trained model at $WEIGHTS (set FAPSIM_MODEL)"
-    KILL_IMAGES="${FAPSIM_SLURM_CI_KILL_IMAGES:-128}"
-fi
+"$FAPSIM" train --width 0.125 --epochs 1 --train-subset 256 --test-subset 128 --train-seed 3 --out inputs/w.h5 --quiet >/dev/null
+WEIGHTS=inputs/w.h5
+KILL_IMAGES="${FAPSIM_SLURM_CI_KILL_IMAGES:-1536}"
 "$FAPSIM" lot generate --config "$CONFIG" --chips 3 --seed 7 --model uniform --rate-range 0.02:0.2 --out inputs/lot.h5 >/dev/null
 COMMON=(--weights "$WEIGHTS" --test-subset 64 --seed 5)
 RES_ARGS=("${COMMON[@]}" --train-subset 64 --config "$CONFIG" --rates 0.05,0.2 --repeats 2 --epochs 1 --targets 0.02)

@@ -44,11 +44,17 @@ mkdir -p "$WORK"
 cd "$WORK"
 
 # --- real commands or the stub ----------------------------------------------
-has_contract() { "$FAPSIM" "$1" --help 2>/dev/null | grep -q -- '--list-units'; }
-if [ "${FAPSIM_SLURM_CI_STUB:-0}" != 1 ] && has_contract resilience && has_contract reduce; then
+# The help is read whole before grep looks at it: `fapsim ... --help | grep -q`
+# under pipefail fails at random once the help outgrows one 4 KiB write (grep
+# exits at the first match, fapsim's second write gets SIGPIPE), which once
+# dropped this script into stub mode silently.
+has_contract() { local help; help="$("$FAPSIM" "$1" --help 2>/dev/null)" && grep -q -- '--list-units' <<<"$help"; }
+if [ "${FAPSIM_SLURM_CI_STUB:-0}" = 1 ]; then
+    MODE=stub
+elif has_contract resilience && has_contract reduce; then
     MODE=real
 else
-    MODE=stub
+    fail "$FAPSIM resilience/reduce --help do not list --list-units (the unit contract); set FAPSIM_SLURM_CI_STUB=1 to test the driver with the stub"
 fi
 say "mode: $MODE"
 
