@@ -57,7 +57,7 @@ public final class VGG11Trainer {
     private var columns: [UnsafeMutablePointer<Float>] = []
     /// Per block: the transformed weights U of a Winograd block (nil otherwise).
     private var transformedWeights: [UnsafeMutablePointer<Float>?] = []
-    /// Winograd scratch: M / E (16 x Cout x T) and dU (16 x Cout x Cin), sized for the largest block.
+    /// Winograd scratch: M / E (16 x Cout x T) and dU (16 x Cin x Cout), sized for the largest block.
     private var winogradOutput: UnsafeMutablePointer<Float>?
     private var winogradWeightGradient: UnsafeMutablePointer<Float>?
     private var activations: [UnsafeMutablePointer<Float>] = [] // each block's BN+ReLU output, C x M
@@ -152,6 +152,7 @@ public final class VGG11Trainer {
             p?.deallocate()
         }
         columns = []; activations = []; xhat = []; invStd = []; transformedWeights = []
+        winogradOutput = nil; winogradWeightGradient = nil
     }
 
     private func reserve(batch: Int) {
@@ -355,17 +356,17 @@ public final class VGG11Trainer {
                     }
                 }
             } else {
-            timed("conv_backward.\(c.name)") { weights[b.gemmIndex].withUnsafeBufferPointer { w in
-                dW[b.gemmIndex].withUnsafeMutableBufferPointer { dw in
-                    dB[b.gemmIndex].withUnsafeMutableBufferPointer { db in
-                        ConvBackward.backward(columns: columns[bi], weights: w.baseAddress!, outputGradient: g,
-                                              k: c.k, n: c.outChannels, batch: batch, spec: c,
-                                              weightGradient: dw.baseAddress!, biasGradient: db.baseAddress!,
-                                              columnsGradient: bi == 0 ? nil : columns[bi],
-                                              inputGradient: bi == 0 ? nil : inputGradient)
+                timed("conv_backward.\(c.name)") { weights[b.gemmIndex].withUnsafeBufferPointer { w in
+                    dW[b.gemmIndex].withUnsafeMutableBufferPointer { dw in
+                        dB[b.gemmIndex].withUnsafeMutableBufferPointer { db in
+                            ConvBackward.backward(columns: columns[bi], weights: w.baseAddress!, outputGradient: g,
+                                                  k: c.k, n: c.outChannels, batch: batch, spec: c,
+                                                  weightGradient: dw.baseAddress!, biasGradient: db.baseAddress!,
+                                                  columnsGradient: bi == 0 ? nil : columns[bi],
+                                                  inputGradient: bi == 0 ? nil : inputGradient)
+                        }
                     }
-                }
-            } }
+                } }
             }
             other = g
             cur = inputGradient

@@ -48,37 +48,46 @@ public enum WinogradF2x3 {
 
     // MARK: weights
 
+    /// Calls `body(c, j, n)` for every input channel c and every block of
+    /// n <= 8 output channels j ..< j + n, the input channels split over
+    /// `Parallel`'s workers (both weight layouts are contiguous in j).
+    @inline(__always)
+    static func forEachFilterVector(inChannels cin: Int, outChannels cout: Int, _ body: (Int, Int, Int) -> Void) {
+        Parallel.forRanges(cin, minChunk: max(1, 4096 / max(1, cout))) { range in
+            for c in range {
+                var j = 0
+                while j < cout {
+                    body(c, j, min(8, cout - j))
+                    j += 8
+                }
+            }
+        }
+    }
+
     /// U[ξ][c][j] = (G g Gᵀ)[ξ] for the filter g of input channel c, output channel j.
     public static func transformWeights(_ w: UnsafePointer<Float>, inChannels: Int, outChannels: Int,
                                         dst u: UnsafeMutablePointer<Float>) {
         let cin = inChannels, cout = outChannels
         let plane = cout * cin
-        Parallel.forRanges(cin, minChunk: max(1, 4096 / max(1, cout))) { range in
-            for c in range {
-                var j = 0
-                while j < cout {
-                    let n = min(8, cout - j)
-                    let g = w + c * 9 * cout + j
-                    @inline(__always) func tap(_ r: Int, _ s: Int) -> SIMD8<Float> { load8(g + (r * 3 + s) * cout, n) }
-                    // Rows of G g (3 taps each), then each row times Gᵀ.
-                    let half = SIMD8<Float>(repeating: 0.5)
-                    let o = u + c * cout + j
-                    @inline(__always) func storeRow(_ i: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>, _ cc: SIMD8<Float>) {
-                        store8(a, o + (4 * i) * plane, n)
-                        store8(half * (a + b + cc), o + (4 * i + 1) * plane, n)
-                        store8(half * (a - b + cc), o + (4 * i + 2) * plane, n)
-                        store8(cc, o + (4 * i + 3) * plane, n)
-                    }
-                    let g00 = tap(0, 0), g01 = tap(0, 1), g02 = tap(0, 2)
-                    let g10 = tap(1, 0), g11 = tap(1, 1), g12 = tap(1, 2)
-                    let g20 = tap(2, 0), g21 = tap(2, 1), g22 = tap(2, 2)
-                    storeRow(0, g00, g01, g02)
-                    storeRow(1, half * (g00 + g10 + g20), half * (g01 + g11 + g21), half * (g02 + g12 + g22))
-                    storeRow(2, half * (g00 - g10 + g20), half * (g01 - g11 + g21), half * (g02 - g12 + g22))
-                    storeRow(3, g20, g21, g22)
-                    j += 8
-                }
+        forEachFilterVector(inChannels: cin, outChannels: cout) { c, j, n in
+            let g = w + c * 9 * cout + j
+            @inline(__always) func tap(_ r: Int, _ s: Int) -> SIMD8<Float> { load8(g + (r * 3 + s) * cout, n) }
+            // Rows of G g (3 taps each), then each row times Gᵀ.
+            let half = SIMD8<Float>(repeating: 0.5)
+            let o = u + c * cout + j
+            @inline(__always) func storeRow(_ i: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>, _ cc: SIMD8<Float>) {
+                store8(a, o + (4 * i) * plane, n)
+                store8(half * (a + b + cc), o + (4 * i + 1) * plane, n)
+                store8(half * (a - b + cc), o + (4 * i + 2) * plane, n)
+                store8(cc, o + (4 * i + 3) * plane, n)
             }
+            let g00 = tap(0, 0), g01 = tap(0, 1), g02 = tap(0, 2)
+            let g10 = tap(1, 0), g11 = tap(1, 1), g12 = tap(1, 2)
+            let g20 = tap(2, 0), g21 = tap(2, 1), g22 = tap(2, 2)
+            storeRow(0, g00, g01, g02)
+            storeRow(1, half * (g00 + g10 + g20), half * (g01 + g11 + g21), half * (g02 + g12 + g22))
+            storeRow(2, half * (g00 - g10 + g20), half * (g01 - g11 + g21), half * (g02 - g12 + g22))
+            storeRow(3, g20, g21, g22)
         }
     }
 
@@ -87,33 +96,26 @@ public enum WinogradF2x3 {
                                       dst dw: UnsafeMutablePointer<Float>) {
         let cin = inChannels, cout = outChannels
         let plane = cout * cin
-        Parallel.forRanges(cin, minChunk: max(1, 4096 / max(1, cout))) { range in
-            for c in range {
-                var j = 0
-                while j < cout {
-                    let n = min(8, cout - j)
-                    let x = du + c * cout + j
-                    let half = SIMD8<Float>(repeating: 0.5)
-                    // Gᵀ X: three rows of 4 (vectors over 8 output channels).
-                    @inline(__always) func column(_ col: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-                        let x0 = load8(x + col * plane, n), x1 = load8(x + (4 + col) * plane, n)
-                        let x2 = load8(x + (8 + col) * plane, n), x3 = load8(x + (12 + col) * plane, n)
-                        return (x0 + half * (x1 + x2), half * (x1 - x2), half * (x1 + x2) + x3)
-                    }
-                    let k0 = column(0), k1 = column(1), k2 = column(2), k3 = column(3)
-                    let d = dw + c * 9 * cout + j
-                    @inline(__always) func storeRow(_ kh: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>,
-                                                    _ cc: SIMD8<Float>, _ e: SIMD8<Float>) {
-                        store8(a + half * (b + cc), d + (kh * 3) * cout, n)
-                        store8(half * (b - cc), d + (kh * 3 + 1) * cout, n)
-                        store8(half * (b + cc) + e, d + (kh * 3 + 2) * cout, n)
-                    }
-                    storeRow(0, k0.0, k1.0, k2.0, k3.0)
-                    storeRow(1, k0.1, k1.1, k2.1, k3.1)
-                    storeRow(2, k0.2, k1.2, k2.2, k3.2)
-                    j += 8
-                }
+        forEachFilterVector(inChannels: cin, outChannels: cout) { c, j, n in
+            let x = du + c * cout + j
+            let half = SIMD8<Float>(repeating: 0.5)
+            // Gᵀ X: three rows of 4 (vectors over 8 output channels).
+            @inline(__always) func column(_ col: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+                let x0 = load8(x + col * plane, n), x1 = load8(x + (4 + col) * plane, n)
+                let x2 = load8(x + (8 + col) * plane, n), x3 = load8(x + (12 + col) * plane, n)
+                return (x0 + half * (x1 + x2), half * (x1 - x2), half * (x1 + x2) + x3)
             }
+            let k0 = column(0), k1 = column(1), k2 = column(2), k3 = column(3)
+            let d = dw + c * 9 * cout + j
+            @inline(__always) func storeRow(_ kh: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>,
+                                            _ cc: SIMD8<Float>, _ e: SIMD8<Float>) {
+                store8(a + half * (b + cc), d + (kh * 3) * cout, n)
+                store8(half * (b - cc), d + (kh * 3 + 1) * cout, n)
+                store8(half * (b + cc) + e, d + (kh * 3 + 2) * cout, n)
+            }
+            storeRow(0, k0.0, k1.0, k2.0, k3.0)
+            storeRow(1, k0.1, k1.1, k2.1, k3.1)
+            storeRow(2, k0.2, k1.2, k2.2, k3.2)
         }
     }
 
