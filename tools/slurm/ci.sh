@@ -146,14 +146,17 @@ if "$LOCAL_EXE" $KILL_CMD "${KILL_ARGS[@]}" --out "$out" --merge-only 2> kill/me
 fi
 say "merge of the incomplete set refused: $(tail -1 kill/merge.err)"
 
-# Every finished unit file: name, mtime, size, checksum.
+# Every finished unit file: name, mtime, size, checksum. The cancelled unit's
+# epoch checkpoint (unit-<i>.checkpoint, there when the cancel came after
+# its first epoch) is not finished work: the resume continues from it and
+# removes it.
 snapshot() {
     python3 - "$out.work" <<'EOF'
 import hashlib, os, sys
 root = sys.argv[1]
 for name in sorted(os.listdir(root)):
     p = os.path.join(root, name)
-    if name.startswith(".") or not os.path.isfile(p):
+    if name.startswith(".") or ".checkpoint" in name or not os.path.isfile(p):
         continue
     st = os.stat(p)
     print(name, st.st_mtime_ns, st.st_size, hashlib.md5(open(p, "rb").read()).hexdigest())
