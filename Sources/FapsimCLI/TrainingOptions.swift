@@ -4,16 +4,11 @@ import FapsimStore
 import FapsimSupport
 import Network
 
-extension ConvAlgorithm: ExpressibleByArgument {
-    static let help = "How the 3x3 convolutions are computed: winograd (F(2x2,3x3), 2.25x fewer multiplies; default) or gemm (im2col + GEMM, the path proven equal to the array). They agree to about 1e-6 relative; a checkpoint resumes only under the algorithm it was started with."
-}
-
 /// Options shared by `train` and `fat`: the optimizer, the schedule, the data
 /// and the checkpoint. Defaults that differ between the two (learning rate,
 /// schedule) are filled in by the command.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "CIFAR-10 binary directory (default: $FAPSIM_CIFAR_DIR, else ../shared/datasets/cifar-10-batches-bin).")
-    var data: String?
+    @OptionGroup var inputs: TrainingDataOptions
 
     @Option(help: "Epochs to train.")
     var epochs: Int
@@ -42,15 +37,6 @@ struct TrainingOptions: ParsableArguments {
     @Flag(name: .customLong("no-augment"), help: "Train without random crop and horizontal flip.")
     var noAugment = false
 
-    @Option(name: .customLong("conv-algorithm"), help: ArgumentHelp(ConvAlgorithm.help))
-    var convAlgorithm: ConvAlgorithm = .winograd
-
-    @Option(name: .customLong("train-subset"), help: "Train on the first N training images only.")
-    var trainSubset: Int?
-
-    @Option(name: .customLong("test-subset"), help: "Evaluate on the first N test images only.")
-    var testSubset: Int?
-
     @Option(help: "Checkpoint file, written after every epoch (default: OUT.checkpoint.h5).")
     var checkpoint: String?
 
@@ -72,22 +58,20 @@ struct TrainingOptions: ParsableArguments {
 
     func validate() throws {
         if epochs < 0 { throw ValidationError("--epochs: expected a number of epochs >= 0, got \(epochs)") }
-        if let n = trainSubset, n <= 0 { throw ValidationError("--train-subset: expected a positive number of images, got \(n)") }
-        if let n = testSubset, n <= 0 { throw ValidationError("--test-subset: expected a positive number of images, got \(n)") }
         if let n = stopAfterEpochs, n < 0 { throw ValidationError("--stop-after-epochs: expected a number of epochs >= 0, got \(n)") }
     }
 
     func settings(defaultLR: Double, defaultSchedule: String) throws -> TrainingSettings {
         try TrainingSettings(epochs: epochs, batch: batch, scheduleName: schedule ?? defaultSchedule, lr: lr ?? defaultLR,
                              hyperparameters: .init(momentum: momentum, weightDecay: weightDecay, nesterov: nesterov,
-                                                    convolution: convAlgorithm),
+                                                    convolution: inputs.convAlgorithm),
                              seed: trainSeed, augment: !noAugment)
     }
 
     func loadData() throws -> (train: CIFAR10Set, test: CIFAR10Set, directory: String) {
-        let dir = CIFAR10Set.resolveDirectory(data)
-        let train = try CIFAR10Set.load(directory: dir, split: .train, limit: trainSubset)
-        let test = try CIFAR10Set.load(directory: dir, split: .test, limit: testSubset)
+        let dir = inputs.directory
+        let train = try CIFAR10Set.load(directory: dir, split: .train, limit: inputs.trainSubset)
+        let test = try CIFAR10Set.load(directory: dir, split: .test, limit: inputs.testSubset)
         return (train, test, dir)
     }
 

@@ -43,14 +43,7 @@ struct FATOptions: ParsableArguments {
     @Option(help: "VGG11 width multiplier the weights must have (default: the file's).")
     var width: Double?
 
-    @Option(help: "CIFAR-10 binary directory (default: $FAPSIM_CIFAR_DIR, else ../shared/datasets/cifar-10-batches-bin).")
-    var data: String?
-
-    @Option(name: .customLong("train-subset"), help: "Train on the first N training images (default: all).")
-    var trainSubset: Int?
-
-    @Option(name: .customLong("test-subset"), help: "Measure accuracy on the first N test images (default: all).")
-    var testSubset: Int?
+    @OptionGroup var inputs: TrainingDataOptions
 
     @Option(help: "SGD learning rate (default 0.01; momentum 0.9, weight decay 5e-4).")
     var lr: Double?
@@ -64,14 +57,12 @@ struct FATOptions: ParsableArguments {
     @Option(help: "Seed of the fault maps and the training order (unsigned 64-bit, default 1).")
     var seed: UInt64 = 1
 
-    @Option(name: .customLong("conv-algorithm"), help: ArgumentHelp(ConvAlgorithm.help))
-    var convAlgorithm: ConvAlgorithm = .winograd
-
     func inputs(defaults: (trainSubset: Int?, testSubset: Int?, lr: Double, schedule: String, batch: Int)) throws -> FATInputs {
-        try FATInputs(weightsPath: weights, width: width, dataDir: CIFAR10Set.resolveDirectory(data),
-                      trainSubset: trainSubset ?? defaults.trainSubset, testSubset: testSubset ?? defaults.testSubset,
+        try FATInputs(weightsPath: weights, width: width, dataDir: inputs.directory,
+                      trainSubset: inputs.trainSubset ?? defaults.trainSubset,
+                      testSubset: inputs.testSubset ?? defaults.testSubset,
                       lr: lr ?? defaults.lr, schedule: schedule ?? defaults.schedule, batch: batch ?? defaults.batch,
-                      convolution: convAlgorithm)
+                      convolution: inputs.convAlgorithm)
     }
 }
 

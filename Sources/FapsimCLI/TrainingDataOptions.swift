@@ -1,0 +1,33 @@
+import ArgumentParser
+import Network
+
+extension ConvAlgorithm: ExpressibleByArgument {
+    static let help = "How the 3x3 convolutions are computed: winograd (F(2x2,3x3), 2.25x fewer multiplies; default) or gemm (im2col + GEMM, the path proven equal to the array). They agree to about 1e-6 relative; a checkpoint resumes only under the algorithm it was started with."
+}
+
+/// What every training command (train, fat, resilience, reduce) needs besides
+/// its own settings: where CIFAR-10 is, how much of it is used, and how the
+/// 3x3 convolutions are computed.
+struct TrainingDataOptions: ParsableArguments {
+    @Option(help: "CIFAR-10 binary directory (default: $FAPSIM_CIFAR_DIR, else ../shared/datasets/cifar-10-batches-bin).")
+    var data: String?
+
+    @Option(name: .customLong("train-subset"),
+            help: "Train on the first N training images (default: all; fapsim reduce: the resilience file's).")
+    var trainSubset: Int?
+
+    @Option(name: .customLong("test-subset"),
+            help: "Measure accuracy on the first N test images (default: all; fapsim reduce: the resilience file's).")
+    var testSubset: Int?
+
+    @Option(name: .customLong("conv-algorithm"), help: ArgumentHelp(ConvAlgorithm.help))
+    var convAlgorithm: ConvAlgorithm = .winograd
+
+    func validate() throws {
+        if let n = trainSubset, n <= 0 { throw ValidationError("--train-subset: expected a positive number of images, got \(n)") }
+        if let n = testSubset, n <= 0 { throw ValidationError("--test-subset: expected a positive number of images, got \(n)") }
+    }
+
+    /// The CIFAR-10 directory: --data, else $FAPSIM_CIFAR_DIR, else ../shared.
+    var directory: String { CIFAR10Set.resolveDirectory(data) }
+}
