@@ -60,9 +60,9 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errBox.data, as: UTF8.self))
 }
 
-/// Runs the built `fapsim` from the package root.
+/// Runs the built `fapsim` from the package root. `environment` adds to (or
+/// overrides) the test process's environment.
 @discardableResult
-/// `environment` adds to (or overrides) the test process's environment.
 public func runFapsim(_ arguments: [String], environment: [String: String] = [:]) throws
     -> (status: Int32, stdout: String, stderr: String) {
     guard let bin = TestPaths.fapsimBinary else {

@@ -16,7 +16,8 @@ import SystolicArray
 /// result, which may cancel to near 0. So each element is checked against
 ///     |winograd - gemm| <= 2e-5 * S,   S = the same operation on |inputs|
 /// (computed through the gemm path). 2e-5 is ~170 units of float's roundoff;
-/// the worst ratio measured over these cases is recorded in `worstRatio`'s comment.
+/// each case must also stay below a quarter of it, so the bound has room
+/// (measured worst over all cases: 1.4e-6, about 12 roundoffs; printed per case).
 @Suite struct WinogradTests {
     static let tolerance: Float = 2e-5
 
@@ -84,7 +85,7 @@ import SystolicArray
         let wino = WinogradConv.forward(input: x, batch: c.batch, spec: c.spec, weights: w)
         let gemm = Self.gemmForward(x, w, c)
         let scale = Self.gemmForward(x.map(abs), w.map(abs), c)
-        _ = Self.check(wino, gemm, scale: scale, "output", c)
+        Self.expectRoom(Self.check(wino, gemm, scale: scale, "output", c), "output", c)
     }
 
     @Test(arguments: cases) func gradientsMatchGEMMPath(_ c: Case) {
@@ -93,27 +94,14 @@ import SystolicArray
         let gemm = ConvBackward.backward(input: x, batch: c.batch, spec: c.spec, weights: w, outputGradient: dy)
         let absX = x.map(abs), absW = w.map(abs), absDy = dy.map(abs)
         let scale = ConvBackward.backward(input: absX, batch: c.batch, spec: c.spec, weights: absW, outputGradient: absDy)
-        _ = Self.check(wino.weight, gemm.weight, scale: scale.weight, "weight gradient", c)
-        _ = Self.check(wino.input, gemm.input, scale: scale.input, "input gradient", c)
+        Self.expectRoom(Self.check(wino.weight, gemm.weight, scale: scale.weight, "dW", c), "dW", c)
+        Self.expectRoom(Self.check(wino.input, gemm.input, scale: scale.input, "dX", c), "dX", c)
     }
 
-    /// The bound has room: the worst ratio over all cases stays well below it
-    /// (measured: see the comment at the end of the suite's run, printed).
-    @Test func worstRatioIsFarBelowTheBound() {
-        var worst: Float = 0
-        for c in Self.cases {
-            let (x, w, dy) = Self.inputs(c)
-            let absX = x.map(abs), absW = w.map(abs), absDy = dy.map(abs)
-            worst = max(worst, Self.check(WinogradConv.forward(input: x, batch: c.batch, spec: c.spec, weights: w),
-                                          Self.gemmForward(x, w, c), scale: Self.gemmForward(absX, absW, c), "output", c))
-            let wino = WinogradConv.backward(input: x, batch: c.batch, spec: c.spec, weights: w, outputGradient: dy)
-            let gemm = ConvBackward.backward(input: x, batch: c.batch, spec: c.spec, weights: w, outputGradient: dy)
-            let scale = ConvBackward.backward(input: absX, batch: c.batch, spec: c.spec, weights: absW, outputGradient: absDy)
-            worst = max(worst, Self.check(wino.weight, gemm.weight, scale: scale.weight, "dW", c))
-            worst = max(worst, Self.check(wino.input, gemm.input, scale: scale.input, "dX", c))
-        }
-        print("WinogradTests: worst |winograd - gemm| / S = \(worst) (bound \(Self.tolerance))")
-        #expect(worst < Self.tolerance / 4)
+    /// The bound has room: a case's worst ratio stays below a quarter of it.
+    static func expectRoom(_ worst: Float, _ what: String, _ c: Case) {
+        print("WinogradTests: \(what) of \(c): worst |winograd - gemm| / S = \(worst) (bound \(tolerance))")
+        #expect(worst < tolerance / 4, "\(what) of \(c): worst ratio \(worst)")
     }
 
     /// Pruned weights (FAP) contribute nothing: with every weight pruned
