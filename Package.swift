@@ -44,17 +44,20 @@ let package = Package(
         .target(name: "Network", dependencies: ["SystolicArray", "MaskedGEMM", "HDF5Kit", "FapsimStore", "FapsimSupport"]),
         .target(name: "Reduce", dependencies: ["SystolicArray", "FapsimStore", "Network", "FapsimSupport"]),
         .target(name: "FapsimCLI", dependencies: [
-            "Reduce", "SystolicArray", "MaskedGEMM", "HDF5Kit", "FapsimStore", "Network", "FapsimSupport",
+            "Reduce", "SystolicArray", "MaskedGEMM", "FapsimStore", "Network", "FapsimSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "fapsim", dependencies: ["FapsimCLI"]),
-        // Helpers shared by the test targets only (child processes, paths).
+        // Helpers shared by the test targets only (child processes, paths, the
+        // shared-data gate) and a second process for the storage tests that
+        // writes HDF5 files; neither is part of the `fapsim` product.
         .target(name: "FapsimTestSupport"),
+        .executableTarget(name: "fapsim-test-h5-writer", dependencies: ["FapsimStore", "HDF5Kit", "SystolicArray", "FapsimSupport"]),
         .testTarget(name: "SystolicArrayTests", dependencies: ["SystolicArray", "MaskedGEMM"]),
         .testTarget(name: "MaskedGEMMTests", dependencies: ["MaskedGEMM", "SystolicArray"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit", "FapsimTestSupport"]),
-        .testTarget(name: "FapsimStoreTests", dependencies: ["FapsimStore", "HDF5Kit", "SystolicArray", "fapsim", "FapsimTestSupport"]),
-        .testTarget(name: "NetworkTests", dependencies: ["Network", "SystolicArray", "MaskedGEMM", "FapsimStore"]),
+        .testTarget(name: "FapsimStoreTests", dependencies: ["FapsimStore", "HDF5Kit", "SystolicArray", "fapsim", "fapsim-test-h5-writer", "FapsimTestSupport"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "SystolicArray", "MaskedGEMM", "FapsimStore", "FapsimTestSupport"]),
         .testTarget(name: "ReduceTests", dependencies: ["Reduce", "SystolicArray", "FapsimStore", "FapsimSupport", "FapsimTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["fapsim", "FapsimSupport", "FapsimTestSupport", "SystolicArray", "Network", "FapsimStore"]),
     ],

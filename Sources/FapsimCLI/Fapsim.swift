@@ -8,7 +8,7 @@ public struct Fapsim: ParsableCommand {
         subcommands: [
             GemmCommand.self,
             BenchCommand.self,
-            InspectCommand.self, DebugWriteCommand.self,
+            InspectCommand.self,
             EvaluateCommand.self, SimulateCommand.self,
             VectorsCommand.self,
             LotCommand.self,

@@ -28,11 +28,13 @@ public enum TestPaths {
         return nil
     }()
 
-    /// The shared data and model beside the repository (or where the environment says).
-    public static let sharedDir = ProcessInfo.processInfo.environment["FAPSIM_SHARED"]
-        ?? URL(fileURLWithPath: packageRoot).deletingLastPathComponent().appendingPathComponent("shared").path
-    public static let pretrainedModel = ProcessInfo.processInfo.environment["FAPSIM_MODEL"]
-        ?? sharedDir + "/models/vgg11_cifar10.h5"
+    /// The helper executables built for the tests only (not in the `fapsim`
+    /// product), found like `fapsimBinary`.
+    public static func helperBinary(_ name: String) -> String? {
+        guard let fapsim = fapsimBinary else { return nil }
+        let candidate = URL(fileURLWithPath: fapsim).deletingLastPathComponent().appendingPathComponent(name).path
+        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
+    }
 }
 
 /// Runs a child process to completion and returns (status, stdout, stderr).

@@ -9,9 +9,7 @@ import SystolicArray
 /// 1/16, pre-trained for a few epochs on 1,024 CIFAR-10 images, on an 8x8
 /// array, with a few hundred images per FAT epoch, so every run takes seconds.
 enum ReduceFixture {
-    static let cifar = TestPaths.sharedDir + "/datasets/cifar-10-batches-bin"
-    static let haveData = FileManager.default.fileExists(atPath: cifar + "/data_batch_1.bin")
-        && FileManager.default.fileExists(atPath: cifar + "/test_batch.bin")
+    static let cifar = SharedData.cifarDirectory
     static let config = "hw-configs/small-8x8.yaml"
 
     struct Files {
@@ -123,7 +121,7 @@ struct FapsimTestFailure: Error, CustomStringConvertible {
     init(_ s: String) { description = s }
 }
 
-@Suite(.serialized, .enabled(if: ReduceFixture.haveData, "needs the CIFAR-10 copy in ../shared/datasets"))
+@Suite(.serialized, .requiresSharedData(.cifarTrainingBatches, .cifarTestBatch))
 struct ReduceCLITests {
     typealias F = ReduceFixture
 

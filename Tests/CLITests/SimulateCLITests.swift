@@ -9,10 +9,8 @@ import SystolicArray
 /// form, the VCD against the register-level model's rules (read back by an
 /// independent Python parser), and bad input.
 @Suite struct SimulateCLITests {
-    static let model = TestPaths.pretrainedModel
-    static let cifar = TestPaths.sharedDir + "/datasets/cifar-10-batches-bin"
-    static let haveSharedData = FileManager.default.fileExists(atPath: model)
-        && FileManager.default.fileExists(atPath: cifar + "/test_batch.bin")
+    static let model = SharedData.modelPath
+    static let cifar = SharedData.cifarDirectory
 
     final class TempDir {
         let path: String
@@ -34,7 +32,7 @@ import SystolicArray
                        "--trace", trace, "--quiet"] + extra)
     }
 
-    @Test(.enabled(if: SimulateCLITests.haveSharedData, "needs ../shared/models/vgg11_cifar10.h5 and CIFAR-10 test_batch.bin"))
+    @Test(.requiresSharedData(.pretrainedModel, .cifarTestBatch))
     func oneImageOn256MatchesSpecAndClosedForm() throws {
         let dir = try TempDir()
         let r = try simulate(["--json"], config: "hw-configs/tpu-256x256.yaml", trace: dir.file("t.csv"))
@@ -74,7 +72,7 @@ import SystolicArray
         }
     }
 
-    @Test(.enabled(if: SimulateCLITests.haveSharedData, "needs ../shared/models/vgg11_cifar10.h5 and CIFAR-10 test_batch.bin"))
+    @Test(.requiresSharedData(.pretrainedModel, .cifarTestBatch))
     func batchesAreSummedPerLayer() throws {
         let dir = try TempDir()
         // 3 images in batches of 2: two GEMMs per layer, summed into one row; the
@@ -139,7 +137,7 @@ for t in range(t0 + 1, t1):
 print(json.dumps(tally))
 """#
 
-    @Test(.enabled(if: SimulateCLITests.haveSharedData, "needs ../shared/models/vgg11_cifar10.h5 and CIFAR-10 test_batch.bin"),
+    @Test(.requiresSharedData(.pretrainedModel, .cifarTestBatch),
           arguments: [(false, 1), (true, 2)])
     func vcdMatchesRegisterLevelModel(doubleBuffered: Bool, foldIndex: Int) throws {
         let dir = try TempDir()
@@ -204,7 +202,7 @@ print(json.dumps(tally))
         #expect((tally["bypassed_valid"] as? Int ?? 0) > 100)
     }
 
-    @Test(.enabled(if: SimulateCLITests.haveSharedData, "needs ../shared/models/vgg11_cifar10.h5 and CIFAR-10 test_batch.bin"))
+    @Test(.requiresSharedData(.pretrainedModel, .cifarTestBatch))
     func badInputGivesOneLineErrors() throws {
         let dir = try TempDir()
         let t = dir.file("t.csv")

@@ -7,8 +7,7 @@ import FapsimTestSupport
 /// hundred CIFAR-10 images: checkpoint, stop and resume bit-identical, the FAT
 /// results file, and bad input.
 @Suite(.serialized) struct TrainCLITests {
-    static let cifar = TestPaths.sharedDir + "/datasets/cifar-10-batches-bin"
-    static let haveData = FileManager.default.fileExists(atPath: cifar + "/data_batch_1.bin")
+    static let cifar = SharedData.cifarDirectory
 
     static let tiny = ["--width", "0.0625", "--train-subset", "96", "--test-subset", "64", "--batch", "32", "--quiet"]
 
@@ -18,7 +17,7 @@ import FapsimTestSupport
 
     func checksum(_ path: String) throws -> String { try WeightsFile.read(path: path).checksum }
 
-    @Test(.enabled(if: TrainCLITests.haveData, "needs CIFAR-10 in ../shared"))
+    @Test(.requiresSharedData(.cifarTrainingBatches, .cifarTestBatch))
     func stopAndResumeGivesTheUninterruptedWeights() throws {
         let dir = try TemporaryDirectory()
         let whole = try train(dir.file("whole.h5"))
@@ -55,7 +54,7 @@ import FapsimTestSupport
     /// Training gives the same bits on one worker as on all cores (the trainer's
     /// GEMMs are single-threaded calls, the elementwise passes split by channel),
     /// under both convolution algorithms.
-    @Test(.enabled(if: TrainCLITests.haveData, "needs CIFAR-10 in ../shared"), arguments: ["winograd", "gemm"])
+    @Test(.requiresSharedData(.cifarTrainingBatches, .cifarTestBatch), arguments: ["winograd", "gemm"])
     func resultsDoNotDependOnTheCoreCount(_ algorithm: String) throws {
         let dir = try TemporaryDirectory()
         let args = ["train", "--data", Self.cifar, "--epochs", "1"] + Self.tiny + ["--conv-algorithm", algorithm]
@@ -65,7 +64,7 @@ import FapsimTestSupport
         #expect(try checksum(dir.file("many.h5")) == checksum(dir.file("one.h5")))
     }
 
-    @Test(.enabled(if: TrainCLITests.haveData, "needs CIFAR-10 in ../shared"))
+    @Test(.requiresSharedData(.cifarTrainingBatches, .cifarTestBatch))
     func divergingRunStopsAndKeepsTheLastGoodCheckpoint() throws {
         let dir = try TemporaryDirectory()
         let r = try train(dir.file("nan.h5"), ["--lr", "1e30", "--schedule", "constant"])
@@ -76,7 +75,7 @@ import FapsimTestSupport
         #expect(inspect.status == 0 && inspect.stdout.contains("\"epochs_done\" : 0"), "\(inspect.stdout)\(inspect.stderr)")
     }
 
-    @Test(.enabled(if: TrainCLITests.haveData, "needs CIFAR-10 in ../shared"))
+    @Test(.requiresSharedData(.cifarTrainingBatches, .cifarTestBatch))
     func fatRecordsEveryEpochWithProvenanceAndRejectsBadInput() throws {
         let dir = try TemporaryDirectory()
         let weights = dir.file("w.h5")

@@ -5,14 +5,16 @@ import SystolicArray
 @testable import FapsimStore
 
 /// Tests that need a second process: a writer holding a file lock, a writer
-/// killed with SIGKILL, and the `fapsim inspect` command line. They run the
-/// `fapsim` binary SwiftPM builds next to the test bundle.
+/// killed with SIGKILL (both the test-only `fapsim-test-h5-writer`), and the
+/// `fapsim inspect` command line. They run the binaries SwiftPM builds next to
+/// the test bundle.
 @Suite(.serialized) struct ChildProcessTests {
-    /// Starts `fapsim args...` and returns it once its stdout printed a line
-    /// starting with `ready` (or nil if it exited first; its stderr is then
-    /// printed).
+    /// Starts `fapsim-test-h5-writer args...` and returns it once its stdout
+    /// printed a line starting with `ready` (or nil if it exited first; its
+    /// stderr is then printed).
     private func start(_ args: [String], ready: String) throws -> (Process, FileHandle)? {
-        let binary = try #require(TestPaths.fapsimBinary, "fapsim binary not found next to the test bundle")
+        let binary = try #require(TestPaths.helperBinary("fapsim-test-h5-writer"),
+                                  "fapsim-test-h5-writer not found next to the fapsim binary")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
@@ -34,7 +36,7 @@ import SystolicArray
         p.terminate()
         p.waitUntilExit()
         let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        print("fapsim \(args.joined(separator: " ")) exited before '\(ready)': \(err)")
+        print("fapsim-test-h5-writer \(args.joined(separator: " ")) exited before '\(ready)': \(err)")
         return nil
     }
 
@@ -45,7 +47,7 @@ import SystolicArray
         }
         let dir = try TemporaryDirectory()
         let path = dir.file("busy.h5")
-        guard let (child, _) = try start(["debug-write-h5", "hold", path, "--seconds", "60"], ready: "holding") else {
+        guard let (child, _) = try start(["hold", path, "--seconds", "60"], ready: "holding") else {
             // E.g. a file system without flock(2): no second writer can be made here.
             print("skipped: could not make a second process hold \(path) open for writing")
             return
@@ -73,7 +75,7 @@ import SystolicArray
 
     private func killMidWrite(_ path: String, force: Bool, dir: TemporaryDirectory) throws {
         let name = URL(fileURLWithPath: path).lastPathComponent
-        var args = ["debug-write-h5", "lot", path, "--chips", "4000", "--size", "256"]
+        var args = ["lot", path, "--chips", "4000", "--size", "256"]
         if force { args.append("--force") }
         let started = try start(args, ready: "writing")
         let (child, _) = try #require(started, "the writer did not start")

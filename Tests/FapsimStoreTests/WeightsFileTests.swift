@@ -87,10 +87,9 @@ import HDF5Kit
         #expect(pytorch.reversed().sorted(by: PyTorchStateDict.stateDictOrder) == pytorch)
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: TestPaths.pretrainedModel),
-                   "skipped: the pre-trained model /work/shared/models/vgg11_cifar10.h5 is not in this environment"))
+    @Test(.requiresSharedData(.pretrainedModel))
     func importsThePretrainedSpecFile() throws {
-        let w = try WeightsFile.read(path: TestPaths.pretrainedModel)
+        let w = try WeightsFile.read(path: SharedData.modelPath)
         #expect(w.architecture == "vgg11")
         #expect(w.width == 1.0)
         #expect(w.tensors.count == 50)

@@ -34,7 +34,7 @@ import SystolicArray
         return out
     }()
 
-    @Test(.enabled(if: TestData.cifarAvailable, "CIFAR-10 test batch not found in \(TestData.cifarDirectory) (set FAPSIM_CIFAR_DIR)"),
+    @Test(.requiresSharedData(.cifarTestBatch),
           arguments: cases)
     func arrayMatchesFunctional(_ c: Case) throws {
         try check(VGG11Parameters.random(spec: try VGG11Spec(width: 0.25), seed: 11), c)
@@ -42,8 +42,7 @@ import SystolicArray
 
     /// The trained full-width network on a small faulty array: real weights and
     /// the largest K (4608) the tolerance has to cover.
-    @Test(.enabled(if: TestData.cifarAvailable && TestData.modelAvailable,
-                   "CIFAR-10 (\(TestData.cifarDirectory)) or the pre-trained model (\(TestData.modelPath)) not found"))
+    @Test(.requiresSharedData(.cifarTestBatch, .pretrainedModel))
     func trainedModelOnFaultyArray() throws {
         try check(try VGG11Parameters.load(path: TestData.modelPath), Case(rows: 16, cols: 16, rate: 0.05, seed: 12, images: 1))
     }
@@ -116,7 +115,7 @@ import SystolicArray
 
     /// The tolerance is not vacuous: pruning 30% of the weights moves the logits
     /// by far more than the bound, so an engine that ignored the faults would fail.
-    @Test(.enabled(if: TestData.cifarAvailable, "CIFAR-10 test batch not found in \(TestData.cifarDirectory) (set FAPSIM_CIFAR_DIR)"))
+    @Test(.requiresSharedData(.cifarTestBatch))
     func boundIsFarBelowTheEffectOfFaults() throws {
         let test = try TestData.testSet()
         let images = test.normalized(0..<2)

@@ -7,8 +7,7 @@ import FapsimStore
     /// SPEC section 4: fault-free functional accuracy on all 10,000 test images
     /// equals the `test_accuracy` the model file records (PyTorch's figure) to
     /// within 0.1 point; the two differ only by float summation order.
-    @Test(.enabled(if: TestData.modelAvailable && TestData.cifarAvailable,
-                   "pre-trained model (\(TestData.modelPath), FAPSIM_MODEL) or CIFAR-10 test batch (\(TestData.cifarDirectory), FAPSIM_CIFAR_DIR) not found"))
+    @Test(.requiresSharedData(.pretrainedModel, .cifarTestBatch))
     func fullTestSetAccuracyMatchesRecordedFigure() throws {
         let file = try WeightsFile.read(path: TestData.modelPath)
         let recorded = try #require(file.provenance.testAccuracy, "model file has no test_accuracy attribute")

@@ -1,30 +1,13 @@
 import Foundation
+@_exported import FapsimTestSupport
 @testable import Network
 
-/// Locations of the shared data and model, resolved like the CLI does
-/// (environment first, then ../shared next to the package root).
+/// Locations of the shared data and model (FapsimTestSupport's SharedData:
+/// environment first, then ../shared next to the package root). Tests that need
+/// them carry `.requiresSharedData(...)`.
 enum TestData {
-    static let packageRoot: String = {
-        // Tests/NetworkTests/TestData.swift -> package root
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
-    }()
-
-    static let cifarDirectory: String = {
-        if let env = ProcessInfo.processInfo.environment["FAPSIM_CIFAR_DIR"], !env.isEmpty { return env }
-        return packageRoot + "/../shared/datasets/cifar-10-batches-bin"
-    }()
-
-    static let modelPath: String = {
-        if let env = ProcessInfo.processInfo.environment["FAPSIM_MODEL"], !env.isEmpty { return env }
-        return packageRoot + "/../shared/models/vgg11_cifar10.h5"
-    }()
-
-    static var cifarAvailable: Bool {
-        FileManager.default.fileExists(atPath: cifarDirectory + "/test_batch.bin")
-    }
-
-    static var modelAvailable: Bool { FileManager.default.fileExists(atPath: modelPath) }
+    static var cifarDirectory: String { SharedData.cifarDirectory }
+    static var modelPath: String { SharedData.modelPath }
 
     /// The test split, loaded once for all tests that need it.
     nonisolated(unsafe) static var testSetCache: CIFAR10Set?

@@ -41,7 +41,7 @@ import FapsimStore
         #expect(arch == "w.h5: architecture: expected vgg11, got resnet18", "\(arch)")
     }
 
-    @Test(.enabled(if: TestData.modelAvailable, "pre-trained model not found at \(TestData.modelPath) (set FAPSIM_MODEL)"))
+    @Test(.requiresSharedData(.pretrainedModel))
     func pyTorchFileLoadsAndRefusesAnotherWidth() throws {
         let params = try VGG11Parameters.load(path: TestData.modelPath)
         #expect(params.spec.width == 1.0)
