@@ -3,13 +3,16 @@ import Foundation
 import FapsimSupport
 import SystolicArray
 
-/// `fapsim bench ...`: speed and memory benchmarks printing JSON. Speed goals are
-/// checked here, on release builds, never by timed unit tests.
+/// `fapsim bench ...`: speed and memory benchmarks, and the measurements docs/
+/// quote, printing JSON. Speed goals are checked here, on release builds, never
+/// by timed unit tests; measurements live here rather than in tests, which
+/// must assert something.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks (release builds only give meaningful figures).",
-        subcommands: [BenchArrayCommand.self, BenchInferCommand.self, BenchTrainCommand.self])
+        abstract: "Benchmarks and measurements for the docs (release builds only give meaningful speed figures).",
+        subcommands: [BenchArrayCommand.self, BenchInferCommand.self, BenchTrainCommand.self,
+                      BenchRateMetricShareCommand.self, BenchRateMetricCompareCommand.self])
 }
 
 /// Register-level PE-cycle updates per second on a realistic layer.

@@ -79,4 +79,39 @@ import FapsimTestSupport
         #expect((j["pe_cycles_per_s"] as? Double ?? 0) > 0)
         #expect(j["pe_cycles"] as? Int == 64 * (j["cycles"] as! Int))
     }
+
+    /// The measurement behind docs/rate-metric.md's layer table: VGG11's GEMMs
+    /// on the 256 x 256 array (shapes, MAC shares, PEs used, folds), then the
+    /// lots: uniform and fixed-rate maps keep the weight share within 0.0005 of
+    /// the PE rate on average, clustered ones (radius 8) stray at least 3 times
+    /// as far.
+    @Test func benchRateMetricShareGivesTheLayerTable() throws {
+        let r = try runFapsim(["bench", "rate-metric-share", "--chips", "30", "--seed", "7", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try json(r.stdout)
+        #expect(j["macs_per_image"] as? Int == 152_769_536)
+        let layers = try #require(j["layers"] as? [[String: Any]])
+        let shapes = layers.map { "\($0["layer"]!) \($0["k"]!) \($0["n"]!) \($0["m"]!)" }
+        #expect(shapes == ["features.0 27 64 1024", "features.4 576 128 256", "features.8 1152 256 64",
+                           "features.11 2304 256 64", "features.15 2304 512 16", "features.18 4608 512 16",
+                           "features.22 4608 512 4", "features.25 4608 512 4", "classifier 512 10 1"])
+        #expect(layers.map { $0["macs"] as! Int }.reduce(0, +) == 152_769_536)
+        #expect(abs(layers.map { $0["mac_share"] as! Double }.reduce(0, +) - 1) < 1e-12)
+        #expect((layers[3]["mac_share"] as! Double * 10_000).rounded() == 2471)  // 24.71 %
+        let folds = layers.map { "\($0["k_folds"]!)x\($0["n_folds"]!)" }
+        #expect(folds == ["1x1", "3x1", "5x1", "9x1", "9x2", "18x2", "18x2", "18x2", "2x1"])
+        #expect(layers[0]["pe_rows_used"] as? Int == 27 && layers[0]["pe_cols_used"] as? Int == 64)
+        #expect(layers[8]["pe_rows_used"] as? Int == 256 && layers[8]["pe_cols_used"] as? Int == 10)
+        let lots = try #require(j["lots"] as? [[String: Any]])
+        #expect(lots.count == 5)
+        func gap(_ name: String) throws -> Double {
+            let lot = try #require(lots.first { $0["lot"] as? String == name }, "no lot \(name)")
+            return try #require(lot["mean_abs_share_minus_rate"] as? Double)
+        }
+        let uniform = try gap("uniform 0.01:0.1"), fixed = try gap("fixed 0.05")
+        #expect(uniform < 0.0005 && fixed < 0.0005, "uniform \(uniform), fixed \(fixed)")
+        #expect(try gap("clustered P 0.05 alpha 2 radius 8") > 3 * max(uniform, fixed))
+        let bad = try runFapsim(["bench", "rate-metric-share", "--chips", "1"])
+        #expect(bad.status != 0 && bad.stderr.contains("--chips: expected at least 2 chips, got 1"), "\(bad.stderr)")
+    }
 }

@@ -268,6 +268,20 @@ struct ReduceCLITests {
         // The resilience file has the maps' weight shares and the lot is readable, so the report compares the metrics (Fig. 4).
         #expect(FileManager.default.fileExists(atPath: report + "/fig4-rate-metric.svg"), "\(r.stderr)")
         #expect(try String(contentsOfFile: report + "/report.md", encoding: .utf8).contains("fig4-rate-metric.svg"))
+        // The measurement behind docs/rate-metric.md on the same files: both
+        // metrics for every target, policy and interpolation, and the section
+        // and figure written once, not overwritten without --force.
+        let cmpArgs = ["bench", "rate-metric-compare", "--resilience", f.resilience, "--lot", f.lot, "--campaign", full,
+                       "--out", f.dir.file("compare"), "--json"]
+        let cmp = try runFapsim(cmpArgs)
+        #expect(cmp.status == 0, "\(cmp.stderr)")
+        let summaries = try #require(try json(cmp.stdout)["summaries"] as? [[String: Any]])
+        #expect(summaries.count == f.targets.count * 2 * 2 * 2)
+        #expect(Set(summaries.compactMap { $0["metric"] as? String }) == ["pe", "weights"])
+        for s in summaries { #expect(s["chips"] as? Int == 6 && (s["scored"] as? Int ?? 7) <= 6, "\(s)") }
+        #expect(FileManager.default.fileExists(atPath: f.dir.file("compare/fig4-rate-metric.svg")))
+        let again = try runFapsim(cmpArgs)
+        #expect(again.status != 0 && again.stderr.contains("--force"), "\(again.stderr)")
 
         // Part A directly, part B through the unit contract.
         let a = f.dir.file("part-a.h5"), b = f.dir.file("part-b.h5")

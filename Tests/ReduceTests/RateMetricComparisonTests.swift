@@ -133,39 +133,4 @@ struct RateMetricComparisonTests {
         try ResultsFile(content: "campaign", attributes: [:], tables: []).write(path: none, force: false)
         #expect(errorMessage { _ = try MetricComparison.curves(campaign: none) }?.contains("no curves table") == true)
     }
-
-    /// The measurement of docs/rate-metric.md: with
-    /// FAPSIM_METRIC_COMPARE=RES,LOT,CAMPAIGN,OUTDIR prints both metrics'
-    /// summaries for every target and policy (conservative and interpolated)
-    /// and writes the report files of the first target, max policy, to OUTDIR.
-    @Test func measureOnFiles() throws {
-        guard let spec = ProcessInfo.processInfo.environment["FAPSIM_METRIC_COMPARE"] else { return }
-        let p = spec.split(separator: ",").map(String.init)
-        try #require(p.count == 4, "FAPSIM_METRIC_COMPARE=RES,LOT,CAMPAIGN,OUTDIR")
-        let table = try ResilienceTable.read(path: p[0])
-        var first = true
-        for t in table.targets {
-            for policy in BudgetPolicy.allCases {
-                for interpolate in [false, true] {
-                    let c = try MetricComparison.run(resilience: p[0], lot: p[1], campaign: p[2],
-                                                     rule: BudgetRule(target: t, policy: policy, interpolate: interpolate))
-                    for s in c.summaries {
-                        print(String(format: "target %.3f %@%@ %@: chips %d scored %d MAE %@ paired %d MAE %@ under %d over %d wasted %d nobudget %d rho %@",
-                                     t, policy.rawValue, interpolate ? " interp" : "", s.metric.rawValue, c.chips.count, s.scored,
-                                     s.meanAbsoluteError.map { String(format: "%.3f", $0) } ?? "-", s.pairedScored,
-                                     s.pairedMeanAbsoluteError.map { String(format: "%.3f", $0) } ?? "-", s.underBudgeted, s.overBudgeted,
-                                     s.wastedEpochs, s.noBudget, s.spearman.map { String(format: "%.3f", $0) } ?? "-"))
-                    }
-                    print("  better: \(c.better?.rawValue ?? "tie")")
-                    if first {
-                        try FileManager.default.createDirectory(atPath: p[3], withIntermediateDirectories: true)
-                        for f in MetricComparisonReport.render(c) {
-                            try f.text.write(toFile: p[3] + "/" + f.name, atomically: true, encoding: .utf8)
-                        }
-                        first = false
-                    }
-                }
-            }
-        }
-    }
 }

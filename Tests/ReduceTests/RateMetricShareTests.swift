@@ -92,30 +92,4 @@ struct RateMetricShareTests {
     static func sdRatio(_ xs: [(rate: Double, share: Double)]) -> Double {
         Stat.variance(xs.filter { $0.rate > 0 }.map { $0.share / $0.rate }).squareRoot()
     }
-
-    /// Prints the figures of docs/rate-metric.md (100-chip lots) when
-    /// FAPSIM_RATE_METRIC_MEASURE is set; otherwise does nothing.
-    @Test func measureForTheDocs() throws {
-        guard ProcessInfo.processInfo.environment["FAPSIM_RATE_METRIC_MEASURE"] != nil else { return }
-        let spec = try VGG11Spec(width: 1.0)
-        for layer in spec.gemmLayers {
-            let s = layer.shape(batch: 1)
-            let rows = min(layer.k, 256), cols = min(layer.n, 256)
-            print("layer \(layer.name): K \(layer.k) N \(layer.n) M \(s.m) MACs \(s.macs) (\(String(format: "%.2f", 100 * Double(s.macs) / Double(spec.macsPerImage))) %) PEs used \(rows) x \(cols) = \(rows * cols) folds \((layer.k + 255) / 256) x \((layer.n + 255) / 256)")
-        }
-        let lots: [(String, any ChipFaultModel)] = [
-            ("uniform 0.01:0.1", try UniformRateModel(rateMin: 0.01, rateMax: 0.1)),
-            ("fixed 0.05", try FixedRateModel(rate: 0.05)),
-            ("clustered P 0.05 alpha 2 radius 2", try ClusteredDefectModel.forRate(0.05, rows: 256, cols: 256, alpha: 2, clusterRadius: 2)),
-            ("clustered P 0.05 alpha 2 radius 8", try ClusteredDefectModel.forRate(0.05, rows: 256, cols: 256, alpha: 2, clusterRadius: 8)),
-            ("clustered P 0.05 alpha 0.5 radius 16", try ClusteredDefectModel.forRate(0.05, rows: 256, cols: 256, alpha: 0.5, clusterRadius: 16)),
-        ]
-        for (name, model) in lots {
-            let xs = try Self.lot(model, chips: 100, seed: 7)
-            let gaps = xs.map { abs($0.share - $0.rate) }
-            let sdRel = Self.sdRatio(xs)
-            print(String(format: "lot %@ (seed 7, 100 chips): mean PE rate %.4f, mean share %.4f, mean |share - rate| %.5f, max %.5f, sd(share/rate) %.4f",
-                         name, Stat.mean(xs.map(\.rate)), Stat.mean(xs.map(\.share)), Stat.mean(gaps), gaps.max()!, sdRel))
-        }
-    }
 }

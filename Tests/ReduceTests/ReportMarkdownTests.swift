@@ -36,18 +36,6 @@ struct ReportMarkdownTests {
         #expect(errorMessage { try ReduceReport.write(resilience: try ResilienceFixture.table(), to: out, force: false) }?.contains("--force") == true)
     }
 
-    /// `FAPSIM_REDUCE_REPORT_OUT=DIR swift test --filter ReportMarkdownTests` keeps the
-    /// fixture's report and input files in DIR, to look at in a browser or try
-    /// `fapsim budget` on. Without the variable this test does nothing.
-    @Test func keepsACopyWhenAsked() throws {
-        guard let keep = ProcessInfo.processInfo.environment["FAPSIM_REDUCE_REPORT_OUT"] else { return }
-        try FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
-        try ResilienceFixture.table().write(path: keep + "/resilience.h5", force: true)
-        try CampaignFixture.results().write(path: keep + "/campaign.h5", force: true)
-        try ReduceReport.write(resilience: try ResilienceFixture.table(), campaign: try CampaignFixture.results(), to: keep + "/report", force: true)
-        #expect(FileManager.default.fileExists(atPath: keep + "/report/report.md"))
-    }
-
     @Test func reportWithoutCampaignHasOnlyStep1Figures() throws {
         let files = ReduceReport.render(resilience: try ResilienceFixture.table())
         #expect(files.map(\.name) == ["fig2a-accuracy-vs-epochs.svg", "fig2b-epochs-needed.svg", "report.md"])
