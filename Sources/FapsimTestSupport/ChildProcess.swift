@@ -28,6 +28,11 @@ public enum TestPaths {
         return nil
     }()
 
+    /// The shared folder and the pre-trained model (`SharedData`, which also
+    /// gates the tests that need them with `.requiresSharedData`).
+    public static var sharedDir: String { SharedData.directory }
+    public static var pretrainedModel: String { SharedData.modelPath }
+
     /// The helper executables built for the tests only (not in the `fapsim`
     /// product), found like `fapsimBinary`.
     public static func helperBinary(_ name: String) -> String? {
