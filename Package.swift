@@ -42,7 +42,10 @@ let package = Package(
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "FapsimSupport"]),
         .target(name: "FapsimStore", dependencies: ["HDF5Kit", "SystolicArray", "FapsimSupport"]),
         .target(name: "Network", dependencies: ["SystolicArray", "MaskedGEMM", "HDF5Kit", "FapsimStore", "FapsimSupport"]),
-        .target(name: "Reduce", dependencies: ["SystolicArray", "FapsimStore", "Network", "FapsimSupport"]),
+        .target(name: "Reduce", dependencies: [
+            "SystolicArray", "FapsimStore", "Network", "FapsimSupport",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .target(name: "FapsimCLI", dependencies: [
             "Reduce", "SystolicArray", "MaskedGEMM", "FapsimStore", "Network", "FapsimSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -14,6 +14,7 @@ public struct Fapsim: ParsableCommand {
             LotCommand.self,
             BudgetCommand.self,
             ResilienceCommand.self, ReduceCommand.self, MergeCommand.self, ReportCommand.self,
+            CampaignCommand.self,
             TrainCommand.self, FatCommand.self,
             SlurmCommand.self,
         ]

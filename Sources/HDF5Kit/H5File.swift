@@ -21,7 +21,11 @@ public final class H5File: H5Group {
         try HDF5Library.sync {
             let fcpl = H5Pcreate(fapsim_H5P_FILE_CREATE())
             defer { closePlist(fcpl) }
-            if fcpl < 0 || H5Pset_link_creation_order(fcpl, UInt32(H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED)) < 0 {
+            // No object timestamps: the same content gives the same bytes, so a
+            // file's checksum (which run identities record) depends on what was
+            // written, not when.
+            if fcpl < 0 || H5Pset_link_creation_order(fcpl, UInt32(H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED)) < 0
+                || H5Pset_obj_track_times(fcpl, false) < 0 {
                 throw HDF5Failure.fromStack(file: path, object: nil, action: "cannot set up file creation")
             }
             let flags = overwrite ? fapsim_H5F_ACC_TRUNC() : fapsim_H5F_ACC_EXCL()

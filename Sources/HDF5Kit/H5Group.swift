@@ -126,6 +126,8 @@ public class H5Group: H5Object {
             try check(gcpl, "cannot create group", object: childPath(name))
             try check(H5Pset_link_creation_order(gcpl, UInt32(H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED)),
                       "cannot create group", object: childPath(name))
+            // No timestamps, as for the file's root group (H5File.create).
+            try check(H5Pset_obj_track_times(gcpl, false), "cannot create group", object: childPath(name))
             let g = H5Gcreate2(id, name, fapsim_H5P_DEFAULT(), gcpl, fapsim_H5P_DEFAULT())
             try check(g, "cannot create group", object: childPath(name))
             return H5Group(id: g, filePath: filePath, objectPath: childPath(name), parent: self, close: H5Gclose)
@@ -165,6 +167,7 @@ public class H5Group: H5Object {
             let dcpl = H5Pcreate(fapsim_H5P_DATASET_CREATE())
             defer { closePlist(dcpl) }
             try check(dcpl, "cannot create dataset", object: path)
+            try check(H5Pset_obj_track_times(dcpl, false), "cannot create dataset", object: path)
             if let chunk = options.chunk {
                 guard chunk.count == shape.count, !shape.isEmpty, chunk.allSatisfy({ $0 > 0 }) else {
                     throw HDF5Failure.error(file: filePath, object: path,

@@ -1,0 +1,353 @@
+import Foundation
+import Yams
+import FapsimSupport
+
+/// A whole Reduce campaign as one YAML file (`campaigns/*.yaml`, read by
+/// `fapsim campaign run`): where the weights come from, the chip lot, the
+/// resilience grid, the FAT settings shared by Steps 1 and 3, how the targets
+/// sit under the measured baseline, and the policies compared.
+///
+/// Validated like the hardware configs: an unknown key, a missing field or a
+/// bad value is a one-line error naming the file and the field's dotted path
+/// (`lot.chips`). Key reference: docs/reduce.md, "Whole campaigns".
+public struct CampaignSpec: Equatable, Sendable {
+    /// Where the weights Reduce starts from come from.
+    public enum Weights: Equatable, Sendable {
+        /// VGG11 of this width trained from scratch by `fapsim train` (its defaults:
+        /// one-cycle schedule, crop + flip) for `epochs` epochs from initial weights drawn from `seed`.
+        case train(width: Double, epochs: Int, seed: UInt64)
+        /// A weights file (fapsim weights or a PyTorch state_dict in HDF5).
+        case file(String)
+    }
+
+    /// The `fapsim lot generate` model (docs/fault-models.md).
+    public struct Lot: Equatable, Sendable {
+        public var chips: Int
+        public var seed: UInt64
+        public var model: String
+        public var rateRange: (Double, Double)?
+        public var rate: Double?
+        public var alpha: Double?
+        public var meanDefects: Double?
+        public var clusterRadius: Double?
+
+        public static func == (a: Lot, b: Lot) -> Bool {
+            a.chips == b.chips && a.seed == b.seed && a.model == b.model && a.rateRange?.0 == b.rateRange?.0
+                && a.rateRange?.1 == b.rateRange?.1 && a.rate == b.rate && a.alpha == b.alpha
+                && a.meanDefects == b.meanDefects && a.clusterRadius == b.clusterRadius
+        }
+
+        /// The options as `fapsim lot generate` takes them ("A:B" for the range).
+        public var options: LotModelOptions {
+            LotModelOptions(model: model, rateRange: rateRange.map { "\($0.0):\($0.1)" }, rate: rate, alpha: alpha,
+                            meanDefects: meanDefects, clusterRadius: clusterRadius)
+        }
+    }
+
+    /// FAT settings shared by the resilience step and the campaign step; nil =
+    /// the commands' own defaults (docs/reduce.md).
+    public struct FAT: Equatable, Sendable {
+        public var trainSubset: Int?
+        public var testSubset: Int?
+        public var lr: Double?
+        public var schedule: String?
+        public var batch: Int?
+        public var convAlgorithm: String?
+    }
+
+    public var out: String
+    public var config: String
+    /// CIFAR-10 directory; nil = the commands' resolution (`FAPSIM_CIFAR_DIR`, else ../shared).
+    public var data: String?
+    public var weights: Weights
+    public var lot: Lot
+    public var rates: [Double]
+    public var repeats: Int
+    public var resilienceEpochs: Int
+    public var fat: FAT
+    /// Accuracy points under the measured baseline, one target each.
+    public var targetsBelowBaseline: [Double]
+    /// 1-based index into the ascending targets: the campaign's constraint.
+    public var campaignTargetIndex: Int
+    public var policies: [String]
+    public var fixed: [Int]
+    public var interpolate: Bool
+    public var rateMetric: String
+    public var seed: UInt64
+
+    /// Every key, with whether it is required and what it takes; nested
+    /// mappings list their own keys under `sections`.
+    static let topKeys: [(String, Bool, String)] = [
+        ("out", true, "the output folder"),
+        ("config", true, "a hardware config YAML"),
+        ("data", false, "the CIFAR-10 binary directory"),
+        ("weights", true, "a mapping with train: {width, epochs, seed} or file: PATH"),
+        ("lot", true, "a mapping with chips, seed, model and the model's parameters"),
+        ("resilience", true, "a mapping with rates, repeats, epochs"),
+        ("fat", false, "a mapping of FAT settings: train_subset, test_subset, lr, schedule, batch, conv_algorithm"),
+        ("targets", true, "a mapping with below_baseline and campaign_index"),
+        ("reduce", true, "a mapping with policies, fixed, interpolate, rate_metric"),
+        ("seed", true, "the seed of the fault maps and training orders (unsigned 64-bit)"),
+    ]
+
+    public static func load(path: String) throws -> CampaignSpec {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FapsimError("\(path): cannot read campaign file (missing or unreadable)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw FapsimError("\(path): campaign file is not UTF-8 text")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    public static func parse(yaml text: String, file: String) throws -> CampaignSpec {
+        let node: Any?
+        do { node = try Yams.load(yaml: text) } catch {
+            let first = "\(error)".split(separator: "\n").first.map(String.init) ?? "syntax error"
+            throw FapsimError("\(file): not valid YAML: \(first)")
+        }
+        guard let root = node as? [String: Any] else {
+            throw FapsimError("\(file): expected a YAML mapping of campaign fields (\(topKeys.map(\.0).joined(separator: ", ")))")
+        }
+        let r = Fields(file: file, path: "", dict: root)
+        try r.check(topKeys)
+
+        let w = try r.mapping("weights")
+        try w.check([("train", false, "width, epochs and seed of VGG11 trained from scratch"),
+                     ("file", false, "a weights file")])
+        let weights: Weights
+        switch (w.dict["train"], w.dict["file"]) {
+        case (nil, nil), (.some, .some):
+            throw FapsimError("\(file): weights: expected exactly one of train (VGG11 trained from scratch) or file (a weights file)")
+        case (.some, nil):
+            let t = try w.mapping("train")
+            try t.check([("width", true, "VGG11 width multiplier in (0, 1]"), ("epochs", true, "training epochs >= 1"),
+                         ("seed", false, "seed of the initial weights, shuffling and augmentation (default 0)")])
+            let width = try t.double("width")
+            guard width > 0, width <= 1 else { throw t.invalid("width", expected: "a width multiplier in (0, 1]") }
+            let epochs = try t.int("epochs")
+            guard epochs >= 1 else { throw t.invalid("epochs", expected: "at least 1 training epoch") }
+            weights = .train(width: width, epochs: epochs, seed: try t.optionalUInt64("seed") ?? 0)
+        case (nil, .some):
+            weights = .file(try w.string("file"))
+        }
+
+        let l = try r.mapping("lot")
+        try l.check([("chips", true, "chips in the lot (>= 1)"), ("seed", true, "lot seed (unsigned 64-bit)"),
+                     ("model", true, "uniform, fixed or clustered"),
+                     ("rate_range", false, "uniform: [A, B], the range each chip's fault rate is drawn from"),
+                     ("rate", false, "fixed: every chip's rate; clustered: the target rate"),
+                     ("alpha", false, "clustered: clustering parameter > 0"),
+                     ("mean_defects", false, "clustered: expected defects per chip"),
+                     ("cluster_radius", false, "clustered: defect radius in PE pitches")])
+        let chips = try l.int("chips")
+        guard chips >= 1 else { throw l.invalid("chips", expected: "at least 1 chip") }
+        var rateRange: (Double, Double)?
+        if l.dict["rate_range"] != nil {
+            let ends = try l.doubles("rate_range")
+            guard ends.count == 2 else { throw l.invalid("rate_range", expected: "two rates [A, B]") }
+            rateRange = (ends[0], ends[1])
+        }
+        let lot = Lot(chips: chips, seed: try l.uint64("seed"), model: try l.string("model"), rateRange: rateRange,
+                      rate: try l.optionalDouble("rate"), alpha: try l.optionalDouble("alpha"),
+                      meanDefects: try l.optionalDouble("mean_defects"), clusterRadius: try l.optionalDouble("cluster_radius"))
+        do { _ = try lot.options.makeModel(rows: 1, cols: 1) } catch let e as FapsimError {
+            // The model's own check names the lot generate option; say where it sits in this file.
+            throw FapsimError("\(file): lot: \(e.message)")
+        }
+
+        let s = try r.mapping("resilience")
+        try s.check([("rates", true, "fault rates, strictly increasing, in [0, 1]"), ("repeats", true, "fault maps per rate (>= 1)"),
+                     ("epochs", true, "FAT epochs per fault map (>= 1)")])
+        let rates = try s.doubles("rates")
+        let repeats = try s.int("repeats")
+        let resilienceEpochs = try s.int("epochs")
+        do {
+            try ResilienceSweep.validate(rates: rates, repeats: repeats, epochs: resilienceEpochs, targets: [0.5], rateMetric: "pe")
+        } catch let e as FapsimError {
+            throw FapsimError("\(file): resilience.\(e.message.hasPrefix("--") ? String(e.message.dropFirst(2)) : e.message)")
+        }
+
+        var fat = FAT()
+        if root["fat"] != nil {
+            let f = try r.mapping("fat")
+            try f.check([("train_subset", false, "training images per FAT epoch"), ("test_subset", false, "test images per accuracy"),
+                         ("lr", false, "FAT learning rate"), ("schedule", false, "constant, onecycle, cosine or step"),
+                         ("batch", false, "images per SGD step"), ("conv_algorithm", false, "winograd or gemm")])
+            fat.trainSubset = try f.optionalInt("train_subset")
+            fat.testSubset = try f.optionalInt("test_subset")
+            for key in ["train_subset", "test_subset", "batch"] where f.dict[key] != nil {
+                if try f.int(key) < 1 { throw f.invalid(key, expected: "a positive number") }
+            }
+            fat.lr = try f.optionalDouble("lr")
+            if let lr = fat.lr, !(lr > 0) { throw f.invalid("lr", expected: "a positive learning rate") }
+            fat.schedule = try f.optionalString("schedule")
+            fat.batch = try f.optionalInt("batch")
+            fat.convAlgorithm = try f.optionalString("conv_algorithm")
+            if let c = fat.convAlgorithm, !["winograd", "gemm"].contains(c) { throw f.invalid("conv_algorithm", expected: "winograd or gemm") }
+        }
+
+        let t = try r.mapping("targets")
+        try t.check([("below_baseline", true, "accuracy points under the measured baseline, e.g. [0.04, 0.02]"),
+                     ("campaign_index", true, "1-based index into the ascending targets")])
+        let below = try t.doubles("below_baseline")
+        guard !below.isEmpty, below.allSatisfy({ $0 > 0 && $0 < 1 }) else {
+            throw t.invalid("below_baseline", expected: "a non-empty list of accuracy points in (0, 1) under the baseline")
+        }
+        guard Set(below).count == below.count else { throw t.invalid("below_baseline", expected: "distinct values") }
+        let index = try t.int("campaign_index")
+        guard (1...below.count).contains(index) else {
+            throw t.invalid("campaign_index", expected: "an index from 1 to \(below.count) into the ascending targets")
+        }
+
+        let p = try r.mapping("reduce")
+        try p.check([("policies", true, "Reduce policies, a list of max and mean (may be empty)"),
+                     ("fixed", true, "fixed epoch budgets to compare with, e.g. [1, 3, 5]"),
+                     ("interpolate", false, "interpolate budgets between measured rates (default false)"),
+                     ("rate_metric", false, "pe (default) or weights")])
+        let policies = try p.strings("policies")
+        let fixed = try p.ints("fixed")
+        do { _ = try CampaignPolicy.parse(policies: policies.joined(separator: ","), fixed: fixed.map(String.init).joined(separator: ",")) } catch let e as FapsimError {
+            throw FapsimError("\(file): reduce.\(e.message.hasPrefix("--") ? String(e.message.dropFirst(2)) : e.message)")
+        }
+        let rateMetric = try p.optionalString("rate_metric") ?? "pe"
+        guard ["pe", "weights"].contains(rateMetric) else { throw p.invalid("rate_metric", expected: "pe or weights") }
+
+        return CampaignSpec(out: try r.string("out"), config: try r.string("config"), data: try r.optionalString("data"),
+                            weights: weights, lot: lot, rates: rates, repeats: repeats, resilienceEpochs: resilienceEpochs,
+                            fat: fat, targetsBelowBaseline: below, campaignTargetIndex: index, policies: policies,
+                            fixed: fixed, interpolate: try p.optionalBool("interpolate") ?? false, rateMetric: rateMetric,
+                            seed: try r.uint64("seed"))
+    }
+
+    /// The targets under a measured baseline accuracy `b`: b - d for each
+    /// point d, rounded down to half a point (so a target is never above what
+    /// was measured), distinct and ascending, as text with three decimals (the
+    /// text is what the steps are given, so it is the targets' exact value).
+    public static func targets(baseline b: Double, below: [Double]) -> [String] {
+        let values = Set(below.map { ((b - $0) * 200).rounded(.down) / 200 })
+        return values.sorted().map { String(format: "%.3f", $0) }
+    }
+
+    /// The spec as sorted `key = value` lines: what a rerun in the same output
+    /// folder must match (a changed campaign there would mix results).
+    public var canonicalLines: [String] {
+        func list<T>(_ xs: [T]) -> String { "[" + xs.map { "\($0)" }.joined(separator: ", ") + "]" }
+        func opt<T>(_ x: T?) -> String { x.map { "\($0)" } ?? "default" }
+        var kv: [String: String] = [
+            "out": out, "config": config, "data": data ?? "default",
+            "lot.chips": "\(lot.chips)", "lot.seed": "\(lot.seed)", "lot.model": lot.model,
+            "lot.rate_range": lot.rateRange.map { "[\($0.0), \($0.1)]" } ?? "none", "lot.rate": opt(lot.rate),
+            "lot.alpha": opt(lot.alpha), "lot.mean_defects": opt(lot.meanDefects), "lot.cluster_radius": opt(lot.clusterRadius),
+            "resilience.rates": list(rates), "resilience.repeats": "\(repeats)", "resilience.epochs": "\(resilienceEpochs)",
+            "fat.train_subset": opt(fat.trainSubset), "fat.test_subset": opt(fat.testSubset), "fat.lr": opt(fat.lr),
+            "fat.schedule": opt(fat.schedule), "fat.batch": opt(fat.batch), "fat.conv_algorithm": opt(fat.convAlgorithm),
+            "targets.below_baseline": list(targetsBelowBaseline), "targets.campaign_index": "\(campaignTargetIndex)",
+            "reduce.policies": list(policies), "reduce.fixed": list(fixed), "reduce.interpolate": "\(interpolate)",
+            "reduce.rate_metric": rateMetric, "seed": "\(seed)",
+        ]
+        switch weights {
+        case .train(let width, let epochs, let seed):
+            kv["weights.train.width"] = "\(width)"; kv["weights.train.epochs"] = "\(epochs)"; kv["weights.train.seed"] = "\(seed)"
+        case .file(let path):
+            kv["weights.file"] = path
+        }
+        return kv.keys.sorted().map { "\($0) = \(kv[$0]!)" }
+    }
+}
+
+/// One YAML mapping of a campaign file with typed, path-naming accessors.
+private struct Fields {
+    let file: String
+    let path: String
+    let dict: [String: Any]
+
+    func name(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
+
+    func invalid(_ key: String, expected: String) -> FapsimError {
+        FapsimError.invalid(file: file, field: name(key), expected: expected, got: dict[key].map { "\($0)" } ?? "nothing")
+    }
+
+    func check(_ keys: [(String, Bool, String)]) throws {
+        let known = Set(keys.map(\.0))
+        for key in dict.keys.sorted() where !known.contains(key) {
+            throw FapsimError("\(file): \(name(key)): unknown field; expected one of \(keys.map(\.0).joined(separator: ", "))")
+        }
+        for (key, required, help) in keys where required && dict[key] == nil {
+            throw FapsimError("\(file): \(name(key)): missing required field (\(help))")
+        }
+    }
+
+    func mapping(_ key: String) throws -> Fields {
+        guard let d = dict[key] as? [String: Any] else { throw invalid(key, expected: "a mapping of fields") }
+        return Fields(file: file, path: name(key), dict: d)
+    }
+
+    func string(_ key: String) throws -> String {
+        guard let s = dict[key] as? String, !s.isEmpty else { throw invalid(key, expected: "a non-empty string") }
+        return s
+    }
+
+    func optionalString(_ key: String) throws -> String? { dict[key] == nil ? nil : try string(key) }
+
+    func int(_ key: String) throws -> Int {
+        // YAML booleans are not numbers here, even though Yams could bridge them.
+        guard !(dict[key] is Bool), let v = dict[key] as? Int else { throw invalid(key, expected: "an integer") }
+        return v
+    }
+
+    func optionalInt(_ key: String) throws -> Int? { dict[key] == nil ? nil : try int(key) }
+
+    func uint64(_ key: String) throws -> UInt64 {
+        guard !(dict[key] is Bool), let v = dict[key] as? Int, v >= 0 else { throw invalid(key, expected: "an unsigned integer") }
+        return UInt64(v)
+    }
+
+    func optionalUInt64(_ key: String) throws -> UInt64? { dict[key] == nil ? nil : try uint64(key) }
+
+    static func number(_ v: Any?) -> Double? {
+        if v is Bool { return nil }
+        if let d = v as? Double, d.isFinite { return d }
+        if let i = v as? Int { return Double(i) }
+        return nil
+    }
+
+    func double(_ key: String) throws -> Double {
+        guard let d = Self.number(dict[key]) else { throw invalid(key, expected: "a number") }
+        return d
+    }
+
+    func optionalDouble(_ key: String) throws -> Double? { dict[key] == nil ? nil : try double(key) }
+
+    func optionalBool(_ key: String) throws -> Bool? {
+        guard let v = dict[key] else { return nil }
+        guard let b = v as? Bool else { throw invalid(key, expected: "true or false") }
+        return b
+    }
+
+    func list(_ key: String) throws -> [Any] {
+        guard let a = dict[key] as? [Any] else { throw invalid(key, expected: "a list, e.g. [a, b]") }
+        return a
+    }
+
+    func doubles(_ key: String) throws -> [Double] {
+        try list(key).map { v in
+            guard let d = Self.number(v) else { throw invalid(key, expected: "a list of numbers") }
+            return d
+        }
+    }
+
+    func ints(_ key: String) throws -> [Int] {
+        try list(key).map { v in
+            guard !(v is Bool), let i = v as? Int else { throw invalid(key, expected: "a list of integers") }
+            return i
+        }
+    }
+
+    func strings(_ key: String) throws -> [String] {
+        try list(key).map { v in
+            guard let s = v as? String else { throw invalid(key, expected: "a list of names") }
+            return s
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+import FapsimSupport
+import FapsimTestSupport
+@testable import Reduce
+
+/// The campaign YAML (`fapsim campaign run`): the committed campaigns parse
+/// to what they say, and every damaged file is one line naming the file and
+/// the field's dotted path.
+@Suite struct CampaignSpecTests {
+    static let valid = """
+    out: out/x
+    config: hw-configs/small-8x8.yaml
+    weights:
+      train: {width: 0.25, epochs: 3}
+    lot: {chips: 4, seed: 7, model: uniform, rate_range: [0.02, 0.3]}
+    resilience: {rates: [0.1, 0.2], repeats: 2, epochs: 3}
+    fat: {train_subset: 500, test_subset: 400, lr: 0.02, schedule: constant, batch: 64, conv_algorithm: gemm}
+    targets: {below_baseline: [0.04, 0.02], campaign_index: 1}
+    reduce: {policies: [max], fixed: [1, 2], interpolate: true}
+    seed: 11
+
+    """
+
+    func parse(_ text: String) throws -> CampaignSpec { try CampaignSpec.parse(yaml: text, file: "c.yaml") }
+
+    /// The message of the error `text` raises.
+    func failure(_ text: String) -> String {
+        do {
+            _ = try parse(text)
+            return "no error"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// `valid` with the line starting `prefix` replaced by `line` (or dropped when nil).
+    func edited(_ prefix: String, _ line: String?) -> String {
+        Self.valid.split(separator: "\n", omittingEmptySubsequences: false).compactMap { l -> String? in
+            l.hasPrefix(prefix) ? line : String(l)
+        }.joined(separator: "\n")
+    }
+
+    @Test func parsesEveryField() throws {
+        let s = try parse(Self.valid)
+        #expect(s.out == "out/x" && s.config == "hw-configs/small-8x8.yaml" && s.data == nil)
+        #expect(s.weights == .train(width: 0.25, epochs: 3, seed: 0))
+        #expect(s.lot.chips == 4 && s.lot.seed == 7 && s.lot.model == "uniform")
+        #expect(s.lot.options.rateRange == "0.02:0.3")
+        #expect(s.rates == [0.1, 0.2] && s.repeats == 2 && s.resilienceEpochs == 3)
+        #expect(s.fat == CampaignSpec.FAT(trainSubset: 500, testSubset: 400, lr: 0.02, schedule: "constant", batch: 64, convAlgorithm: "gemm"))
+        #expect(s.targetsBelowBaseline == [0.04, 0.02] && s.campaignTargetIndex == 1)
+        #expect(s.policies == ["max"] && s.fixed == [1, 2] && s.interpolate && s.rateMetric == "pe" && s.seed == 11)
+    }
+
+    @Test func committedCampaignsParse() throws {
+        let demo = try CampaignSpec.load(path: TestPaths.packageRoot + "/campaigns/demo.yaml")
+        #expect(demo.weights == .train(width: 0.25, epochs: 15, seed: 0))
+        #expect(demo.lot.chips == 10 && demo.rates == [0.05, 0.1, 0.15, 0.2, 0.25, 0.3] && demo.repeats == 3)
+        #expect(demo.fat.trainSubset == 2000 && demo.fat.testSubset == 2000 && demo.fixed == [1, 3, 5])
+        let paper = try CampaignSpec.load(path: TestPaths.packageRoot + "/campaigns/paper-scale.yaml")
+        #expect(paper.weights == .file("../shared/models/vgg11_cifar10.h5"))
+        #expect(paper.lot.chips == 100 && paper.lot.options.rateRange == "0.0:0.3" && paper.repeats == 5)
+    }
+
+    @Test(arguments: [
+        ("bogus: 1", "c.yaml: bogus: unknown field; expected one of out, config"),
+        ("seed: -1", "c.yaml: seed: expected an unsigned integer, got -1"),
+        ("seed: true", "c.yaml: seed: expected an unsigned integer, got true"),
+        ("out: ''", "c.yaml: out: expected a non-empty string"),
+        ("lot: {chips: 4, seed: 7, model: uniform, rate_range: [0.02, 0.3], bogus: 2}", "c.yaml: lot.bogus: unknown field; expected one of chips, seed, model"),
+        ("lot: {chips: 0, seed: 7, model: uniform, rate_range: [0.02, 0.3]}", "c.yaml: lot.chips: expected at least 1 chip, got 0"),
+        ("lot: {chips: four, seed: 7, model: uniform, rate_range: [0.02, 0.3]}", "c.yaml: lot.chips: expected an integer, got four"),
+        ("lot: {chips: 4, seed: 7, model: uniform}", "c.yaml: lot: --rate-range: required by --model uniform"),
+        ("lot: {chips: 4, seed: 7, model: poisson, rate_range: [0.02, 0.3]}", "c.yaml: lot: --model: expected one of uniform, fixed, clustered"),
+        ("lot: {chips: 4, seed: 7, model: uniform, rate_range: [0.3]}", "c.yaml: lot.rate_range: expected two rates [A, B]"),
+        ("lot: {seed: 7, model: uniform, rate_range: [0.02, 0.3]}", "c.yaml: lot.chips: missing required field"),
+        ("resilience: {rates: [0.2, 0.1], repeats: 2, epochs: 3}", "c.yaml: resilience.rates: expected strictly increasing fault rates"),
+        ("resilience: {rates: [0.1, 0.2], repeats: 0, epochs: 3}", "c.yaml: resilience.repeats: expected at least 1 fault map per rate"),
+        ("resilience: {rates: 0.1, repeats: 2, epochs: 3}", "c.yaml: resilience.rates: expected a list"),
+        ("fat: {train_subset: 0}", "c.yaml: fat.train_subset: expected a positive number, got 0"),
+        ("fat: {lr: -1}", "c.yaml: fat.lr: expected a positive learning rate"),
+        ("fat: {conv_algorithm: fft}", "c.yaml: fat.conv_algorithm: expected winograd or gemm, got fft"),
+        ("fat: {momentum: 0.5, weight_decay: 1}", "c.yaml: fat.momentum: unknown field"),
+        ("targets: {below_baseline: [0.04, 0.02], campaign_index: 3}", "c.yaml: targets.campaign_index: expected an index from 1 to 2"),
+        ("targets: {below_baseline: [0.04, 0.04], campaign_index: 1}", "c.yaml: targets.below_baseline: expected distinct values"),
+        ("targets: {below_baseline: [], campaign_index: 1}", "c.yaml: targets.below_baseline: expected a non-empty list"),
+        ("reduce: {policies: [median], fixed: [1]}", "c.yaml: reduce.policies: expected a comma-separated list of max, mean, got median"),
+        ("reduce: {policies: [max], fixed: [-1]}", "c.yaml: reduce.fixed: expected a comma-separated list of epoch counts >= 0"),
+        ("reduce: {policies: [max], fixed: [1], interpolate: 1}", "c.yaml: reduce.interpolate: expected true or false, got 1"),
+        ("reduce: {policies: [max], fixed: [1], rate_metric: macs}", "c.yaml: reduce.rate_metric: expected pe or weights, got macs"),
+    ])
+    func badFieldIsOneLineNamingIt(line: String, message: String) {
+        let key = String(line.prefix { $0 != ":" })
+        let text = line == "bogus: 1" ? Self.valid + line + "\n" : edited(key + ":", line)
+        let m = failure(text)
+        #expect(m.hasPrefix(message), "\(m)")
+        #expect(!m.contains("\n"))
+    }
+
+    @Test func weightsNeedExactlyOneSource() {
+        let both = edited("weights:", "weights: {file: w.h5, train: {width: 0.25, epochs: 1}}").replacingOccurrences(of: "  train: {width: 0.25, epochs: 3}\n", with: "")
+        #expect(failure(both).hasPrefix("c.yaml: weights: expected exactly one of train"))
+        let neither = Self.valid.replacingOccurrences(of: "weights:\n  train: {width: 0.25, epochs: 3}\n", with: "weights: {}\n")
+        #expect(failure(neither).hasPrefix("c.yaml: weights: expected exactly one of train"))
+        let width = Self.valid.replacingOccurrences(of: "width: 0.25", with: "width: 1.5")
+        #expect(failure(width).hasPrefix("c.yaml: weights.train.width: expected a width multiplier in (0, 1], got 1.5"))
+        let missing = Self.valid.replacingOccurrences(of: "config: hw-configs/small-8x8.yaml\n", with: "")
+        #expect(failure(missing).hasPrefix("c.yaml: config: missing required field"))
+    }
+
+    @Test func notAMappingOrNotYAML() {
+        #expect(failure("- a\n- b\n").hasPrefix("c.yaml: expected a YAML mapping of campaign fields"))
+        #expect(failure("out: [unclosed\n").hasPrefix("c.yaml: not valid YAML"))
+        #expect(throws: FapsimError.self) { try CampaignSpec.load(path: "/nonexistent/c.yaml") }
+    }
+
+    /// Targets are b - d rounded down to half a point, ascending and distinct,
+    /// as text with three decimals; the values the old shell driver computed
+    /// (Python's math.floor((b - d) * 200) / 200, "%.3f").
+    @Test func targetsSitUnderTheBaseline() {
+        #expect(CampaignSpec.targets(baseline: 0.8215, below: [0.08, 0.04, 0.02]) == ["0.740", "0.780", "0.800"])
+        #expect(CampaignSpec.targets(baseline: 0.59, below: [0.08, 0.04, 0.02]) == ["0.510", "0.545", "0.565"])
+        // Two points that round to the same half point give one target.
+        #expect(CampaignSpec.targets(baseline: 0.80, below: [0.021, 0.024]) == ["0.775"])
+        // 0.575 - 0.01 is 0.565 but (0.575 - 0.01) x 200 is 112.99999999999999 in
+        // binary, so the floor gives 0.560, as the shell driver's Python did.
+        #expect(CampaignSpec.targets(baseline: 0.575, below: [0.01]) == ["0.560"])
+    }
+
+    @Test func canonicalLinesNameEveryFieldAndChangeWithOne() throws {
+        let a = try parse(Self.valid)
+        var b = a
+        #expect(a.canonicalLines == b.canonicalLines)
+        b.lot.seed = 8
+        let changed = Set(a.canonicalLines).symmetricDifference(b.canonicalLines)
+        #expect(changed == ["lot.seed = 7", "lot.seed = 8"])
+        #expect(a.canonicalLines == a.canonicalLines.sorted())
+        #expect(a.canonicalLines.contains("weights.train.width = 0.25"))
+    }
+}
