@@ -7,7 +7,7 @@ import FapsimTestSupport
 /// width-1/16 weights of ReduceFixture and an 8x8 array: the campaign's files
 /// equal the documented commands run by hand, a rerun redoes nothing, and a
 /// changed or damaged campaign file is refused with one line.
-@Suite(.serialized, .enabled(if: ReduceFixture.haveData, "needs the CIFAR-10 copy in ../shared/datasets"))
+@Suite(.serialized)
 struct CampaignCLITests {
     typealias F = ReduceFixture
 
@@ -29,7 +29,8 @@ struct CampaignCLITests {
 
     func bytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
 
-    @Test func campaignEqualsTheStepsByHandAndResumes() throws {
+    @Test(.requiresSharedData(.cifarTrainingBatches, .cifarTestBatch))
+    func campaignEqualsTheStepsByHandAndResumes() throws {
         let f = try F.get()
         let dir = try TemporaryDirectory(prefix: "fapsim-campaign")
         let out = dir.file("c")
