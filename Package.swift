@@ -49,7 +49,7 @@ let package = Package(
         ]),
         .executableTarget(name: "fapsim", dependencies: ["FapsimCLI"]),
         // Helpers shared by the test targets only (child processes, paths).
-        .target(name: "FapsimTestSupport"),
+        .target(name: "FapsimTestSupport", dependencies: ["FapsimSupport"]),
         .testTarget(name: "SystolicArrayTests", dependencies: ["SystolicArray", "MaskedGEMM"]),
         .testTarget(name: "MaskedGEMMTests", dependencies: ["MaskedGEMM", "SystolicArray"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit", "FapsimTestSupport"]),
