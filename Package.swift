@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Module map (one job each):
-//   FapsimSupport  errors, deterministic RNG, progress lines, JSON output, atomic writes
+//   FapsimSupport  errors, deterministic RNG, progress lines, JSON output, atomic writes,
+//                  child processes, the version (git commit baked in by BuildInfoPlugin)
 //   SystolicArray  hardware config, fault maps, the register-level PE array and its
 //                  GEMM driver, closed-form timing
 //   MaskedGEMM     the fast functional path: FAP-masked GEMM through OpenBLAS
@@ -33,7 +34,10 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "FapsimSupport"),
+        // The git commit is baked in at build time for `fapsim --version` and the
+        // fapsim_version attribute of every file fapsim writes.
+        .target(name: "FapsimSupport", plugins: ["BuildInfoPlugin"]),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         .target(name: "SystolicArray", dependencies: [
             "FapsimSupport",
             .product(name: "Yams", package: "Yams"),
@@ -53,7 +57,7 @@ let package = Package(
         .testTarget(name: "SystolicArrayTests", dependencies: ["SystolicArray", "MaskedGEMM"]),
         .testTarget(name: "MaskedGEMMTests", dependencies: ["MaskedGEMM", "SystolicArray"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit", "FapsimTestSupport"]),
-        .testTarget(name: "FapsimStoreTests", dependencies: ["FapsimStore", "HDF5Kit", "SystolicArray", "fapsim", "FapsimTestSupport"]),
+        .testTarget(name: "FapsimStoreTests", dependencies: ["FapsimStore", "FapsimSupport", "HDF5Kit", "SystolicArray", "fapsim", "FapsimTestSupport"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "SystolicArray", "MaskedGEMM", "FapsimStore"]),
         .testTarget(name: "ReduceTests", dependencies: ["Reduce", "SystolicArray", "FapsimStore", "FapsimSupport", "FapsimTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["fapsim", "FapsimSupport", "FapsimTestSupport", "SystolicArray", "Network", "FapsimStore"]),
