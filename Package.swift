@@ -3,7 +3,7 @@ import PackageDescription
 
 // Module map (one job each):
 //   FapsimSupport  errors, deterministic RNG, progress lines, JSON output, atomic writes,
-//                  child processes, the version (git commit baked in by BuildInfoPlugin)
+//                  child processes, the version (the executable records its git commit)
 //   SystolicArray  hardware config, fault maps, the register-level PE array and its
 //                  GEMM driver, closed-form timing
 //   MaskedGEMM     the fast functional path: FAP-masked GEMM through OpenBLAS
@@ -34,10 +34,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        // The git commit is baked in at build time for `fapsim --version` and the
-        // fapsim_version attribute of every file fapsim writes.
-        .target(name: "FapsimSupport", plugins: ["BuildInfoPlugin"]),
-        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+        .target(name: "FapsimSupport"),
         .target(name: "SystolicArray", dependencies: [
             "FapsimSupport",
             .product(name: "Yams", package: "Yams"),
@@ -51,7 +48,11 @@ let package = Package(
             "Reduce", "SystolicArray", "MaskedGEMM", "HDF5Kit", "FapsimStore", "Network", "FapsimSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "fapsim", dependencies: ["FapsimCLI"]),
+        // The git commit is baked in at build time, for `fapsim --version` and the
+        // fapsim_version attribute of every file fapsim writes. Into the executable
+        // alone: a new commit then recompiles main.swift, not every module.
+        .executableTarget(name: "fapsim", dependencies: ["FapsimCLI", "FapsimSupport"], plugins: ["BuildInfoPlugin"]),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         // Helpers shared by the test targets only (child processes, paths).
         .target(name: "FapsimTestSupport", dependencies: ["FapsimSupport"]),
         .testTarget(name: "SystolicArrayTests", dependencies: ["SystolicArray", "MaskedGEMM"]),
