@@ -6,8 +6,8 @@ import FapsimSupport
 /// root attributes such as `architecture` and `test_accuracy`; no `schema`.
 ///
 /// Export writes `layout` = "pytorch-state_dict", `fapsim_version`,
-/// `architecture`, `width` and the provenance attributes, so export then import gives back the same
-/// `WeightsFile`.
+/// `architecture`, `width` and the provenance attributes, so export then
+/// import gives back the same `WeightsFile`.
 enum PyTorchStateDict {
     static let layoutValue = "pytorch-state_dict"
     /// Root attributes import understands; any other string attribute is kept
