@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Module map (one job each):
-//   FapsimSupport  errors, deterministic RNG, progress lines, JSON output, atomic writes
+//   FapsimSupport  errors, deterministic RNG, progress lines, JSON output, atomic writes,
+//                  child processes, the version (the executable records its git commit)
 //   SystolicArray  hardware config, fault maps, the register-level PE array and its
 //                  GEMM driver, closed-form timing
 //   MaskedGEMM     the fast functional path: FAP-masked GEMM through OpenBLAS
@@ -50,16 +51,20 @@ let package = Package(
             "Reduce", "SystolicArray", "MaskedGEMM", "FapsimStore", "Network", "FapsimSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "fapsim", dependencies: ["FapsimCLI"]),
+        // The git commit is baked in at build time, for `fapsim --version` and the
+        // fapsim_version attribute of every file fapsim writes. Into the executable
+        // alone: a new commit then recompiles main.swift, not every module.
+        .executableTarget(name: "fapsim", dependencies: ["FapsimCLI", "FapsimSupport"], plugins: ["BuildInfoPlugin"]),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         // Helpers shared by the test targets only (child processes, paths, the
         // shared-data gate) and a second process for the storage tests that
         // writes HDF5 files; neither is part of the `fapsim` product.
-        .target(name: "FapsimTestSupport"),
+        .target(name: "FapsimTestSupport", dependencies: ["FapsimSupport"]),
         .executableTarget(name: "fapsim-test-h5-writer", dependencies: ["FapsimStore", "HDF5Kit", "SystolicArray", "FapsimSupport"]),
         .testTarget(name: "SystolicArrayTests", dependencies: ["SystolicArray", "MaskedGEMM"]),
         .testTarget(name: "MaskedGEMMTests", dependencies: ["MaskedGEMM", "SystolicArray"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit", "FapsimTestSupport"]),
-        .testTarget(name: "FapsimStoreTests", dependencies: ["FapsimStore", "HDF5Kit", "SystolicArray", "fapsim", "fapsim-test-h5-writer", "FapsimTestSupport"]),
+        .testTarget(name: "FapsimStoreTests", dependencies: ["FapsimStore", "FapsimSupport", "HDF5Kit", "SystolicArray", "fapsim", "fapsim-test-h5-writer", "FapsimTestSupport"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "SystolicArray", "MaskedGEMM", "FapsimStore", "FapsimTestSupport"]),
         .testTarget(name: "ReduceTests", dependencies: ["Reduce", "SystolicArray", "FapsimStore", "FapsimSupport", "FapsimTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["fapsim", "FapsimSupport", "FapsimTestSupport", "SystolicArray", "Network", "FapsimStore"]),

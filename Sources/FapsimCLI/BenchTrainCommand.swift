@@ -35,11 +35,17 @@ struct BenchTrainCommand: ParsableCommand {
         let labels = (0..<batch).map { _ in rng.nextInt(below: spec.classes) }
         var phase = [String: Double]()
         var losses: [Double] = []
-        let timed: Double = images.withUnsafeBufferPointer { img in
+        let timed: Double = try images.withUnsafeBufferPointer { img in
             for _ in 0..<warmup { trainer.step(images: img.baseAddress!, labels: labels, lr: 0.01) }
             trainer.profile = [:]
             let t0 = ProcessStats.now()
-            for _ in 0..<steps { losses.append(trainer.step(images: img.baseAddress!, labels: labels, lr: 0.01).loss) }
+            for _ in 0..<steps {
+                losses.append(trainer.step(images: img.baseAddress!, labels: labels, lr: 0.01).loss)
+                // As training does after every step (phase finite_check).
+                if let bad = trainer.firstNonFiniteState() {
+                    throw FapsimError("bench train: \(bad.tensor) is \(bad.value) at index \(bad.index) (diverged)")
+                }
+            }
             let t = ProcessStats.now() - t0
             phase = trainer.profile ?? [:]
             trainer.profile = nil

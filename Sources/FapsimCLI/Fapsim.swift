@@ -1,10 +1,13 @@
 import ArgumentParser
+import FapsimSupport
 
 /// The `fapsim` command. Each subcommand lives in its own file in this module.
 public struct Fapsim: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "fapsim",
         abstract: "Cycle-level simulator of a weight-stationary systolic array with FAP bypass, and the Reduce retraining-budget framework.",
+        // The same string every written file keeps in its fapsim_version attribute.
+        version: "fapsim \(FapsimVersion.description)",
         subcommands: [
             GemmCommand.self,
             BenchCommand.self,

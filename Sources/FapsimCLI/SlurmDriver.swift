@@ -1,59 +1,6 @@
 import Foundation
 import FapsimSupport
 
-/// A finished child process.
-struct ChildResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-
-    /// The last non-empty stderr line (the local command's one-line error), else stdout's.
-    var lastLine: String {
-        for text in [stderr, stdout] {
-            if let l = text.split(whereSeparator: \.isNewline).last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) {
-                return String(l).trimmingCharacters(in: .whitespaces)
-            }
-        }
-        return "exit status \(status)"
-    }
-}
-
-enum Child {
-    /// The absolute path of `name` on PATH, or nil.
-    static func which(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> String? {
-        for dir in (path ?? "").split(separator: ":") {
-            let p = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return nil
-    }
-
-    /// Runs `executable` to completion in `directory`, capturing both streams.
-    static func run(_ executable: String, _ arguments: [String], directory: String? = nil) throws -> ChildResult {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        do { try p.run() } catch {
-            throw FapsimError("\(executable): cannot run: \(error.localizedDescription)")
-        }
-        final class Box: @unchecked Sendable { var data = Data() }
-        let errBox = Box()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return ChildResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                           stderr: String(decoding: errBox.data, as: UTF8.self))
-    }
-}
-
 /// Drives one `fapsim slurm` run: lists units, writes and submits job-array
 /// scripts, follows the array, reports failed units and merges.
 final class SlurmDriver {
@@ -73,15 +20,15 @@ final class SlurmDriver {
 
     /// The Slurm client tools, or a one-line error saying how to get them.
     static func requireSlurm() throws {
-        guard Child.which("sbatch") != nil else { throw FapsimError(missingSlurmMessage) }
-        for tool in ["squeue", "scontrol", "sinfo"] where Child.which(tool) == nil {
+        guard ChildProcess.which("sbatch") != nil else { throw FapsimError(missingSlurmMessage) }
+        for tool in ["squeue", "scontrol", "sinfo"] where ChildProcess.which(tool) == nil {
             throw FapsimError("\(tool) not found on PATH (sbatch is there): install the full Slurm client (Debian: slurm-client)")
         }
     }
 
     /// Checks that the controller answers and that `partition` exists.
     static func checkPartition(_ partition: String?) throws {
-        let all = try Child.run(Child.which("sinfo")!, ["-h", "-o", "%P"])
+        let all = try ChildProcess.run(ChildProcess.which("sinfo")!, ["-h", "-o", "%P"])
         guard all.status == 0 else {
             let line = all.lastLine.hasPrefix("sinfo:") ? all.lastLine : "sinfo: " + all.lastLine
             throw FapsimError("cannot reach the Slurm controller (is SLURM_CONF set? a one-node test cluster: tools/slurm/local-cluster.sh): \(line)")
@@ -104,7 +51,7 @@ final class SlurmDriver {
     }
 
     func listUnits() throws -> UnitStatus {
-        let r = try Child.run(state.fapsim, localArgs(["--list-units", "--json"]), directory: state.submitDir)
+        let r = try ChildProcess.run(state.fapsim, localArgs(["--list-units", "--json"]), directory: state.submitDir)
         guard r.status == 0 else {
             throw FapsimError("fapsim \(state.command) --list-units failed: \(r.lastLine)")
         }
@@ -112,7 +59,7 @@ final class SlurmDriver {
     }
 
     func merge() throws {
-        let r = try Child.run(state.fapsim, localArgs(["--merge-only"]), directory: state.submitDir)
+        let r = try ChildProcess.run(state.fapsim, localArgs(["--merge-only"]), directory: state.submitDir)
         guard r.status == 0 else {
             // The local command names the missing units itself; pass its line through.
             throw FapsimError("fapsim \(state.command) --merge-only failed: \(r.lastLine.replacingOccurrences(of: "Error: ", with: ""))")
@@ -139,7 +86,7 @@ final class SlurmDriver {
     }
 
     func submit(_ script: SlurmScript) throws -> String {
-        let r = try Child.run(Child.which("sbatch")!, ["--parsable", script.scriptPath], directory: state.submitDir)
+        let r = try ChildProcess.run(ChildProcess.which("sbatch")!, ["--parsable", script.scriptPath], directory: state.submitDir)
         guard r.status == 0 else {
             let line = r.lastLine
             if line.lowercased().contains("invalid partition") {
@@ -166,7 +113,7 @@ final class SlurmDriver {
     func queuedTasks(_ jobID: String) throws -> [String] {
         var failures = 0
         while true {
-            let r = try Child.run(Child.which("squeue")!, ["-h", "-r", "-j", jobID, "-o", "%T"])
+            let r = try ChildProcess.run(ChildProcess.which("squeue")!, ["-h", "-r", "-j", jobID, "-o", "%T"])
             if r.status == 0 {
                 return r.stdout.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             }
@@ -229,8 +176,8 @@ final class SlurmDriver {
 
     /// Each array task's final state, best effort (`scontrol -o show job` lists one line per task).
     func taskStates(_ jobID: String) -> [Int: String] {
-        guard let scontrol = Child.which("scontrol"),
-              let r = try? Child.run(scontrol, ["-o", "show", "job", jobID]), r.status == 0 else { return [:] }
+        guard let scontrol = ChildProcess.which("scontrol"),
+              let r = try? ChildProcess.run(scontrol, ["-o", "show", "job", jobID]), r.status == 0 else { return [:] }
         var states: [Int: String] = [:]
         for line in r.stdout.split(whereSeparator: \.isNewline) {
             var task: Int?, jobState: String?

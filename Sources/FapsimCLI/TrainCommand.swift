@@ -28,6 +28,10 @@ struct TrainCommand: ParsableCommand {
     var history: String?
 
     func run() throws {
+        // (fat --epochs 0 means FAP alone; train --epochs 0 would only save the random initial weights.)
+        guard training.epochs > 0 else {
+            throw FapsimError("--epochs: expected at least 1 epoch (train --epochs 0 would write the untrained initial weights), got \(training.epochs)")
+        }
         let spec = try VGG11Spec(width: width)
         let settings = try training.settings(defaultLR: 0.1, defaultSchedule: "onecycle")
         try CheckpointedTraining.checkOutputs(out: out, options: training, extra: history.map { [$0] } ?? [])

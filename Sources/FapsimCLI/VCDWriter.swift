@@ -22,7 +22,8 @@ final class VCDWriter {
             throw FapsimError("\(path): cannot create VCD file")
         }
         handle = h
-        header = "$date\n    \(Date())\n$end\n$version\n    fapsim VCDWriter\n$end\n"
+        // $version is VCD's own field for the tool that wrote the dump.
+        header = "$date\n    \(Date())\n$end\n$version\n    fapsim \(FapsimVersion.description)\n$end\n"
         if let comment { header += "$comment\n    \(comment)\n$end\n" }
         header += "$timescale \(timescale) $end\n"
     }

@@ -58,7 +58,19 @@ public final class ChipLotReader {
     public func faultMap(chip: Int) throws -> FaultMap {
         try checkIndex(chip)
         let bits = try maps.read(UInt8.self, start: [chip, 0, 0], count: [1, info.rows, info.cols])
+        try checkBits(bits, firstChip: chip)
         return FaultMap(rows: info.rows, cols: info.cols, bits: bits)
+    }
+
+    /// A map holds 0 (healthy) and 1 (faulty) only. Anything else is a damaged
+    /// or foreign file: reading 2 or 255 as "faulty" would evaluate a chip
+    /// nobody drew, so it is refused, naming the first bad PE.
+    private func checkBits(_ bits: [UInt8], firstChip: Int) throws {
+        guard let bad = bits.firstIndex(where: { $0 > 1 }) else { return }
+        let n = info.rows * info.cols
+        let chip = firstChip + bad / n, pe = bad % n
+        throw HDF5Failure.error(file: path, object: "/" + ChipLotFile.faultMaps,
+                                "chip \(chip), PE (row \(pe / info.cols), col \(pe % info.cols)): expected 0 (healthy) or 1 (faulty), got \(bits[bad])")
     }
 
     /// Chip `chip`'s fault map, refusing a lot made for another array size
@@ -83,6 +95,7 @@ public final class ChipLotReader {
     /// Every chip (reads all maps in one call).
     public func readAll() throws -> ChipLot {
         let bits = try maps.read(UInt8.self)
+        try checkBits(bits, firstChip: 0)
         let n = info.rows * info.cols
         let chips = (0..<info.chipCount).map { i in
             ChipLot.Chip(faultMap: FaultMap(rows: info.rows, cols: info.cols, bits: Array(bits[(i * n)..<((i + 1) * n)])),

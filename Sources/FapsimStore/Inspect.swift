@@ -13,6 +13,23 @@ public struct InspectReport {
     public var lines: [String]
     /// Sorted-key JSON via `JSONOutput.string(report.json)`.
     public var json: [String: Any]
+
+    /// Which fapsim wrote the file, as the line after the title and as
+    /// `fapsim_version` in the JSON. A fapsim file without the attribute
+    /// predates it; a PyTorch file without it was written by another tool
+    /// and gets no line.
+    mutating func recordWriter(_ writer: String?, fapsimSchema: Bool) {
+        let line: String
+        if let writer {
+            json[Schema.writerAttribute] = writer
+            line = "  written by fapsim \(writer)"
+        } else if fapsimSchema {
+            line = "  written by a fapsim without version stamps (no \(Schema.writerAttribute) attribute)"
+        } else {
+            return
+        }
+        lines.insert(line, at: min(1, lines.count))
+    }
 }
 
 public enum FapsimInspect {
@@ -20,17 +37,25 @@ public enum FapsimInspect {
     /// Every problem is a one-line error naming the file and object.
     public static func inspect(path: String) throws -> InspectReport {
         let identified: (kind: FapsimFileKind, version: Int64)?
+        let writer: String?
         do {
             let file = try H5File.open(path)
             identified = try Schema.identify(file)
+            writer = try Schema.writer(of: file)
         }
-        guard let (kind, version) = identified else { return try weights(path: path, version: nil) }
-        switch kind {
-        case .lot: return try lot(path: path, version: version)
-        case .weights: return try weights(path: path, version: version)
-        case .results: return try results(path: path, version: version)
-        case .checkpoint: return try checkpoint(path: path, version: version)
+        var report: InspectReport
+        if let (kind, version) = identified {
+            switch kind {
+            case .lot: report = try lot(path: path, version: version)
+            case .weights: report = try weights(path: path, version: version)
+            case .results: report = try results(path: path, version: version)
+            case .checkpoint: report = try checkpoint(path: path, version: version)
+            }
+        } else {
+            report = try weights(path: path, version: nil)
         }
+        report.recordWriter(writer, fapsimSchema: identified != nil)
+        return report
     }
 
     private static func lot(path: String, version: Int64) throws -> InspectReport {

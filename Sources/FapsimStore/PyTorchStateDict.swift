@@ -5,20 +5,21 @@ import FapsimSupport
 /// key at the root, float32 tensors and int64 scalar `num_batches_tracked`, with
 /// root attributes such as `architecture` and `test_accuracy`; no `schema`.
 ///
-/// Export writes `layout` = "pytorch-state_dict", `architecture`, `width` and
-/// the provenance attributes, so export then import gives back the same
-/// `WeightsFile`.
+/// Export writes `layout` = "pytorch-state_dict", `fapsim_version`,
+/// `architecture`, `width` and the provenance attributes, so export then
+/// import gives back the same `WeightsFile`.
 enum PyTorchStateDict {
     static let layoutValue = "pytorch-state_dict"
     /// Root attributes import understands; any other string attribute is kept
     /// in `provenance.notes` so nothing the trainer recorded is lost.
     static let knownAttributes: Set<String> = [
         "layout", "architecture", "width", "parent_file", "parent_checksum", "chip_index",
-        "fault_map_checksum", "fat_epochs", "test_accuracy", "notes",
+        "fault_map_checksum", "fat_epochs", "test_accuracy", "notes", Schema.writerAttribute,
     ]
 
     static func writeAttributes(of weights: WeightsFile, to file: H5File) throws {
         try file.setAttribute("layout", layoutValue)
+        try Schema.stampWriter(file)
         try file.setAttribute("architecture", weights.architecture)
         try file.setAttribute("width", weights.width)
         try ProvenanceAttributes.write(weights.provenance, to: file)

@@ -9,7 +9,9 @@ import FapsimSupport
 public struct ResultsFile: Equatable, Sendable {
     /// What the file holds, e.g. "resilience"; stored as root attribute `content`.
     public var content: String
-    /// Root attributes other than schema, schema_version and content.
+    /// Root attributes other than schema, schema_version, fapsim_version and content
+    /// (the writer's version is stamped by `write`, not carried from file to file:
+    /// a merge of unit files records the fapsim that merged them).
     public var attributes: [String: AttributeValue]
     public var tables: [ResultsTable]
 
@@ -23,11 +25,14 @@ public struct ResultsFile: Equatable, Sendable {
         tables.first { $0.name == name }
     }
 
-    static let reservedAttributes: Set<String> = [Schema.schemaAttribute, Schema.versionAttribute, "content"]
+    static let reservedAttributes: Set<String> = [Schema.schemaAttribute, Schema.versionAttribute, Schema.writerAttribute, "content"]
 
     /// Writes atomically; refuses to replace `path` unless `force`.
     public func write(path: String, force: Bool) throws {
-        for key in attributes.keys where Self.reservedAttributes.contains(key) {
+        for key in attributes.keys.sorted() where Self.reservedAttributes.contains(key) {
+            if key == Schema.writerAttribute {
+                throw FapsimError("\(path): attribute '\(key)' is reserved; fapsim stamps the version that writes the file")
+            }
             throw FapsimError("\(path): attribute '\(key)' is reserved; set `content` instead")
         }
         var names = Set<String>()

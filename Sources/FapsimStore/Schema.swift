@@ -1,8 +1,9 @@
 import HDF5Kit
 import FapsimSupport
 
-/// The kinds of file fapsim writes. Every one carries two root attributes:
-/// `schema` (a string naming the kind) and `schema_version` (Int64).
+/// The kinds of file fapsim writes. Every one carries three root attributes:
+/// `schema` (a string naming the kind), `schema_version` (Int64) and
+/// `fapsim_version` (the fapsim release and git commit that wrote it).
 ///
 /// Version policy (docs/hdf5-schema.md): a reader accepts every version up to
 /// its own and rejects newer ones, because a newer writer may have changed the
@@ -25,11 +26,28 @@ public enum FapsimFileKind: String, CaseIterable, Sendable {
 public enum Schema {
     public static let schemaAttribute = "schema"
     public static let versionAttribute = "schema_version"
+    /// Which fapsim wrote the file (`FapsimVersion.description`). Informational:
+    /// readers never refuse a file for it; files from before it existed lack it.
+    public static let writerAttribute = "fapsim_version"
 
-    /// Stamps a new file's root with its kind and the current version.
+    /// Stamps a new file's root with its kind, the current schema version and
+    /// the fapsim that writes it.
     public static func stamp(_ file: H5File, as kind: FapsimFileKind) throws {
         try file.setAttribute(schemaAttribute, kind.rawValue)
         try file.setAttribute(versionAttribute, kind.currentVersion)
+        try stampWriter(file)
+    }
+
+    /// Records this fapsim's version and commit on a file that has no fapsim
+    /// schema (the PyTorch state_dict export).
+    public static func stampWriter(_ file: H5File) throws {
+        try file.setAttribute(writerAttribute, FapsimVersion.description)
+    }
+
+    /// The `fapsim_version` a file was stamped with, or nil when it has none
+    /// (written by another tool or by a fapsim older than the attribute).
+    public static func writer(of file: H5File) throws -> String? {
+        file.hasAttribute(writerAttribute) ? try file.stringAttribute(writerAttribute) : nil
     }
 
     /// Reads the file's kind and version; nil kind when there is no `schema`

@@ -73,6 +73,10 @@ extension WeightsFile {
             guard t.shape.allSatisfy({ $0 >= 0 }), t.shape.reduce(1, *) == t.data.count else {
                 throw FapsimError("\(path): tensor \(t.name): \(t.data.count) values do not fill shape \(t.shape)")
             }
+            // Never write a file that every reader would refuse.
+            if let bad = t.data.firstIndex(where: { !$0.isFinite }) {
+                throw FapsimError("\(path): tensor \(t.name): expected finite values, got \(t.data[bad]) at index \(bad)\(elementIndex(bad, shape: t.shape))")
+            }
         }
         for key in batchesTracked.keys where !seen.insert(key).inserted || key.contains("/") {
             throw FapsimError("\(path): BN counter \(key) clashes with a tensor name or contains '/'")
@@ -101,6 +105,7 @@ extension WeightsFile {
     /// Reads every dataset of `group` as a state_dict entry. `strict`: tensors
     /// must be float32 (fapsim files); otherwise any float type is converted
     /// (files other tools wrote). Integer datasets must be scalar counters.
+    /// Every tensor value must be finite.
     public static func readStateDict(_ group: H5Group, strict: Bool) throws -> ([NamedTensor], [String: Int64]) {
         var tensors: [NamedTensor] = []
         var counters: [String: Int64] = [:]
@@ -117,11 +122,30 @@ extension WeightsFile {
                 counters[name] = try d.readConverting(Int64.self)[0]
             } else {
                 if strict { try d.expect(.float, rank: shape.count) }
-                tensors.append(NamedTensor(name: name, shape: shape, data: try d.readConverting(Float.self)))
+                let data = try d.readConverting(Float.self)
+                // A NaN or infinity anywhere poisons every activation after it; say
+                // where it is instead of printing a meaningless accuracy.
+                if let bad = data.firstIndex(where: { !$0.isFinite }) {
+                    throw d.failure("expected finite values, got \(data[bad]) at index \(bad)\(elementIndex(bad, shape: shape))")
+                }
+                tensors.append(NamedTensor(name: name, shape: shape, data: data))
             }
         }
         return (tensors, counters)
     }
+}
+
+/// " (element [i, j, ...] of shape [...])" for a flat row-major index into a
+/// tensor of rank 2 or more; "" for vectors, where the flat index says it all.
+func elementIndex(_ flat: Int, shape: [Int]) -> String {
+    guard shape.count >= 2, shape.allSatisfy({ $0 > 0 }) else { return "" }
+    var rest = flat, index: [Int] = []
+    for extent in shape.reversed() {
+        index.append(rest % extent)
+        rest /= extent
+    }
+    let list = { (v: [Int]) in "[" + v.map(String.init).joined(separator: ", ") + "]" }
+    return " (element \(list(index.reversed())) of shape \(list(shape)))"
 }
 
 /// Provenance as root attributes; an unset field has no attribute.

@@ -1,4 +1,5 @@
 import Foundation
+import FapsimSupport
 
 /// Paths the end-to-end tests need. Lives in a library target (used only by the
 /// test targets) so every suite finds the binary and the package the same way.
@@ -42,29 +43,13 @@ public enum TestPaths {
     }
 }
 
-/// Runs a child process to completion and returns (status, stdout, stderr).
+/// Runs a child process to completion and returns (status, stdout, stderr),
+/// through the same runner `fapsim slurm` uses (`ChildProcess.run`).
 @discardableResult
 public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                        currentDirectory: String? = nil) throws -> (Int32, String, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = arguments
-    if let environment { p.environment = environment }
-    if let currentDirectory { p.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    // Read both pipes before waiting so a chatty child cannot block on a full pipe.
-    final class Box: @unchecked Sendable { var data = Data() }
-    let errBox = Box()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errBox.data, as: UTF8.self))
+    let r = try ChildProcess.run(executable, arguments, environment: environment, directory: currentDirectory)
+    return (r.status, r.stdout, r.stderr)
 }
 
 /// Runs the built `fapsim` from the package root. `environment` adds to (or

@@ -139,6 +139,26 @@ import SystolicArray
                 == "\(path): /fault_maps2: expected shape [*, 4, 4], got [2, 4, 5]")
     }
 
+    /// A damaged map (a PE stored as 2 or 255) is refused on read, naming the
+    /// chip and PE, whether one chip or the whole lot is read.
+    @Test(arguments: [UInt8(2), 255])
+    func faultMapValuesOtherThanZeroAndOneAreRefused(value: UInt8) throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("damaged.h5")
+        try ChipLotFile.write(try sampleLot(chips: 3), to: path, force: false)
+        do {
+            let f = try H5File.open(path, writable: true)
+            // Chip 2, row 3, col 4 of an 8 x 6 array.
+            try f.openDataset("fault_maps").write([value], start: [2, 3, 4], count: [1, 1, 1])
+            try f.close()
+        }
+        let expected = "\(path): /fault_maps: chip 2, PE (row 3, col 4): expected 0 (healthy) or 1 (faulty), got \(value)"
+        #expect(errorMessage { _ = try ChipLotFile.readFaultMap(path: path, chip: 2) } == expected)
+        #expect(errorMessage { _ = try ChipLotFile.read(path: path) } == expected)
+        // The undamaged chips still read.
+        #expect(try ChipLotFile.readFaultMap(path: path, chip: 1) == (try sampleLot(chips: 3)).chips[1].faultMap)
+    }
+
     @Test func missingDatasetIsNamed() throws {
         let dir = try TemporaryDirectory()
         let path = dir.file("nomaps.h5")

@@ -98,6 +98,7 @@ func sampleResults() -> ResultsFile {
         #expect(l.kind == "lot" && l.schemaVersion == 1)
         #expect(l.lines == [
             "\(lot): fapsim chip lot (schema fapsim.lot v1)",
+            "  written by fapsim \(FapsimVersion.description)",
             "  4 chips of 8 x 6 PEs; fault_maps uint8 [4, 8, 6] chunked [1, 8, 6] shuffle+deflate",
             "  fault rate 0.0500 .. 0.2000 (mean 0.1250)",
             "  generator uniform (rate_max=0.2, rate_min=0.05), lot seed 42",
@@ -119,6 +120,41 @@ func sampleResults() -> ResultsFile {
         for report in [l, w, t, r] {
             let json = JSONOutput.string(report.json)
             #expect(json != "{}", "\(report.kind) JSON is not serialisable")
+            #expect(report.json["fapsim_version"] as? String == FapsimVersion.description, "\(report.kind)")
         }
+    }
+
+    /// Every kind FapsimStore writes carries the writer's version, and a file
+    /// from before the attribute (or from another tool) still reads and inspects.
+    @Test func everyWrittenKindRecordsTheFapsimThatWroteIt() throws {
+        let dir = try TemporaryDirectory()
+        let lot = dir.file("lot.h5"), weights = dir.file("w.h5"), torch = dir.file("t.h5"), results = dir.file("r.h5")
+        try ChipLotFile.write(try sampleLot(chips: 2), to: lot, force: false)
+        try sampleWeights().write(path: weights, force: false)
+        try sampleWeights().exportPyTorch(path: torch, force: false)
+        try sampleResults().write(path: results, force: false)
+        let version = FapsimVersion.description
+        #expect(version.hasPrefix(FapsimVersion.number + " (git "))
+        for path in [lot, weights, torch, results] {
+            #expect(try Schema.writer(of: try H5File.open(path)) == version, "\(path)")
+        }
+        // The export's stamp is not mistaken for free-text provenance on import.
+        #expect(try WeightsFile.read(path: torch) == sampleWeights())
+        // Results: the stamp is the writer's, never an attribute carried over.
+        #expect(try ResultsFile.read(path: results).attributes[Schema.writerAttribute] == nil)
+        var carried = sampleResults()
+        carried.attributes[Schema.writerAttribute] = .string("0.0.1 (git 0000000)")
+        let m = errorMessage { try carried.write(path: dir.file("c.h5"), force: false) }
+        #expect(m == "\(dir.file("c.h5")): attribute 'fapsim_version' is reserved; fapsim stamps the version that writes the file")
+
+        // A lot written before the stamp existed.
+        do {
+            let f = try H5File.open(lot, writable: true)
+            try f.deleteAttribute(Schema.writerAttribute)
+            try f.close()
+        }
+        let old = try FapsimInspect.inspect(path: lot)
+        #expect(old.lines[1] == "  written by a fapsim without version stamps (no fapsim_version attribute)")
+        #expect(old.json["fapsim_version"] == nil)
     }
 }

@@ -62,6 +62,32 @@ import HDF5Kit
         #expect(try WeightsFile.read(path: path) == sampleWeights(), "a refused write must leave the old file")
     }
 
+    /// A NaN or infinity in a tensor is refused on read, naming the tensor and
+    /// the element, in a fapsim file and in a PyTorch state_dict file alike;
+    /// and no such file is ever written.
+    @Test(arguments: [Float.nan, .infinity, -.infinity])
+    func nonFiniteTensorsAreRefused(value: Float) throws {
+        let dir = try TemporaryDirectory()
+        let fapsim = dir.file("w.h5"), torch = dir.file("t.h5")
+        try sampleWeights().write(path: fapsim, force: false)
+        try sampleWeights().exportPyTorch(path: torch, force: false)
+        // features.0.weight is [4, 3, 3, 3]: flat index 40 is element [1, 1, 1, 1].
+        for (path, dataset) in [(fapsim, "tensors/features.0.weight"), (torch, "features.0.weight")] {
+            let f = try H5File.open(path, writable: true)
+            try f.openDataset(dataset).write([value], start: [1, 1, 1, 1], count: [1, 1, 1, 1])
+            try f.close()
+            #expect(errorMessage { _ = try WeightsFile.read(path: path) }
+                    == "\(path): /\(dataset): expected finite values, got \(value) at index 40 (element [1, 1, 1, 1] of shape [4, 3, 3, 3])")
+        }
+        var w = sampleWeights()
+        w.tensors[4].data[2] = value  // features.1.running_mean, a vector: the index is enough
+        let out = dir.file("out.h5")
+        #expect(errorMessage { try w.write(path: out, force: false) }
+                == "\(out): tensor features.1.running_mean: expected finite values, got \(value) at index 2")
+        #expect(errorMessage { try w.exportPyTorch(path: out, force: false) } != nil)
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     @Test func wrongTensorTypeInAFapsimFileIsNamed() throws {
         let dir = try TemporaryDirectory()
         let path = dir.file("w.h5")

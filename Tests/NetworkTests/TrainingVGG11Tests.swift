@@ -246,6 +246,48 @@ import SystolicArray
         #expect(p.gemm.values.allSatisfy { $0.weight.allSatisfy(\.isFinite) })
     }
 
+    /// A BN running variance that overflows while the loss stays finite (what
+    /// `train --lr 1e6` did) stops the run after that step, naming the tensor,
+    /// the element, the epoch and the step; the epoch is not recorded.
+    @Test func nonFiniteBatchNormStatisticStopsTraining() throws {
+        let spec = Self.spec()
+        let trainer = VGG11Trainer(parameters: .random(spec: spec, seed: 61), faults: nil)
+        // Training-mode BN normalises with batch statistics, so the loss stays
+        // finite; the running average (1 - m) x inf + m x var stays infinite.
+        trainer.bn[2].runningVar[3] = .infinity
+        let run = try TrainingRun(trainer: trainer,
+                                  settings: try TrainingSettings(epochs: 2, batch: 8, scheduleName: "constant", lr: 0.01, seed: 1),
+                                  train: Self.syntheticSet(32, seed: 62), test: Self.syntheticSet(8, seed: 63))
+        let err = #expect(throws: FapsimError.self) { try run.runEpoch() }
+        let name = spec.batchNormLayers[2].name
+        #expect(err?.message == "training diverged: \(name).running_var is inf at index 3 after epoch 1, step 0 (learning rate 0.01); the checkpoint of epoch 0 is kept. Lower --lr or change the schedule")
+        #expect(run.epochsDone == 0 && run.history.count == 1)
+    }
+
+    /// The scan names every kind of tensor, and a weight's element as the
+    /// weights file numbers it (PyTorch [out][in] order, not the trainer's W[k][n]).
+    @Test func firstNonFiniteStateNamesTheTensorAndElement() throws {
+        let spec = Self.spec()
+        let trainer = VGG11Trainer(parameters: .random(spec: spec, seed: 64), faults: nil)
+        #expect(trainer.firstNonFiniteState() == nil)
+        let layer = spec.gemmLayers[1]
+        trainer.weights[1][5 * layer.n + 7] = -.infinity   // k = 5, n = 7
+        let bad = try #require(trainer.firstNonFiniteState())
+        #expect(bad.tensor == layer.name + ".weight" && bad.value == -.infinity)
+        let pyTorch = try #require(trainer.parameters.stateDict().first { $0.name == bad.tensor })
+        #expect(pyTorch.data[bad.index] == -.infinity && bad.index == 7 * layer.k + 5)
+        trainer.weights[1][5 * layer.n + 7] = 0
+        trainer.biases[0][2] = .nan
+        #expect(trainer.firstNonFiniteState()?.tensor == spec.gemmLayers[0].name + ".bias")
+        trainer.biases[0][2] = 0
+        trainer.bn[0].beta[1] = .infinity
+        #expect(trainer.firstNonFiniteState() == NonFiniteValue(tensor: spec.batchNormLayers[0].name + ".bias", index: 1, value: .infinity))
+        trainer.bn[0].beta[1] = 0
+        // The largest finite magnitude is not mistaken for infinity.
+        trainer.bn[0].runningMean[0] = -.greatestFiniteMagnitude
+        #expect(trainer.firstNonFiniteState() == nil)
+    }
+
     // MARK: epoch plans
 
     @Test func epochPlanIsASeededPermutation() {

@@ -73,8 +73,11 @@ public struct EpochRecord: Sendable, Equatable {
 /// Epoch-by-epoch training of a VGG11Trainer: seeded order and augmentation
 /// per epoch (EpochPlan), the LR schedule by global step, test accuracy with BN
 /// in inference mode after every epoch, and a stop with a clear message when
-/// the loss stops being finite (before the bad step is applied, so the state
-/// and the last checkpoint stay good).
+/// training diverges: a loss that is not finite (caught before the bad step is
+/// applied, so the state stays good) or, after any step, a parameter or BN
+/// running statistic that is not finite (the state is then bad and the run
+/// cannot go on). Either way the epoch is not recorded, so no checkpoint of it
+/// can be written and the last one stays good.
 public final class TrainingRun {
     public let trainer: VGG11Trainer
     public let settings: TrainingSettings
@@ -138,6 +141,12 @@ public final class TrainingRun {
                     throw FapsimError("training diverged: loss is \(r.loss) at epoch \(epoch), step \(step) (learning rate \(lr)); the weights of epoch \(epoch - 1) are kept. Lower --lr or change the schedule")
                 }
                 trainer.update(lr: Float(lr))
+                // A finite loss does not prove a finite network: the update or the
+                // BN running statistics may have overflowed. Stop before the epoch's
+                // checkpoint could save them.
+                if let bad = trainer.firstNonFiniteState() {
+                    throw FapsimError("training diverged: \(bad.tensor) is \(bad.value) at index \(bad.index) after epoch \(epoch), step \(step) (learning rate \(lr)); the checkpoint of epoch \(epoch - 1) is kept. Lower --lr or change the schedule")
+                }
                 return r
             }
             lossSum += result.loss * Double(range.count)
