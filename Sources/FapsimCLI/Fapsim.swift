@@ -16,6 +16,7 @@ public struct Fapsim: ParsableCommand {
             ResilienceCommand.self, ReduceCommand.self, MergeCommand.self, ReportCommand.self,
             TrainCommand.self, FatCommand.self,
             SlurmCommand.self,
+            DataCommand.self,
         ]
     )
 
