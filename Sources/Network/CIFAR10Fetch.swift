@@ -110,6 +110,7 @@ public enum CIFAR10Fetch {
             return Result(directory: target, downloaded: false, archiveBytes: 0, md5: nil, url: url)
         }
         let parent = (target as NSString).deletingLastPathComponent
+        let createdParent = !fm.fileExists(atPath: parent)
         do { try fm.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
             throw FapsimError("\(parent): cannot create the cache folder: \(error.localizedDescription)")
         }
@@ -117,8 +118,21 @@ public enum CIFAR10Fetch {
         do { try fm.createDirectory(atPath: work, withIntermediateDirectories: false) } catch {
             throw FapsimError("\(parent): cannot create a work folder: \(error.localizedDescription)")
         }
-        defer { try? fm.removeItem(atPath: work) }
+        do {
+            let r = try fetch(url: url, md5: wantMD5, work: work, target: target, quiet: quiet)
+            try? fm.removeItem(atPath: work)
+            return r
+        } catch {
+            try? fm.removeItem(atPath: work)
+            // A failed first fetch leaves no empty cache folder either (rmdir: only if empty).
+            if createdParent { rmdir(parent) }
+            throw error
+        }
+    }
 
+    /// Download, verify, unpack and check in `work`, then rename into `target`.
+    static func fetch(url: String, md5 wantMD5: String, work: String, target: String, quiet: Bool) throws -> Result {
+        let fm = FileManager.default
         let archive = work + "/archive.tar.gz"
         let bytes = try Download.fetch(url: url, to: archive, label: "data fetch", quiet: quiet)
         let gotMD5 = try MD5.file(archive)

@@ -92,26 +92,27 @@ final class LocalHTTPServer {
         defer { server.stop() }
 
         // A wrong checksum: one line naming the URL and both sums, and no cache folder, no temp files.
+        // The folders above the data directory do not exist yet: a failure must not leave them either.
         let cache = dir.file("cache")
-        let target = cache + "/cifar-10-batches-bin"
+        let target = cache + "/fapsim/cifar-10-batches-bin"
         let wrong = try runFapsim(["data", "fetch", "--url", server.url("cifar-10-binary.tar.gz"), "--md5", String(repeating: "0", count: 32),
                                    "--dir", target, "--quiet"])
         #expect(wrong.status != 0)
         #expect(wrong.stderr.split(separator: "\n").count == 1, "\(wrong.stderr)")
         #expect(wrong.stderr.contains("MD5 mismatch") && wrong.stderr.contains(md5) && wrong.stderr.contains(server.url("cifar-10-binary.tar.gz")), "\(wrong.stderr)")
-        #expect(contents(cache).isEmpty, "left behind: \(contents(cache))")
+        #expect(!FileManager.default.fileExists(atPath: cache + "/fapsim"), "left behind: \(contents(cache))")
 
         // A truncated archive whose MD5 matches: tar fails, one line, nothing left.
         let cut = try runFapsim(["data", "fetch", "--url", server.url("truncated.tar.gz"), "--md5", truncatedMD5, "--dir", target, "--quiet"])
         #expect(cut.status != 0)
         #expect(cut.stderr.split(separator: "\n").count == 1, "\(cut.stderr)")
         #expect(cut.stderr.contains("not a complete .tar.gz archive"), "\(cut.stderr)")
-        #expect(contents(cache).isEmpty, "left behind: \(contents(cache))")
+        #expect(!FileManager.default.fileExists(atPath: cache + "/fapsim"), "left behind: \(contents(cache))")
 
         // A missing file on the server: curl's HTTP error, one line.
         let missing = try runFapsim(["data", "fetch", "--url", server.url("nothing-here.tar.gz"), "--dir", target, "--quiet"])
         #expect(missing.status != 0 && missing.stderr.contains("404") && missing.stderr.split(separator: "\n").count == 1, "\(missing.stderr)")
-        #expect(contents(cache).isEmpty, "left behind: \(contents(cache))")
+        #expect(!FileManager.default.fileExists(atPath: cache + "/fapsim"), "left behind: \(contents(cache))")
 
         // The good archive into the default cache ($XDG_CACHE_HOME/fapsim/...): the same bytes as ../shared.
         let xdg = dir.file("xdg")
@@ -168,7 +169,7 @@ final class LocalHTTPServer {
         // Nothing listening: curl's error in one line, nothing left.
         let refused = try runFapsim(["data", "fetch", "--url", "http://127.0.0.1:9/x.tar.gz", "--dir", dir.file("c/cifar"), "--quiet"])
         #expect(refused.status != 0 && refused.stderr.split(separator: "\n").count == 1 && refused.stderr.contains("download failed"), "\(refused.stderr)")
-        #expect(contents(dir.file("c")).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: dir.file("c")))
     }
 
     @Test func directoryResolutionOrder() throws {
