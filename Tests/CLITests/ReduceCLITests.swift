@@ -270,6 +270,11 @@ struct ReduceCLITests {
         // The resilience file has the maps' weight shares and the lot is readable, so the report compares the metrics (Fig. 4).
         #expect(FileManager.default.fileExists(atPath: report + "/fig4-rate-metric.svg"), "\(r.stderr)")
         #expect(try String(contentsOfFile: report + "/report.md", encoding: .utf8).contains("fig4-rate-metric.svg"))
+        // report.html beside it holds every figure inline, Fig. 4 included.
+        let html = try String(contentsOfFile: report + "/report.html", encoding: .utf8)
+        for fig in ["fig2a-accuracy-vs-epochs.svg", "fig3f-summary.svg", "fig4-rate-metric.svg"] {
+            #expect(html.contains("data-figure=\"\(fig)\""), "\(fig) not in report.html")
+        }
 
         // Part A directly, part B through the unit contract.
         let a = f.dir.file("part-a.h5"), b = f.dir.file("part-b.h5")

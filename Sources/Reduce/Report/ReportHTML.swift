@@ -18,7 +18,8 @@ public enum ReportHTML {
     public static let fileName = "report.html"
 
     /// Renders the page. `figures`: SVG documents by file name, as linked from
-    /// `markdown`; a link to a name not in `figures` stays a plain link.
+    /// `markdown`; an image line whose name is not in `figures` becomes a
+    /// figure marked missing, visibly, rather than a broken image.
     public static func render(markdown: String, figures: [String: String]) -> String {
         let lines = markdown.components(separatedBy: "\n")
         var body = ""
