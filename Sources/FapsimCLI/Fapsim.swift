@@ -20,6 +20,7 @@ public struct Fapsim: ParsableCommand {
             CampaignCommand.self,
             TrainCommand.self, FatCommand.self,
             SlurmCommand.self,
+            DataCommand.self,
         ]
     )
 

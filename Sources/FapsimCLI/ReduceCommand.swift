@@ -48,7 +48,7 @@ struct ReduceCommand: ParsableCommand {
     @Option(help: "Output results file (HDF5, content \"campaign\"); units go to OUT.work/.")
     var out: String
 
-    @Option(help: "Also write the Reduce report (report.md + SVG figures) into this directory at the end.")
+    @Option(help: "Also write the Reduce report (report.md + SVG figures + report.html) into this directory at the end.")
     var report: String?
 
     @Flag(help: "Replace an existing output file (and report).")
@@ -90,7 +90,7 @@ struct ReduceCommand: ParsableCommand {
             let units = try UnitIndices.parse(list, field: "--units", count: campaign.unitCount)
             computed = try campaign.compute(units: units, quiet: quiet)
         } else {
-            if let report { try AtomicWrite.checkOverwrite(report + "/" + ReduceReport.markdownName, force: force) }
+            if let report { try ReduceReport.checkOverwrite(dir: report, force: force) }
             if !unitOptions.mergeOnly {
                 try AtomicWrite.checkOverwrite(out, force: force)
                 computed = try campaign.compute(units: Array(0..<campaign.unitCount), quiet: quiet)

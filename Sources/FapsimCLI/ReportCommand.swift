@@ -8,7 +8,7 @@ import Reduce
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Write the Reduce report (report.md and SVG figures) from a resilience file and optionally a campaign file.",
+        abstract: "Write the Reduce report (report.md, SVG figures and a self-contained report.html) from a resilience file and optionally a campaign file.",
         discussion: """
         Fig. 2a accuracy vs FAT epochs per fault rate, Fig. 2b epochs needed vs fault rate (min/mean/max), and with \
         --campaign Fig. 3a-e per-chip final accuracy against the constraint per policy and Fig. 3f chips meeting the \
@@ -28,7 +28,7 @@ struct ReportCommand: ParsableCommand {
     var force = false
 
     func run() throws {
-        try AtomicWrite.checkOverwrite(out + "/" + ReduceReport.markdownName, force: force)
+        try ReduceReport.checkOverwrite(dir: out, force: force)
         let table = try ResilienceTable.read(path: resilience)
         var results: CampaignResults?
         if let campaign {

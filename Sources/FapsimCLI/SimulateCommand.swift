@@ -26,7 +26,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Weights file: a fapsim weights file or a PyTorch state_dict in HDF5.")
     var weights: String
 
-    @Option(help: "CIFAR-10 binary directory (default: $FAPSIM_CIFAR_DIR, else ../shared/datasets/cifar-10-batches-bin).")
+    @Option(help: "CIFAR-10 binary directory (default: $FAPSIM_CIFAR_DIR, else ../shared/datasets/cifar-10-batches-bin if present, else the `fapsim data fetch` cache).")
     var data: String?
 
     @OptionGroup var chip: ChipOptions

@@ -9,7 +9,7 @@ extension ConvAlgorithm: ExpressibleByArgument {
 /// its own settings: where CIFAR-10 is, how much of it is used, and how the
 /// 3x3 convolutions are computed.
 struct TrainingDataOptions: ParsableArguments {
-    @Option(help: "CIFAR-10 binary directory (default: $FAPSIM_CIFAR_DIR, else ../shared/datasets/cifar-10-batches-bin).")
+    @Option(help: "CIFAR-10 binary directory (default: $FAPSIM_CIFAR_DIR, else ../shared/datasets/cifar-10-batches-bin if present, else the `fapsim data fetch` cache).")
     var data: String?
 
     @Option(name: .customLong("train-subset"),
@@ -28,6 +28,6 @@ struct TrainingDataOptions: ParsableArguments {
         if let n = testSubset, n <= 0 { throw ValidationError("--test-subset: expected a positive number of images, got \(n)") }
     }
 
-    /// The CIFAR-10 directory: --data, else $FAPSIM_CIFAR_DIR, else ../shared.
+    /// The CIFAR-10 directory: --data, else $FAPSIM_CIFAR_DIR, else ../shared, else the fetch cache.
     var directory: String { CIFAR10Set.resolveDirectory(data) }
 }

@@ -7,13 +7,16 @@ public final class ProgressLine: @unchecked Sendable {
     public let total: Int
     public let unit: String
     private let quiet: Bool
-    private let start = Date()
+    private let start: Date
     private var lastPrint = Date.distantPast
     private var done = 0
     private let lock = NSLock()
     private let isTTY = isatty(2) != 0
 
-    public init(_ label: String, total: Int, unit: String = "items", quiet: Bool = false) {
+    /// `start`: when the work began, if before this line was made (a download
+    /// learns its size only once the first bytes are in).
+    public init(_ label: String, total: Int, unit: String = "items", quiet: Bool = false, start: Date = Date()) {
+        self.start = start
         self.label = label
         self.total = max(total, 0)
         self.unit = unit

@@ -29,13 +29,8 @@ public struct CIFAR10Set: Sendable {
         public var files: [String] { self == .train ? CIFAR10Set.trainFiles : [CIFAR10Set.testFile] }
     }
 
-    /// The data directory: `--data DIR` if given, else $FAPSIM_CIFAR_DIR, else
-    /// ../shared/datasets/cifar-10-batches-bin (relative to the working directory).
-    public static func resolveDirectory(_ flag: String?) -> String {
-        if let flag, !flag.isEmpty { return flag }
-        if let env = ProcessInfo.processInfo.environment["FAPSIM_CIFAR_DIR"], !env.isEmpty { return env }
-        return "../shared/datasets/cifar-10-batches-bin"
-    }
+    // Where the directory comes from (--data, $FAPSIM_CIFAR_DIR, ../shared, the
+    // fetch cache): resolveDirectory in CIFAR10Fetch.swift.
 
     /// Loads a split, checking each file's size and labels. `limit` stops after
     /// that many records (the files read are still checked in full).
@@ -44,7 +39,7 @@ public struct CIFAR10Set: Sendable {
                             recordsPerFile: Int = CIFAR10Set.recordsPerFile) throws -> CIFAR10Set {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
-            throw FapsimError("\(directory): CIFAR-10 data directory not found (pass --data DIR or set FAPSIM_CIFAR_DIR to the folder holding \(testFile))")
+            throw FapsimError("\(directory): CIFAR-10 data directory not found (pass --data DIR, set FAPSIM_CIFAR_DIR to the folder holding \(testFile), or run `fapsim data fetch`)")
         }
         let classNames = try loadClassNames(directory: directory)
         var pixels: [UInt8] = []

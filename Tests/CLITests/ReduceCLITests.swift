@@ -282,6 +282,11 @@ struct ReduceCLITests {
         #expect(FileManager.default.fileExists(atPath: f.dir.file("compare/fig4-rate-metric.svg")))
         let again = try runFapsim(cmpArgs)
         #expect(again.status != 0 && again.stderr.contains("--force"), "\(again.stderr)")
+        // report.html beside it holds every figure inline, Fig. 4 included.
+        let html = try String(contentsOfFile: report + "/report.html", encoding: .utf8)
+        for fig in ["fig2a-accuracy-vs-epochs.svg", "fig3f-summary.svg", "fig4-rate-metric.svg"] {
+            #expect(html.contains("data-figure=\"\(fig)\""), "\(fig) not in report.html")
+        }
 
         // Part A directly, part B through the unit contract.
         let a = f.dir.file("part-a.h5"), b = f.dir.file("part-b.h5")

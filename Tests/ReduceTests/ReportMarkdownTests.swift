@@ -38,7 +38,7 @@ struct ReportMarkdownTests {
 
     @Test func reportWithoutCampaignHasOnlyStep1Figures() throws {
         let files = ReduceReport.render(resilience: try ResilienceFixture.table())
-        #expect(files.map(\.name) == ["fig2a-accuracy-vs-epochs.svg", "fig2b-epochs-needed.svg", "report.md"])
+        #expect(files.map(\.name) == ["fig2a-accuracy-vs-epochs.svg", "fig2b-epochs-needed.svg", "report.html", "report.md"])
         let md = files.last!.text
         #expect(imageLinks(md) == ["fig2a-accuracy-vs-epochs.svg", "fig2b-epochs-needed.svg"])
         #expect(md.contains("No campaign results"))

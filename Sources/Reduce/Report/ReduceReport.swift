@@ -2,11 +2,13 @@ import Foundation
 import FapsimSupport
 
 /// The Reduce report: `report.md` plus one SVG per figure, rendered from a
-/// resilience table and, once Step 3 has run, the campaign results.
+/// resilience table and, once Step 3 has run, the campaign results, and
+/// `report.html`, the same report as one self-contained page (ReportHTML).
 public enum ReduceReport {
     public static let markdownName = "report.md"
 
-    /// Every file of the report, name -> contents, report.md last. Pure.
+    /// Every file of the report, name -> contents: the figures, report.html,
+    /// then report.md last. Pure.
     /// `baseline`: the weights' fault-free test accuracy (the resilience file's
     /// `baseline_accuracy`), shown in the inputs table and Fig. 2a when known.
     /// `metricComparison`: the PE-rate vs weight-share comparison
@@ -33,8 +35,16 @@ public enum ReduceReport {
             files.append((MetricComparisonReport.figureName, MetricComparisonReport.chart(c).render()))
             md += "\n" + MetricComparisonReport.section(c)
         }
+        let figures = Dictionary(files.map { ($0.name, $0.text) }, uniquingKeysWith: { a, _ in a })
+        files.append((ReportHTML.fileName, ReportHTML.render(markdown: md, figures: figures)))
         files.append((markdownName, md))
         return files
+    }
+
+    /// Refuses to write a report into `dir` over an existing report.md or
+    /// report.html unless `force` (the figures follow their report).
+    public static func checkOverwrite(dir: String, force: Bool) throws {
+        for name in [markdownName, ReportHTML.fileName] { try AtomicWrite.checkOverwrite(dir + "/" + name, force: force) }
     }
 
     /// Writes the report into `dir` (created if missing). Everything is rendered
@@ -43,7 +53,7 @@ public enum ReduceReport {
     public static func write(resilience t: ResilienceTable, campaign: CampaignResults? = nil, baseline: Double? = nil,
                              metricComparison: MetricComparison? = nil, to dir: String, force: Bool) throws {
         let files = render(resilience: t, campaign: campaign, baseline: baseline, metricComparison: metricComparison)
-        try AtomicWrite.checkOverwrite(dir + "/" + markdownName, force: force)
+        try checkOverwrite(dir: dir, force: force)
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw FapsimError("\(dir): cannot create report directory: \(error.localizedDescription)")
         }
