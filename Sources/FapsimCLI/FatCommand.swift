@@ -45,7 +45,7 @@ struct FatCommand: ParsableCommand {
 
     func run() throws {
         let hw = try EvaluateCommand.loadConfig(config)
-        let settings = try training.settings(defaultLR: 0.01, defaultSchedule: "constant")
+        let settings = try training.settings(defaults: .fatDefaults)
         try CheckpointedTraining.checkOutputs(out: out, options: training, extra: weightsOut.map { [$0] } ?? [])
         guard let faults = try chip.faultMap(config: hw) else { throw FapsimError("fat: no fault map (internal)") }
         let weightsFile = try WeightsFile.read(path: weights)

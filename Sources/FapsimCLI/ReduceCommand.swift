@@ -16,7 +16,10 @@ struct ReduceCommand: ParsableCommand {
         With the constant schedule one run of the largest count a chip needs gives every smaller count (the first e \
         epochs of a constant-rate run are an e-epoch run); other schedules train one run per count. One unit = one \
         chip (of --chips, in order); finished chips go to OUT.work/. --chips A-B writes a partial campaign file \
-        for fapsim merge. Unit contract: --list-units --json, --units LIST, --merge-only (docs/reduce.md).
+        for fapsim merge. The FAT hyper-parameters (--lr, --schedule, --batch, --momentum, --weight-decay, \
+        --[no-]nesterov, --[no-]augment) default to those the resilience file records, so Step 3 retrains as Step 1 \
+        measured; all are part of the run identity. \
+        Unit contract: --list-units --json, --units LIST, --merge-only (docs/reduce.md).
         """)
 
     @OptionGroup var fat: FATOptions
@@ -74,9 +77,8 @@ struct ReduceCommand: ParsableCommand {
         let res = try ResultsFile.read(path: resilience)
         func int(_ k: String) -> Int? { if case .int(let v)? = res.attributes[k] { return Int(v) }; return nil }
         func double(_ k: String) -> Double? { if case .double(let v)? = res.attributes[k] { return v }; return nil }
-        func string(_ k: String) -> String? { if case .string(let v)? = res.attributes[k] { return v }; return nil }
-        let inputs = try fat.inputs(defaults: (int("train_subset"), int("test_subset"), double("lr") ?? 0.01,
-                                               string("schedule") ?? "constant", int("batch") ?? 128))
+        let inputs = try fat.inputs(defaults: try FATInputs.recordedSettings(res.attributes, source: resilience),
+                                    trainSubset: int("train_subset"), testSubset: int("test_subset"))
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
                                     interpolate: interpolate, metric: metric, seed: fat.seed, chips: chips, out: out)
         if unitOptions.listUnits {

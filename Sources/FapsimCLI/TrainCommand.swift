@@ -29,7 +29,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let spec = try VGG11Spec(width: width)
-        let settings = try training.settings(defaultLR: 0.1, defaultSchedule: "onecycle")
+        let settings = try training.settings(defaults: .trainDefaults)
         try CheckpointedTraining.checkOutputs(out: out, options: training, extra: history.map { [$0] } ?? [])
         let data = try training.loadData()
         let initial = VGG11Parameters.random(spec: spec, seed: training.trainSeed)

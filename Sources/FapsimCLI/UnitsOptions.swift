@@ -35,7 +35,8 @@ struct UnitOptions: ParsableArguments {
     }
 }
 
-/// FAT settings shared by `fapsim resilience` and `fapsim reduce`.
+/// FAT inputs shared by `fapsim resilience` and `fapsim reduce`: the weights,
+/// the data, the hyper-parameters (the group `fapsim fat` has too) and the seed.
 struct FATOptions: ParsableArguments {
     @Option(help: "Weights FAT starts from: a fapsim weights file or a PyTorch state_dict in HDF5.")
     var weights: String
@@ -45,24 +46,17 @@ struct FATOptions: ParsableArguments {
 
     @OptionGroup var inputs: TrainingDataOptions
 
-    @Option(help: "SGD learning rate (default 0.01; momentum 0.9, weight decay 5e-4).")
-    var lr: Double?
-
-    @Option(help: "Learning-rate schedule: constant (default; FAT's), onecycle, cosine or step.")
-    var schedule: String?
-
-    @Option(help: "Training images per SGD step (default 128).")
-    var batch: Int?
+    @OptionGroup var hyperparameters: FATSettingsOptions
 
     @Option(help: "Seed of the fault maps and the training order (unsigned 64-bit, default 1).")
     var seed: UInt64 = 1
 
-    func inputs(defaults: (trainSubset: Int?, testSubset: Int?, lr: Double, schedule: String, batch: Int)) throws -> FATInputs {
+    /// The FAT inputs: the options over `defaults` (FAT's, or what the
+    /// resilience file recorded for `reduce`).
+    func inputs(defaults: FATSettings, trainSubset: Int? = nil, testSubset: Int? = nil) throws -> FATInputs {
         try FATInputs(weightsPath: weights, width: width, dataDir: inputs.directory,
-                      trainSubset: inputs.trainSubset ?? defaults.trainSubset,
-                      testSubset: inputs.testSubset ?? defaults.testSubset,
-                      lr: lr ?? defaults.lr, schedule: schedule ?? defaults.schedule, batch: batch ?? defaults.batch,
-                      convolution: inputs.convAlgorithm)
+                      trainSubset: inputs.trainSubset ?? trainSubset, testSubset: inputs.testSubset ?? testSubset,
+                      settings: try hyperparameters.settings(defaults: defaults, convolution: inputs.convAlgorithm))
     }
 }
 

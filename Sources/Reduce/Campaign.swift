@@ -167,7 +167,7 @@ public struct Campaign {
     /// or one per distinct count (others).
     public func runLengths(_ counts: [Int]) -> [Int] {
         let distinct = Array(Set(counts)).sorted()
-        if fat.schedule == "constant" { return [distinct.last ?? 0] }
+        if fat.settings.scheduleName == "constant" { return [distinct.last ?? 0] }
         let positive = distinct.filter { $0 > 0 }
         return positive.isEmpty ? [0] : positive
     }
@@ -213,7 +213,7 @@ public struct Campaign {
             // Accuracy after e epochs: the constant run's curve at e, else the
             // final point of the run of exactly e epochs (e = 0: FAP alone).
             func accuracy(_ e: Int) -> Double {
-                if fat.schedule == "constant" || e == 0 { return curves[0].history[e].testAccuracy }
+                if fat.settings.scheduleName == "constant" || e == 0 { return curves[0].history[e].testAccuracy }
                 return curves.first { $0.runEpochs == e }!.history[e].testAccuracy
             }
             let rows = plan.budgets
@@ -291,10 +291,7 @@ public struct Campaign {
         attrs["interpolate"] = .int(interpolate ? 1 : 0)
         attrs["rate_metric"] = .string(metric.rawValue)
         attrs["seed"] = .string(String(seed))
-        attrs["lr"] = .double(fat.lr)
-        attrs["schedule"] = .string(fat.schedule)
-        attrs["conv_algorithm"] = .string(fat.hyperparameters.convolution.rawValue)
-        attrs["batch"] = .int(Int64(fat.batch))
+        attrs.merge(fat.settingsAttributes) { _, b in b }
         attrs["train_subset"] = .int(Int64(trainImages))
         attrs["test_subset"] = .int(Int64(testImages))
         attrs["baseline_accuracy"] = .double(base)

@@ -4,116 +4,6 @@ import FapsimSupport
 import Network
 import SystolicArray
 
-/// What decides a FAT run besides the fault map: the starting weights, the
-/// data subsets, the optimizer settings and the seed. Shared by Step 1
-/// (`ResilienceSweep`) and Step 3 (`Campaign`).
-public struct FATInputs {
-    public let weightsPath: String
-    public let weights: WeightsFile
-    public let parameters: VGG11Parameters
-    public let weightsChecksum: String
-    public let dataDir: String
-    /// Requested subsets (nil = the whole split).
-    public let trainSubset: Int?
-    public let testSubset: Int?
-    public let lr: Double
-    public let schedule: String
-    public let batch: Int
-    /// FAT's fixed optimizer settings (docs/reduce.md) and the convolution algorithm.
-    public let hyperparameters: VGG11Trainer.Hyperparameters
-
-    private var trainSet: CIFAR10Set?
-    private var testSet: CIFAR10Set?
-
-    /// Loads and checks the weights (width against `width` when given) and the
-    /// training settings; the data is loaded on first use.
-    public init(weightsPath: String, width: Double?, dataDir: String, trainSubset: Int?, testSubset: Int?,
-                lr: Double, schedule: String, batch: Int, convolution: ConvAlgorithm = .winograd) throws {
-        if let n = trainSubset, n < 1 { throw FapsimError.invalid(file: nil, field: "--train-subset", expected: "a positive number of training images", got: "\(n)") }
-        if let n = testSubset, n < 1 { throw FapsimError.invalid(file: nil, field: "--test-subset", expected: "a positive number of test images", got: "\(n)") }
-        // Checks lr, schedule and batch with the trainer's own messages.
-        _ = try TrainingSettings(epochs: 1, batch: batch, scheduleName: schedule, lr: lr, seed: 0)
-        self.weightsPath = weightsPath
-        weights = try WeightsFile.read(path: weightsPath)
-        parameters = try VGG11Parameters.load(weights, path: weightsPath, width: width)
-        weightsChecksum = weights.checksum
-        self.dataDir = dataDir
-        self.trainSubset = trainSubset
-        self.testSubset = testSubset
-        self.lr = lr
-        self.schedule = schedule
-        self.batch = batch
-        hyperparameters = VGG11Trainer.Hyperparameters(momentum: 0.9, weightDecay: 5e-4, nesterov: false,
-                                                       convolution: convolution)
-    }
-
-    /// The identity fields every unit of a run shares.
-    public var identity: [String: String] {
-        [
-            "weights_checksum": weightsChecksum, "width": WorkDir.text(parameters.spec.width),
-            "data_dir": URL(fileURLWithPath: dataDir).standardizedFileURL.lastPathComponent,
-            "train_subset": trainSubset.map(String.init) ?? "all", "test_subset": testSubset.map(String.init) ?? "all",
-            "lr": WorkDir.text(lr), "schedule": schedule, "batch": String(batch),
-            "momentum": "\(hyperparameters.momentum)", "weight_decay": "\(hyperparameters.weightDecay)",
-            "nesterov": "\(hyperparameters.nesterov)", "augment": "true",
-            "conv_algorithm": hyperparameters.convolution.rawValue,
-        ]
-    }
-
-    public mutating func train() throws -> CIFAR10Set {
-        if let trainSet { return trainSet }
-        let s = try CIFAR10Set.load(directory: dataDir, split: .train, limit: trainSubset)
-        trainSet = s
-        return s
-    }
-
-    public mutating func test() throws -> CIFAR10Set {
-        if let testSet { return testSet }
-        let s = try CIFAR10Set.load(directory: dataDir, split: .test, limit: testSubset)
-        testSet = s
-        return s
-    }
-
-    /// Fault-free accuracy of the weights on the test subset (what FAT starts from
-    /// on a perfect chip), cached in the work directory so a run measures it once.
-    public mutating func baseline(work: WorkDir) throws -> Double {
-        let name = "baseline.h5"
-        if let f = try work.read(name: name, content: "baseline"), case .double(let a)? = f.attributes["accuracy"] {
-            return a
-        }
-        let test = try test()
-        let net = VGG11Network(parameters: parameters, engine: FunctionalEngine(faults: nil))
-        let r = try Evaluator.evaluate(network: net, data: test, batch: 250)
-        try work.create()
-        try work.write(ResultsFile(content: "baseline", attributes: ["accuracy": .double(r.accuracy),
-                                                                     "correct": .int(Int64(r.correct)), "images": .int(Int64(r.images))]),
-                       name: name)
-        return r.accuracy
-    }
-
-    /// Trains `epochs` FAT epochs on `faults` from the starting weights and
-    /// returns the history (epoch 0 = FAP alone). After every epoch the run's
-    /// state goes to `checkpoint` (atomically); an existing checkpoint of the
-    /// same run is resumed, so a kill loses at most the epoch in progress.
-    public mutating func fat(faults: FaultMap?, epochs: Int, seed: UInt64, checkpoint: String?,
-                             identity: [String: String], progress: ProgressLine?) throws -> [EpochRecord] {
-        let train = try train(), test = try test()
-        let trainer = VGG11Trainer(parameters: parameters, faults: faults, hyperparameters: hyperparameters)
-        let settings = try TrainingSettings(epochs: epochs, batch: batch, scheduleName: schedule, lr: lr,
-                                            hyperparameters: hyperparameters, seed: seed, augment: true)
-        let run = try TrainingRun(trainer: trainer, settings: settings, train: train, test: test)
-        if let checkpoint, try run.resumeIfPresent(checkpoint: checkpoint, identity: identity) != nil {
-            progress?.advance(by: run.epochsDone * train.count)
-        }
-        try run.start()
-        while !run.finished {
-            try run.runEpoch(progress: progress)
-            if let checkpoint, !run.finished { try run.checkpoint(identity: identity).write(path: checkpoint) }
-        }
-        return run.history
-    }
-}
-
 /// Step 1 of Reduce as resumable units: for each fault rate and each of
 /// `repeats` uniform random fault maps, FAT for `epochs` epochs from the same
 /// weights, recording the test accuracy after every epoch. Unit u = rateIndex x
@@ -298,10 +188,7 @@ public struct ResilienceSweep {
                                         provenance: provenance, weightShare: shares, source: out)
         var file = table.resultsFile()
         file.attributes["baseline_accuracy"] = .double(base)
-        file.attributes["lr"] = .double(fat.lr)
-        file.attributes["schedule"] = .string(fat.schedule)
-        file.attributes["conv_algorithm"] = .string(fat.hyperparameters.convolution.rawValue)
-        file.attributes["batch"] = .int(Int64(fat.batch))
+        file.attributes.merge(fat.settingsAttributes) { _, b in b }
         file.attributes["config_file"] = .string(configPath)
         file.attributes["data_dir"] = .string(fat.identity["data_dir"]!)
         return file
