@@ -81,34 +81,19 @@ struct ReduceCommand: ParsableCommand {
                                     trainSubset: int("train_subset"), testSubset: int("test_subset"))
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
                                     interpolate: interpolate, metric: metric, seed: fat.seed, chips: chips, out: out)
-        if unitOptions.listUnits {
-            unitOptions.printList(try campaign.progress(), json: json)
-            return
-        }
-        let start = Date()
-        var computed: [Int] = []
-        var results: CampaignResults?
-        if let list = unitOptions.units {
-            let units = try UnitIndices.parse(list, field: "--units", count: campaign.unitCount)
-            computed = try campaign.compute(units: units, quiet: quiet)
-        } else {
+        guard let done = try unitOptions.execute(&campaign, force: force, quiet: quiet, json: json, beforeFinal: {
             if let report { try AtomicWrite.checkOverwrite(report + "/" + ReduceReport.markdownName, force: force) }
-            if !unitOptions.mergeOnly {
-                try AtomicWrite.checkOverwrite(out, force: force)
-                computed = try campaign.compute(units: Array(0..<campaign.unitCount), quiet: quiet)
+        }) else { return }
+        let (computed, results, seconds) = (done.computed, done.final, done.seconds)
+        if let report, let results {
+            let c = ReduceReport.metricComparison(resiliencePath: resilience, table: campaign.table, campaign: results,
+                                                  campaignPath: out)
+            if let note = c.note, !quiet {
+                FileHandle.standardError.write(Data("reduce: no rate-metric comparison (Fig. 4): \(note)\n".utf8))
             }
-            results = try campaign.merge(force: force)
-            if let report, let results {
-                let c = ReduceReport.metricComparison(resiliencePath: resilience, table: campaign.table, campaign: results,
-                                                      campaignPath: out)
-                if let note = c.note, !quiet {
-                    FileHandle.standardError.write(Data("reduce: no rate-metric comparison (Fig. 4): \(note)\n".utf8))
-                }
-                try ReduceReport.write(resilience: campaign.table, campaign: results, baseline: double("baseline_accuracy"),
-                                       metricComparison: c.comparison, to: report, force: force)
-            }
+            try ReduceReport.write(resilience: campaign.table, campaign: results, baseline: double("baseline_accuracy"),
+                                   metricComparison: c.comparison, to: report, force: force)
         }
-        let seconds = Date().timeIntervalSince(start)
         let chipsOf = { (units: [Int]) in units.map { campaign.chips[$0] } }
         if json {
             var j: [String: Any] = ["command": Campaign.command, "out": out, "units": campaign.unitCount,

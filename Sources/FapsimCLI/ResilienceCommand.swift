@@ -65,24 +65,8 @@ struct ResilienceCommand: ParsableCommand {
         let inputs = try fat.inputs(defaults: .fatDefaults)
         var sweep = try ResilienceSweep(fat: inputs, config: hw, configPath: config, rates: rateList, repeats: repeats,
                                         epochs: epochs, targets: targetList, seed: fat.seed, rateMetric: rateMetric, out: out)
-        if unitOptions.listUnits {
-            unitOptions.printList(try sweep.progress(), json: json)
-            return
-        }
-        let start = Date()
-        var computed: [Int] = []
-        var table: ResilienceTable?
-        if let list = unitOptions.units {
-            let units = try UnitIndices.parse(list, field: "--units", count: sweep.unitCount)
-            computed = try sweep.compute(units: units, quiet: quiet)
-        } else if unitOptions.mergeOnly {
-            table = try sweep.merge(force: force)
-        } else {
-            try AtomicWrite.checkOverwrite(out, force: force)
-            computed = try sweep.compute(units: Array(0..<sweep.unitCount), quiet: quiet)
-            table = try sweep.merge(force: force)
-        }
-        let seconds = Date().timeIntervalSince(start)
+        guard let done = try unitOptions.execute(&sweep, force: force, quiet: quiet, json: json) else { return }
+        let (computed, table, seconds) = (done.computed, done.final, done.seconds)
         if json {
             var j: [String: Any] = ["command": ResilienceSweep.command, "out": out, "units": sweep.unitCount,
                                     "computed": computed, "wall_s": seconds,

@@ -23,6 +23,35 @@ struct UnitOptions: ParsableArguments {
         }
     }
 
+    /// The unit contract for any unit job: `--list-units` prints the units
+    /// (and returns nil), `--units LIST` computes those, `--merge-only`
+    /// assembles the final file, and without any of them the whole run
+    /// computes every missing unit and writes the final file.
+    /// `beforeFinal` runs before anything when the final file will be written
+    /// (checks of further outputs, e.g. a report directory).
+    func execute<Job: UnitJob>(_ job: inout Job, force: Bool, quiet: Bool, json: Bool,
+                               beforeFinal: () throws -> Void = {}) throws -> UnitRun<Job.Final>? {
+        if listUnits {
+            printList(try job.progress(), json: json)
+            return nil
+        }
+        let start = Date()
+        var run = UnitRun<Job.Final>(computed: [], final: nil, seconds: 0)
+        if let list = units {
+            let indices = try UnitIndices.parse(list, field: "--units", count: job.unitCount)
+            run.computed = try job.compute(units: indices, quiet: quiet)
+        } else {
+            try beforeFinal()
+            if !mergeOnly {
+                try AtomicWrite.checkOverwrite(job.out, force: force)
+                run.computed = try job.compute(units: Array(0..<job.unitCount), quiet: quiet)
+            }
+            run.final = try job.merge(force: force)
+        }
+        run.seconds = Date().timeIntervalSince(start)
+        return run
+    }
+
     /// Prints `--list-units` (JSON or a readable line).
     func printList(_ p: UnitProgress, json: Bool) {
         if json {
@@ -33,6 +62,14 @@ struct UnitOptions: ParsableArguments {
             print("\(p.out): \(p.units) units, \(p.done.count) done (\(p.done.isEmpty ? "none" : UnitIndices.compress(p.done))), \(p.missing.count) missing (\(p.missing.isEmpty ? "none" : UnitIndices.compress(p.missing)))")
         }
     }
+}
+
+/// What a unit-job command did: the units computed now, the final result
+/// when it was written, and the wall time.
+struct UnitRun<Final> {
+    var computed: [Int]
+    var final: Final?
+    var seconds: Double
 }
 
 /// FAT inputs shared by `fapsim resilience` and `fapsim reduce`: the weights,

@@ -8,7 +8,7 @@ import SystolicArray
 /// `repeats` uniform random fault maps, FAT for `epochs` epochs from the same
 /// weights, recording the test accuracy after every epoch. Unit u = rateIndex x
 /// repeats + repeat; each finished unit is `OUT.work/unit-<u>.h5`.
-public struct ResilienceSweep {
+public struct ResilienceSweep: UnitJob {
     public static let command = "resilience"
     public static let unitContent = "resilience-unit"
 
@@ -76,14 +76,9 @@ public struct ResilienceSweep {
 
     public var unitCount: Int { rates.count * repeats }
 
-    static func unitName(_ u: Int) -> String { "unit-\(u).h5" }
-
-    /// Finished units (every file's identity checked against this run).
-    public func progress() throws -> UnitProgress {
-        let found = work.indices(prefix: "unit-").filter { $0 < unitCount }
-        for u in found { _ = try work.read(name: Self.unitName(u), content: Self.unitContent) }
-        return UnitProgress(command: Self.command, units: unitCount, done: found, out: out)
-    }
+    public func unitFileName(_ u: Int) -> String { "unit-\(u).h5" }
+    public func checkpointStem(_ u: Int) -> String { "unit-\(u)" }
+    public func progressLabel(units: Int) -> String { "resilience: \(units) units x \(epochs) epochs" }
 
     /// Refuses targets above the weights' fault-free accuracy on the test subset.
     @discardableResult
@@ -108,41 +103,29 @@ public struct ResilienceSweep {
         return rng.next()
     }
 
-    /// Computes `units` (sorted, in 0..<unitCount), skipping finished ones.
-    /// Returns the units computed now.
-    @discardableResult
-    public mutating func compute(units: [Int], quiet: Bool) throws -> [Int] {
-        try work.create()
-        // Only the requested units' files are opened (identity checked): a
-        // Slurm task of a large run does not read every other task's result.
-        let todo = try units.filter { try work.read(name: Self.unitName($0), content: Self.unitContent) == nil }
-        // A kill between a unit's file and its checkpoint's removal leaves a stale checkpoint.
-        for u in Set(units).subtracting(todo) { unlink(work.file("unit-\(u).checkpoint")) }
-        guard !todo.isEmpty else { return [] }
-        try checkTargets()
-        let images = try fat.train().count
-        let line = ProgressLine("resilience: \(todo.count) units x \(epochs) epochs", total: todo.count * epochs * images,
-                                unit: "images", quiet: quiet)
-        for u in todo {
-            let r = u / repeats, k = u % repeats
-            let map = try faultMap(rateIndex: r, repeat: k)
-            var id = work.identity
-            id["unit"] = String(u)
-            let ckpt = work.file("unit-\(u).checkpoint")
-            let history = try fat.fat(faults: map, epochs: epochs, seed: trainingSeed(rateIndex: r, repeat: k),
-                                      checkpoint: ckpt, identity: id, progress: line)
-            let share = PrunedShare.macWeighted(map, spec: fat.parameters.spec)
-            let file = ResultsFile(content: Self.unitContent, attributes: [
-                "unit": .int(Int64(u)), "rate_index": .int(Int64(r)), "repeat": .int(Int64(k)),
-                "fault_rate": .double(rates[r]), "faulty_pes": .int(Int64(map.faultyCount)),
-                "fault_map_checksum": .string(map.checksum), "weight_share": .double(share),
-                "train_images": .int(Int64(try fat.train().count)), "test_images": .int(Int64(try fat.test().count)),
-            ], tables: [Self.curveTable(history)])
-            try work.write(file, name: Self.unitName(u))
-            unlink(ckpt)
-        }
-        line.finish()
-        return todo
+    public mutating func prepare() throws { try checkTargets() }
+
+    /// Unit u is rate index u / repeats, repeat u % repeats.
+    public func plan(unit u: Int) -> (rateIndex: Int, repeat: Int) { (u / repeats, u % repeats) }
+
+    public mutating func images(of plan: (rateIndex: Int, repeat: Int)) throws -> Int { epochs * (try fat.train().count) }
+
+    /// FAT on the unit's fault map: its accuracy curve, faulty PEs, map
+    /// checksum and pruned-weight share.
+    public mutating func compute(unit u: Int, plan: (rateIndex: Int, repeat: Int), progress: ProgressLine) throws -> ResultsFile {
+        let (r, k) = plan
+        let map = try faultMap(rateIndex: r, repeat: k)
+        var id = work.identity
+        id["unit"] = String(u)
+        let history = try fat.fat(faults: map, epochs: epochs, seed: trainingSeed(rateIndex: r, repeat: k),
+                                  checkpoint: checkpointFile(unit: u), identity: id, progress: progress)
+        let share = PrunedShare.macWeighted(map, spec: fat.parameters.spec)
+        return ResultsFile(content: Self.unitContent, attributes: [
+            "unit": .int(Int64(u)), "rate_index": .int(Int64(r)), "repeat": .int(Int64(k)),
+            "fault_rate": .double(rates[r]), "faulty_pes": .int(Int64(map.faultyCount)),
+            "fault_map_checksum": .string(map.checksum), "weight_share": .double(share),
+            "train_images": .int(Int64(try fat.train().count)), "test_images": .int(Int64(try fat.test().count)),
+        ], tables: [Self.curveTable(history)])
     }
 
     static func curveTable(_ h: [EpochRecord]) -> ResultsTable {
@@ -159,10 +142,8 @@ public struct ResilienceSweep {
     /// One finished unit: its accuracy curve, faulty PEs and pruned-weight share.
     struct UnitResult { var curve: [Double]; var faultyPEs: Int; var weightShare: Double; var mapChecksum: String; var trainImages: Int; var testImages: Int }
 
-    func readUnit(_ u: Int) throws -> UnitResult {
-        let name = Self.unitName(u)
-        guard let f = try work.read(name: name, content: Self.unitContent) else { throw FapsimError("\(work.file(name)): missing") }
-        let p = work.file(name)
+    func unitResult(_ f: ResultsFile, unit u: Int) throws -> UnitResult {
+        let p = work.file(unitFileName(u))
         guard let t = f[table: "curve"], case .double(let acc)? = t["test_accuracy"]?.values, acc.count == epochs + 1,
               case .int(let faulty)? = f.attributes["faulty_pes"], case .double(let share)? = f.attributes["weight_share"],
               case .string(let sum)? = f.attributes["fault_map_checksum"],
@@ -172,12 +153,11 @@ public struct ResilienceSweep {
         return UnitResult(curve: acc, faultyPEs: Int(faulty), weightShare: share, mapChecksum: sum, trainImages: Int(trainN), testImages: Int(testN))
     }
 
-    /// Assembles the resilience table from the finished units, or fails naming
-    /// the missing ones. Writes nothing.
-    public mutating func assemble() throws -> ResultsFile {
-        try progress().requireComplete()
+    /// The final file (content `resilience`) from every unit's curve, with
+    /// the baseline and the FAT settings.
+    public mutating func assemble(units files: [ResultsFile]) throws -> ResultsFile {
         let base = try checkTargets()
-        let results = try (0..<unitCount).map { try readUnit($0) }
+        let results = try files.enumerated().map { try unitResult($1, unit: $0) }
         let accuracy = (0..<rates.count).map { r in (0..<repeats).map { k in results[r * repeats + k].curve } }
         let provenance = ResilienceProvenance(
             weightsChecksum: fat.weightsChecksum, weightsFile: fat.weightsPath, rows: config.rows, cols: config.cols,
@@ -194,17 +174,8 @@ public struct ResilienceSweep {
         return file
     }
 
-    /// The whole Step 1: every missing unit, then the final file.
-    public mutating func run(force: Bool, quiet: Bool) throws -> ResilienceTable {
-        try AtomicWrite.checkOverwrite(out, force: force)
-        try compute(units: Array(0..<unitCount), quiet: quiet)
-        return try merge(force: force)
-    }
-
-    /// Assembles and writes `out` (atomically; `force` to replace).
-    public mutating func merge(force: Bool) throws -> ResilienceTable {
-        try AtomicWrite.checkOverwrite(out, force: force)
-        let file = try assemble()
+    /// Writes the final file and reads it back as a table.
+    public func write(_ file: ResultsFile, force: Bool) throws -> ResilienceTable {
         try file.write(path: out, force: force)
         return try ResilienceTable.read(path: out)
     }
