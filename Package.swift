@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "MaskedGEMM", dependencies: ["COpenBLAS", "SystolicArray", "FapsimSupport"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "FapsimSupport"]),
         .target(name: "FapsimStore", dependencies: ["HDF5Kit", "SystolicArray", "FapsimSupport"]),
-        .target(name: "Network", dependencies: ["SystolicArray", "MaskedGEMM", "HDF5Kit", "FapsimStore", "FapsimSupport"]),
+        .target(name: "Network", dependencies: ["SystolicArray", "MaskedGEMM", "FapsimStore", "FapsimSupport"]),
         .target(name: "Reduce", dependencies: ["SystolicArray", "FapsimStore", "Network", "FapsimSupport"]),
         .target(name: "FapsimCLI", dependencies: [
             "Reduce", "SystolicArray", "MaskedGEMM", "HDF5Kit", "FapsimStore", "Network", "FapsimSupport",

@@ -85,7 +85,7 @@ struct FatCommand: ParsableCommand {
             attributes["map_rate"] = .double(rate)
             attributes["map_seed"] = .string(String(seed))
         }
-        try ResultsFile(content: "fat", attributes: attributes, tables: [CheckpointedTraining.historyTable(h)])
+        try TrainingResults(content: TrainingResults.fatContent, attributes: attributes, history: h.columns)
             .write(path: out, force: true)
         if let weightsOut {
             let prov = WeightsProvenance(parentFile: weights, parentChecksum: weightsFile.checksum, chipIndex: chip.chip,

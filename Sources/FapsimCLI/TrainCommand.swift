@@ -51,8 +51,8 @@ struct TrainCommand: ParsableCommand {
             var attributes: [String: AttributeValue] = [:]
             for (k, v) in identity.merging(settings.identity, uniquingKeysWith: { a, _ in a }) { attributes[k] = .string(v) }
             attributes["weights_file"] = .string(out)
-            try ResultsFile(content: "train", attributes: attributes,
-                            tables: [CheckpointedTraining.historyTable(run.history)]).write(path: history, force: true)
+            try TrainingResults(content: TrainingResults.trainContent, attributes: attributes,
+                                history: run.history.columns).write(path: history, force: true)
         }
         driver.removeCheckpoint()
         if training.json {

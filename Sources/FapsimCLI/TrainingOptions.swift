@@ -124,18 +124,6 @@ struct CheckpointedTraining {
         if !options.quiet { FileHandle.standardError.write(Data("\(label): \(s)\n".utf8)) }
     }
 
-    /// The history as a results table (one row per epoch, 0 included).
-    static func historyTable(_ h: [EpochRecord]) -> ResultsTable {
-        ResultsTable(name: "epochs", columns: [
-            .int64("epoch", units: "epochs", h.map { Int64($0.epoch) }),
-            .double("test_accuracy", units: "1", h.map(\.testAccuracy), description: "top-1 on the test images; epoch 0 = before training (FAP alone for fat)"),
-            .double("train_loss", units: "1", h.map(\.trainLoss), description: "mean cross-entropy over the epoch's steps (NaN for epoch 0)"),
-            .double("train_accuracy", units: "1", h.map(\.trainAccuracy), description: "top-1 on the augmented training batches, before each step"),
-            .double("learning_rate", units: "1", h.map(\.learningRate), description: "rate of the epoch's last step"),
-            .double("seconds", units: "s", h.map(\.seconds)),
-        ])
-    }
-
     static func historyJSON(_ h: [EpochRecord]) -> [[String: Any]] {
         h.map { r in
             var d: [String: Any] = ["epoch": r.epoch, "test_accuracy": r.testAccuracy, "seconds": r.seconds]

@@ -129,7 +129,7 @@ public struct BudgetRun: Equatable, Sendable {
 
     /// Reads a budget file back (for the campaign runner): its rule, inputs and per-chip budgets.
     public static func read(path: String) throws -> BudgetRun {
-        let f = try ResultsReading(path: path, content: content)
+        let f = try ResultsReader(path: path, content: content)
         let policyName = try f.string("policy")
         guard let policy = BudgetPolicy(rawValue: policyName) else {
             throw FapsimError("\(path): /: attribute policy: expected max or mean, got \(policyName)")

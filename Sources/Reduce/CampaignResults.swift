@@ -156,7 +156,7 @@ public struct CampaignResults: Equatable, Sendable {
     }
 
     public static func read(path: String) throws -> CampaignResults {
-        let f = try ResultsReading(path: path, content: content)
+        let f = try ResultsReader(path: path, content: content)
         let t = try f.table("per_chip")
         let chip = try f.ints(t, "chip"), policy = try f.strings(t, "policy"), rate = try f.doubles(t, "fault_rate")
         let spent = try f.ints(t, "epochs_spent"), acc = try f.doubles(t, "final_accuracy"), met = try f.ints(t, "met_constraint")

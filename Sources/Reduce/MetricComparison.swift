@@ -200,7 +200,7 @@ extension MetricComparison {
     /// file's epochs) so that every chip has a curve of E epochs whatever its
     /// budget. A file without curves is refused.
     public static func curves(campaign path: String) throws -> [Int: [Double]] {
-        let f = try ResultsReading(path: path, content: "campaign")
+        let f = try ResultsReader(path: path, content: "campaign")
         guard f.file[table: "curves"] != nil else {
             throw FapsimError("\(path): no curves table: the metric comparison needs each chip's accuracy after every FAT epoch (a campaign file from fapsim reduce with curves)")
         }

@@ -126,7 +126,7 @@ extension ResilienceTable {
     /// stored epochs-needed summary agrees with its accuracy curves (a file
     /// edited by hand or truncated by a bug would otherwise budget silently wrong).
     public static func read(path: String) throws -> ResilienceTable {
-        let f = try ResultsReading(path: path, content: content)
+        let f = try ResultsReader(path: path, content: content)
         let provenance = ResilienceProvenance(
             weightsChecksum: try f.string("weights_checksum"), weightsFile: try f.string("weights_file"),
             rows: try f.int("rows"), cols: try f.int("cols"), configName: try f.string("config_name"),
@@ -147,7 +147,7 @@ extension ResilienceTable {
         return table
     }
 
-    private static func readAccuracy(_ f: ResultsReading, rates: [Double], repeats: Int, epochs: Int) throws -> [[[Double]]] {
+    private static func readAccuracy(_ f: ResultsReader, rates: [Double], repeats: Int, epochs: Int) throws -> [[[Double]]] {
         let t = try f.table("accuracy")
         let ri = try f.ints(t, "rate_index"), rate = try f.doubles(t, "fault_rate")
         let rep = try f.ints(t, "repeat"), ep = try f.ints(t, "epoch"), acc = try f.doubles(t, "accuracy")
@@ -172,7 +172,7 @@ extension ResilienceTable {
 
     /// The optional `maps` table as weightShare[rate][repeat]; nil when the
     /// file has none (written before issue 6 item 6, or without weight shares).
-    private static func readWeightShare(_ f: ResultsReading, rates: [Double], repeats: Int) throws -> [[Double]]? {
+    private static func readWeightShare(_ f: ResultsReader, rates: [Double], repeats: Int) throws -> [[Double]]? {
         guard f.file[table: "maps"] != nil else { return nil }
         let t = try f.table("maps")
         let ri = try f.ints(t, "rate_index"), rate = try f.doubles(t, "fault_rate")
@@ -199,7 +199,7 @@ extension ResilienceTable {
         return out
     }
 
-    private static func checkSummary(_ f: ResultsReading, against table: ResilienceTable) throws {
+    private static func checkSummary(_ f: ResultsReader, against table: ResilienceTable) throws {
         let t = try f.table("epochs_needed")
         let tg = try f.doubles(t, "target"), ri = try f.ints(t, "rate_index"), reached = try f.ints(t, "reached_count")
         let lo = try f.ints(t, "min_epochs"), mean = try f.doubles(t, "mean_epochs"), hi = try f.ints(t, "max_epochs")

@@ -125,18 +125,7 @@ public struct ResilienceSweep: UnitJob {
             "fault_rate": .double(rates[r]), "faulty_pes": .int(Int64(map.faultyCount)),
             "fault_map_checksum": .string(map.checksum), "weight_share": .double(share),
             "train_images": .int(Int64(try fat.train().count)), "test_images": .int(Int64(try fat.test().count)),
-        ], tables: [Self.curveTable(history)])
-    }
-
-    static func curveTable(_ h: [EpochRecord]) -> ResultsTable {
-        ResultsTable(name: "curve", columns: [
-            .int64("epoch", units: "epochs", h.map { Int64($0.epoch) }),
-            .double("test_accuracy", units: "1", h.map(\.testAccuracy)),
-            .double("train_loss", units: "1", h.map(\.trainLoss)),
-            .double("train_accuracy", units: "1", h.map(\.trainAccuracy)),
-            .double("learning_rate", units: "1", h.map(\.learningRate)),
-            .double("seconds", units: "s", h.map(\.seconds)),
-        ])
+        ], tables: [history.columns.curveTable()])
     }
 
     /// One finished unit: its accuracy curve, faulty PEs and pruned-weight share.

@@ -25,19 +25,25 @@ import FapsimSupport
         #expect(t.hyperparameters == .init(momentum: 0.8, weightDecay: 0, nesterov: true, convolution: .gemm))
     }
 
+    /// One bad value each, over FAT's defaults, and the option its error must name.
+    struct BadSetting: Sendable, CustomTestStringConvertible {
+        var lr = 0.01, schedule = "constant", batch = 128
+        var momentum: Float = 0.9, weightDecay: Float = 5e-4
+        var option: String
+        var testDescription: String { option }
+    }
+
     @Test(arguments: [
-        ({ try FATSettings(lr: 0) }, "--lr"),
-        ({ try FATSettings(lr: .nan) }, "--lr"),
-        ({ try FATSettings(scheduleName: "linear") }, "--schedule"),
-        ({ try FATSettings(batch: 1) }, "--batch"),
-        ({ try FATSettings(momentum: 1) }, "--momentum"),
-        ({ try FATSettings(momentum: -0.1) }, "--momentum"),
-        ({ try FATSettings(weightDecay: -1e-4) }, "--weight-decay"),
-        ({ try FATSettings(weightDecay: .infinity) }, "--weight-decay"),
-    ] as [(@Sendable () throws -> FATSettings, String)])
-    func badSettingsNameTheirOption(make: @Sendable () throws -> FATSettings, option: String) {
-        let err = #expect(throws: FapsimError.self) { _ = try make() }
-        #expect(err?.message.hasPrefix(option) == true, "\(err?.message ?? "no error")")
+        BadSetting(lr: 0, option: "--lr"), BadSetting(lr: .nan, option: "--lr"),
+        BadSetting(schedule: "linear", option: "--schedule"), BadSetting(batch: 1, option: "--batch"),
+        BadSetting(momentum: 1, option: "--momentum"), BadSetting(momentum: -0.1, option: "--momentum"),
+        BadSetting(weightDecay: -1e-4, option: "--weight-decay"), BadSetting(weightDecay: .infinity, option: "--weight-decay"),
+    ])
+    func badSettingsNameTheirOption(_ c: BadSetting) {
+        let err = #expect(throws: FapsimError.self) {
+            _ = try FATSettings(lr: c.lr, scheduleName: c.schedule, batch: c.batch, momentum: c.momentum, weightDecay: c.weightDecay)
+        }
+        #expect(err?.message.hasPrefix(c.option) == true, "\(err?.message ?? "no error")")
     }
 
     /// Stopped after one epoch, then resumed from the checkpoint in a fresh
