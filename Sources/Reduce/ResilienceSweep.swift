@@ -144,7 +144,7 @@ public struct ResilienceSweep: UnitJob {
 
     /// The final file (content `resilience`) from every unit's curve, with
     /// the baseline and the FAT settings.
-    public mutating func assemble(units files: [ResultsFile]) throws -> ResultsFile {
+    public mutating func assemble(units files: [ResultsFile]) throws -> ResilienceFile {
         let base = try checkTargets()
         let results = try files.enumerated().map { try unitResult($1, unit: $0) }
         let accuracy = (0..<rates.count).map { r in (0..<repeats).map { k in results[r * repeats + k].curve } }
@@ -155,16 +155,15 @@ public struct ResilienceSweep: UnitJob {
         let shares = (0..<rates.count).map { r in (0..<repeats).map { k in results[r * repeats + k].weightShare } }
         let table = try ResilienceTable(rates: rates, repeats: repeats, epochs: epochs, accuracy: accuracy, targets: targets,
                                         provenance: provenance, weightShare: shares, source: out)
-        var file = table.resultsFile()
-        file.attributes["baseline_accuracy"] = .double(base)
-        file.attributes.merge(fat.settingsAttributes) { _, b in b }
-        file.attributes["config_file"] = .string(configPath)
-        file.attributes["data_dir"] = .string(fat.identity["data_dir"]!)
-        return file
+        var extra = fat.settingsAttributes
+        extra["baseline_accuracy"] = .double(base)
+        extra["config_file"] = .string(configPath)
+        extra["data_dir"] = .string(fat.identity["data_dir"]!)
+        return table.file(extraAttributes: extra)
     }
 
     /// Writes the final file and reads it back as a table.
-    public func write(_ file: ResultsFile, force: Bool) throws -> ResilienceTable {
+    public func write(_ file: ResilienceFile, force: Bool) throws -> ResilienceTable {
         try file.write(path: out, force: force)
         return try ResilienceTable.read(path: out)
     }
