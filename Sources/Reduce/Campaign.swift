@@ -45,7 +45,7 @@ public enum CampaignPolicy: Equatable, Sendable {
 /// per distinct count. Finished chips are `OUT.work/chip-<chip>.h5`.
 public struct Campaign: UnitJob {
     public static let command = "reduce"
-    public static let unitContent = "campaign-unit"
+    public static let unitContent = CampaignUnitFile.content
 
     public var fat: FATInputs
     public let lot: ChipLotReader
@@ -198,26 +198,12 @@ public struct Campaign: UnitJob {
             if fat.settings.scheduleName == "constant" || e == 0 { return curves[0].history[e].testAccuracy }
             return curves.first { $0.runEpochs == e }!.history[e].testAccuracy
         }
-        let rows = plan.budgets
-        return ResultsFile(content: Self.unitContent, attributes: [
-            "chip": .int(Int64(plan.chip)), "faulty_pes": .int(Int64(map.faultyCount)),
-            "fault_rate": .double(Double(map.faultyCount) / Double(pes)),
-            "fault_map_checksum": .string(map.checksum),
-            "train_images": .int(Int64(images)), "test_images": .int(Int64(try fat.test().count)),
-        ], tables: [
-            ResultsTable(name: "policies", columns: [
-                .string("policy", rows.map(\.policy)),
-                .int64("epochs_spent", units: "epochs", rows.map { Int64($0.epochs) }),
-                .double("final_accuracy", units: "1", rows.map { accuracy($0.epochs) }),
-                .string("flags", rows.map(\.flags)),
-            ]),
-            ResultsTable(name: "curves", columns: [
-                .int64("run_epochs", units: "epochs", curves.flatMap { c in c.history.map { _ in Int64(c.runEpochs) } }),
-                .int64("epoch", units: "epochs", curves.flatMap { $0.history.map { Int64($0.epoch) } }),
-                .double("accuracy", units: "1", curves.flatMap { $0.history.map(\.testAccuracy) }),
-                .double("seconds", units: "s", curves.flatMap { $0.history.map(\.seconds) }),
-            ]),
-        ])
+        return CampaignUnitFile(chip: plan.chip, faultyPEs: map.faultyCount, faultRate: Double(map.faultyCount) / Double(pes),
+                                faultMapChecksum: map.checksum, trainImages: images, testImages: try fat.test().count,
+                                policies: plan.budgets.map { .init(policy: $0.policy, epochsSpent: $0.epochs,
+                                                                   finalAccuracy: accuracy($0.epochs), flags: $0.flags) },
+                                runs: curves.map { .init(runEpochs: $0.runEpochs, accuracy: $0.history.map(\.testAccuracy),
+                                                         seconds: $0.history.map(\.seconds)) }).resultsFile()
     }
 
     /// The campaign from every chip's file.
@@ -228,27 +214,16 @@ public struct Campaign: UnitJob {
         var trainImages = 0, testImages = 0
         for (c, f) in zip(chips, files) {
             let path = work.file("chip-\(c).h5")
-            guard case .double(let rate)? = f.attributes["fault_rate"], let pt = f[table: "policies"], let ct = f[table: "curves"],
-                  case .string(let names)? = pt["policy"]?.values, case .int64(let spent)? = pt["epochs_spent"]?.values,
-                  case .double(let acc)? = pt["final_accuracy"]?.values, case .string(let flags)? = pt["flags"]?.values,
-                  names == policies.map(\.label),
-                  case .int64(let runEpochs)? = ct["run_epochs"]?.values, case .int64(let epoch)? = ct["epoch"]?.values,
-                  case .double(let curveAcc)? = ct["accuracy"]?.values,
-                  case .int(let trainN)? = f.attributes["train_images"], case .int(let testN)? = f.attributes["test_images"] else {
+            let unit = try CampaignUnitFile.parse(f, path: path)
+            guard unit.policies.map(\.policy) == policies.map(\.label) else {
                 throw FapsimError("\(path): expected a chip's policies and curves tables (a damaged unit file; delete it to recompute the chip)")
             }
-            trainImages = Int(trainN); testImages = Int(testN)
-            for i in names.indices {
-                rows.append(.init(chip: c, policy: names[i], faultRate: rate, epochsSpent: Int(spent[i]), finalAccuracy: acc[i], flags: flags[i]))
+            trainImages = unit.trainImages; testImages = unit.testImages
+            for p in unit.policies {
+                rows.append(.init(chip: c, policy: p.policy, faultRate: unit.faultRate, epochsSpent: p.epochsSpent,
+                                  finalAccuracy: p.finalAccuracy, flags: p.flags))
             }
-            var i = 0
-            while i < runEpochs.count {
-                var j = i
-                while j < runEpochs.count && runEpochs[j] == runEpochs[i] { j += 1 }
-                guard (i..<j).allSatisfy({ epoch[$0] == Int64($0 - i) }) else { throw FapsimError("\(path): /curves: epochs out of order") }
-                curves.append(.init(chip: c, runEpochs: Int(runEpochs[i]), accuracy: Array(curveAcc[i..<j])))
-                i = j
-            }
+            curves += unit.runs.map { .init(chip: c, runEpochs: $0.runEpochs, accuracy: $0.accuracy) }
         }
         var attrs: [String: AttributeValue] = [:]
         for (k, v) in work.identity { attrs[WorkDir.identityPrefix + k] = .string(v) }

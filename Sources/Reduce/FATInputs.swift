@@ -102,16 +102,14 @@ public struct FATInputs {
     /// on a perfect chip), cached in the work directory so a run measures it once.
     public mutating func baseline(work: WorkDir) throws -> Double {
         let name = "baseline.h5"
-        if let f = try work.read(name: name, content: "baseline"), case .double(let a)? = f.attributes["accuracy"] {
+        if let f = try work.read(name: name, content: BaselineFile.content), let a = BaselineFile.accuracy(of: f) {
             return a
         }
         let test = try test()
         let net = VGG11Network(parameters: parameters, engine: FunctionalEngine(faults: nil))
         let r = try Evaluator.evaluate(network: net, data: test, batch: 250)
         try work.create()
-        try work.write(ResultsFile(content: "baseline", attributes: ["accuracy": .double(r.accuracy),
-                                                                     "correct": .int(Int64(r.correct)), "images": .int(Int64(r.images))]),
-                       name: name)
+        try work.write(BaselineFile(accuracy: r.accuracy, correct: r.correct, images: r.images).resultsFile(), name: name)
         return r.accuracy
     }
 

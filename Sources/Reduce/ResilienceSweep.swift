@@ -10,7 +10,7 @@ import SystolicArray
 /// repeats + repeat; each finished unit is `OUT.work/unit-<u>.h5`.
 public struct ResilienceSweep: UnitJob {
     public static let command = "resilience"
-    public static let unitContent = "resilience-unit"
+    public static let unitContent = ResilienceUnitFile.content
 
     public var fat: FATInputs
     public let config: HardwareConfig
@@ -119,35 +119,18 @@ public struct ResilienceSweep: UnitJob {
         id["unit"] = String(u)
         let history = try fat.fat(faults: map, epochs: epochs, seed: trainingSeed(rateIndex: r, repeat: k),
                                   checkpoint: checkpointFile(unit: u), identity: id, progress: progress)
-        let share = PrunedShare.macWeighted(map, spec: fat.parameters.spec)
-        return ResultsFile(content: Self.unitContent, attributes: [
-            "unit": .int(Int64(u)), "rate_index": .int(Int64(r)), "repeat": .int(Int64(k)),
-            "fault_rate": .double(rates[r]), "faulty_pes": .int(Int64(map.faultyCount)),
-            "fault_map_checksum": .string(map.checksum), "weight_share": .double(share),
-            "train_images": .int(Int64(try fat.train().count)), "test_images": .int(Int64(try fat.test().count)),
-        ], tables: [history.columns.curveTable()])
-    }
-
-    /// One finished unit: its accuracy curve, faulty PEs and pruned-weight share.
-    struct UnitResult { var curve: [Double]; var faultyPEs: Int; var weightShare: Double; var mapChecksum: String; var trainImages: Int; var testImages: Int }
-
-    func unitResult(_ f: ResultsFile, unit u: Int) throws -> UnitResult {
-        let p = work.file(unitFileName(u))
-        guard let t = f[table: "curve"], case .double(let acc)? = t["test_accuracy"]?.values, acc.count == epochs + 1,
-              case .int(let faulty)? = f.attributes["faulty_pes"], case .double(let share)? = f.attributes["weight_share"],
-              case .string(let sum)? = f.attributes["fault_map_checksum"],
-              case .int(let trainN)? = f.attributes["train_images"], case .int(let testN)? = f.attributes["test_images"] else {
-            throw FapsimError("\(p): /curve: expected \(epochs + 1) test accuracies and the unit's attributes (a damaged unit file; delete it to recompute the unit)")
-        }
-        return UnitResult(curve: acc, faultyPEs: Int(faulty), weightShare: share, mapChecksum: sum, trainImages: Int(trainN), testImages: Int(testN))
+        return ResilienceUnitFile(unit: u, rateIndex: r, repeatIndex: k, faultRate: rates[r], faultyPEs: map.faultyCount,
+                                  faultMapChecksum: map.checksum, weightShare: PrunedShare.macWeighted(map, spec: fat.parameters.spec),
+                                  trainImages: try fat.train().count, testImages: try fat.test().count,
+                                  history: history.columns).resultsFile()
     }
 
     /// The final file (content `resilience`) from every unit's curve, with
     /// the baseline and the FAT settings.
     public mutating func assemble(units files: [ResultsFile]) throws -> ResilienceFile {
         let base = try checkTargets()
-        let results = try files.enumerated().map { try unitResult($1, unit: $0) }
-        let accuracy = (0..<rates.count).map { r in (0..<repeats).map { k in results[r * repeats + k].curve } }
+        let results = try files.enumerated().map { u, f in try ResilienceUnitFile.parse(f, path: work.file(unitFileName(u)), epochs: epochs) }
+        let accuracy = (0..<rates.count).map { r in (0..<repeats).map { k in results[r * repeats + k].history.testAccuracy } }
         let provenance = ResilienceProvenance(
             weightsChecksum: fat.weightsChecksum, weightsFile: fat.weightsPath, rows: config.rows, cols: config.cols,
             configName: config.name, rateMetric: rateMetric, trainSubset: results[0].trainImages,

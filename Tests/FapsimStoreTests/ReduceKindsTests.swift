@@ -106,4 +106,32 @@ import Testing
         #expect(errorMessage { _ = try CampaignResults.read(path: dir.file("bad.h5")) }?
             .contains("/per_chip: row 1: met_constraint 1 disagrees with final_accuracy 0.4 and target 0.5") == true)
     }
+
+    @Test func unitFilesRoundTripAndDamageIsNamed() throws {
+        let h = TrainingKindsTests.history
+        let u = ResilienceUnitFile(unit: 3, rateIndex: 1, repeatIndex: 1, faultRate: 0.3, faultyPEs: 19, faultMapChecksum: "m",
+                                   weightShare: 0.31, trainImages: 256, testImages: 200, history: h)
+        let back = try ResilienceUnitFile.parse(u.resultsFile(), path: "unit-3.h5", epochs: 2)
+        #expect(back.unit == 3 && back.repeatIndex == 1 && back.weightShare == 0.31 && back.faultMapChecksum == "m")
+        #expect(TrainingKindsTests.sameBits(back.history, h))
+        #expect(u.resultsFile().tables == [h.curveTable()])
+        #expect(errorMessage { _ = try ResilienceUnitFile.parse(u.resultsFile(), path: "unit-3.h5", epochs: 3) }
+                == "unit-3.h5: /curve: expected 4 test accuracies and the unit's attributes (a damaged unit file; delete it to recompute the unit)")
+
+        let c = CampaignUnitFile(chip: 7, faultyPEs: 5, faultRate: 5.0 / 64, faultMapChecksum: "m", trainImages: 256, testImages: 200,
+                                 policies: [.init(policy: "max", epochsSpent: 2, finalAccuracy: 0.6, flags: ""),
+                                            .init(policy: "fixed-1", epochsSpent: 1, finalAccuracy: 0.5, flags: "")],
+                                 runs: [.init(runEpochs: 2, accuracy: [0.4, 0.5, 0.6], seconds: [0.1, 1, 1])])
+        var parsed = try CampaignUnitFile.parse(c.resultsFile(), path: "chip-7.h5")
+        #expect(parsed.runs.map(\.seconds) == [[]], "seconds are not read back")
+        parsed.runs[0].seconds = c.runs[0].seconds
+        #expect(parsed == c)
+        var damaged = c.resultsFile()
+        damaged.tables.removeLast()
+        #expect(errorMessage { _ = try CampaignUnitFile.parse(damaged, path: "chip-7.h5") }?.hasPrefix("chip-7.h5: expected a chip's policies and curves tables") == true)
+
+        let b = BaselineFile(accuracy: 0.7, correct: 140, images: 200)
+        #expect(BaselineFile.accuracy(of: b.resultsFile()) == 0.7)
+        #expect(BaselineFile.accuracy(of: ResultsFile(content: "baseline")) == nil)
+    }
 }
