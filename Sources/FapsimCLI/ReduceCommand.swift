@@ -74,11 +74,9 @@ struct ReduceCommand: ParsableCommand {
             throw FapsimError.invalid(file: nil, field: "--target", expected: "an accuracy fraction in (0, 1] (0.85 = 85 %)", got: "\(target)")
         }
         // Unset FAT settings default to those Step 1 used.
-        let res = try ResultsFile.read(path: resilience)
-        func int(_ k: String) -> Int? { if case .int(let v)? = res.attributes[k] { return Int(v) }; return nil }
-        func double(_ k: String) -> Double? { if case .double(let v)? = res.attributes[k] { return v }; return nil }
-        let inputs = try fat.inputs(defaults: try FATInputs.recordedSettings(res.attributes, source: resilience),
-                                    trainSubset: int("train_subset"), testSubset: int("test_subset"))
+        let res = try ResilienceFile.read(path: resilience)
+        let inputs = try fat.inputs(defaults: try FATInputs.recordedSettings(res.extraAttributes, source: resilience),
+                                    trainSubset: res.trainSubset, testSubset: res.testSubset)
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
                                     interpolate: interpolate, metric: metric, seed: fat.seed, chips: chips, out: out)
         guard let done = try unitOptions.execute(&campaign, force: force, quiet: quiet, json: json, beforeFinal: {
@@ -91,7 +89,7 @@ struct ReduceCommand: ParsableCommand {
             if let note = c.note, !quiet {
                 FileHandle.standardError.write(Data("reduce: no rate-metric comparison (Fig. 4): \(note)\n".utf8))
             }
-            try ReduceReport.write(resilience: campaign.table, campaign: results, baseline: double("baseline_accuracy"),
+            try ReduceReport.write(resilience: campaign.table, campaign: results, baseline: res.baselineAccuracy,
                                    metricComparison: c.comparison, to: report, force: force)
         }
         let chipsOf = { (units: [Int]) in units.map { campaign.chips[$0] } }

@@ -99,6 +99,13 @@ public struct ResilienceFile: Equatable, Sendable {
         self.extraAttributes = extraAttributes
     }
 
+    /// The weights' fault-free accuracy on the test subset, as `fapsim
+    /// resilience` records it (`baseline_accuracy`); nil when absent.
+    public var baselineAccuracy: Double? {
+        if case .double(let b)? = extraAttributes["baseline_accuracy"] { return b }
+        return nil
+    }
+
     public func resultsFile() -> ResultsFile {
         var attributes = extraAttributes
         attributes.merge([
