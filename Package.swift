@@ -7,7 +7,9 @@ import PackageDescription
 //                  GEMM driver, closed-form timing
 //   MaskedGEMM     the fast functional path: FAP-masked GEMM through OpenBLAS
 //   HDF5Kit        thin, leak-free Swift layer over the HDF5 C library
-//   FapsimStore    fapsim's HDF5 file kinds (chip lot, weights, results) and their schema
+//   FapsimStore    every fapsim HDF5 file kind and its schema: chip lot, weights,
+//                  checkpoint, results (train/fat, resilience, budget, campaign,
+//                  work-directory units); the other modules do no HDF5 or layout work
 //   Network        VGG11, CIFAR-10, im2col, functional and array inference engines,
 //                  training and FAT (backward passes, SGD, checkpoints)
 //   Reduce         chip lots, resilience tables, budgets, campaigns, the report
