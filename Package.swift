@@ -8,7 +8,9 @@ import PackageDescription
 //                  GEMM driver, closed-form timing
 //   MaskedGEMM     the fast functional path: FAP-masked GEMM through OpenBLAS
 //   HDF5Kit        thin, leak-free Swift layer over the HDF5 C library
-//   FapsimStore    fapsim's HDF5 file kinds (chip lot, weights, results) and their schema
+//   FapsimStore    every fapsim HDF5 file kind and its schema: chip lot, weights,
+//                  checkpoint, results (train/fat, resilience, budget, campaign,
+//                  work-directory units); the other modules do no HDF5 or layout work
 //   Network        VGG11, CIFAR-10, im2col, functional and array inference engines,
 //                  training and FAT (backward passes, SGD, checkpoints)
 //   Reduce         chip lots, resilience tables, budgets, campaigns, the report
@@ -42,7 +44,7 @@ let package = Package(
         .target(name: "MaskedGEMM", dependencies: ["COpenBLAS", "SystolicArray", "FapsimSupport"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "FapsimSupport"]),
         .target(name: "FapsimStore", dependencies: ["HDF5Kit", "SystolicArray", "FapsimSupport"]),
-        .target(name: "Network", dependencies: ["SystolicArray", "MaskedGEMM", "HDF5Kit", "FapsimStore", "FapsimSupport"]),
+        .target(name: "Network", dependencies: ["SystolicArray", "MaskedGEMM", "FapsimStore", "FapsimSupport"]),
         .target(name: "Reduce", dependencies: [
             "SystolicArray", "FapsimStore", "Network", "FapsimSupport",
             .product(name: "Yams", package: "Yams"),

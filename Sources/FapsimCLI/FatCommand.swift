@@ -45,7 +45,7 @@ struct FatCommand: ParsableCommand {
 
     func run() throws {
         let hw = try EvaluateCommand.loadConfig(config)
-        let settings = try training.settings(defaultLR: 0.01, defaultSchedule: "constant")
+        let settings = try training.settings(defaults: .fatDefaults)
         try CheckpointedTraining.checkOutputs(out: out, options: training, extra: weightsOut.map { [$0] } ?? [])
         guard let faults = try chip.faultMap(config: hw) else { throw FapsimError("fat: no fault map (internal)") }
         let weightsFile = try WeightsFile.read(path: weights)
@@ -85,7 +85,7 @@ struct FatCommand: ParsableCommand {
             attributes["map_rate"] = .double(rate)
             attributes["map_seed"] = .string(String(seed))
         }
-        try ResultsFile(content: "fat", attributes: attributes, tables: [CheckpointedTraining.historyTable(h)])
+        try TrainingResults(content: TrainingResults.fatContent, attributes: attributes, history: h.columns)
             .write(path: out, force: true)
         if let weightsOut {
             let prov = WeightsProvenance(parentFile: weights, parentChecksum: weightsFile.checksum, chipIndex: chip.chip,

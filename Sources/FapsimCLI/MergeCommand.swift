@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import FapsimStore
 import FapsimSupport
 import Reduce
 

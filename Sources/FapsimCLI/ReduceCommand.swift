@@ -16,7 +16,10 @@ struct ReduceCommand: ParsableCommand {
         With the constant schedule one run of the largest count a chip needs gives every smaller count (the first e \
         epochs of a constant-rate run are an e-epoch run); other schedules train one run per count. One unit = one \
         chip (of --chips, in order); finished chips go to OUT.work/. --chips A-B writes a partial campaign file \
-        for fapsim merge. Unit contract: --list-units --json, --units LIST, --merge-only (docs/reduce.md).
+        for fapsim merge. The FAT hyper-parameters (--lr, --schedule, --batch, --momentum, --weight-decay, \
+        --[no-]nesterov, --[no-]augment) default to those the resilience file records, so Step 3 retrains as Step 1 \
+        measured; all are part of the run identity. \
+        Unit contract: --list-units --json, --units LIST, --merge-only (docs/reduce.md).
         """)
 
     @OptionGroup var fat: FATOptions
@@ -71,42 +74,24 @@ struct ReduceCommand: ParsableCommand {
             throw FapsimError.invalid(file: nil, field: "--target", expected: "an accuracy fraction in (0, 1] (0.85 = 85 %)", got: "\(target)")
         }
         // Unset FAT settings default to those Step 1 used.
-        let res = try ResultsFile.read(path: resilience)
-        func int(_ k: String) -> Int? { if case .int(let v)? = res.attributes[k] { return Int(v) }; return nil }
-        func double(_ k: String) -> Double? { if case .double(let v)? = res.attributes[k] { return v }; return nil }
-        func string(_ k: String) -> String? { if case .string(let v)? = res.attributes[k] { return v }; return nil }
-        let inputs = try fat.inputs(defaults: (int("train_subset"), int("test_subset"), double("lr") ?? 0.01,
-                                               string("schedule") ?? "constant", int("batch") ?? 128))
+        let res = try ResilienceFile.read(path: resilience)
+        let inputs = try fat.inputs(defaults: try FATInputs.recordedSettings(res.extraAttributes, source: resilience),
+                                    trainSubset: res.trainSubset, testSubset: res.testSubset)
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
                                     interpolate: interpolate, metric: metric, seed: fat.seed, chips: chips, out: out)
-        if unitOptions.listUnits {
-            unitOptions.printList(try campaign.progress(), json: json)
-            return
-        }
-        let start = Date()
-        var computed: [Int] = []
-        var results: CampaignResults?
-        if let list = unitOptions.units {
-            let units = try UnitIndices.parse(list, field: "--units", count: campaign.unitCount)
-            computed = try campaign.compute(units: units, quiet: quiet)
-        } else {
+        guard let done = try unitOptions.execute(&campaign, force: force, quiet: quiet, json: json, beforeFinal: {
             if let report { try ReduceReport.checkOverwrite(dir: report, force: force) }
-            if !unitOptions.mergeOnly {
-                try AtomicWrite.checkOverwrite(out, force: force)
-                computed = try campaign.compute(units: Array(0..<campaign.unitCount), quiet: quiet)
+        }) else { return }
+        let (computed, results, seconds) = (done.computed, done.final, done.seconds)
+        if let report, let results {
+            let c = ReduceReport.metricComparison(resiliencePath: resilience, table: campaign.table, campaign: results,
+                                                  campaignPath: out)
+            if let note = c.note, !quiet {
+                FileHandle.standardError.write(Data("reduce: no rate-metric comparison (Fig. 4): \(note)\n".utf8))
             }
-            results = try campaign.merge(force: force)
-            if let report, let results {
-                let c = ReduceReport.metricComparison(resiliencePath: resilience, table: campaign.table, campaign: results,
-                                                      campaignPath: out)
-                if let note = c.note, !quiet {
-                    FileHandle.standardError.write(Data("reduce: no rate-metric comparison (Fig. 4): \(note)\n".utf8))
-                }
-                try ReduceReport.write(resilience: campaign.table, campaign: results, baseline: double("baseline_accuracy"),
-                                       metricComparison: c.comparison, to: report, force: force)
-            }
+            try ReduceReport.write(resilience: campaign.table, campaign: results, baseline: res.baselineAccuracy,
+                                   metricComparison: c.comparison, to: report, force: force)
         }
-        let seconds = Date().timeIntervalSince(start)
         let chipsOf = { (units: [Int]) in units.map { campaign.chips[$0] } }
         if json {
             var j: [String: Any] = ["command": Campaign.command, "out": out, "units": campaign.unitCount,

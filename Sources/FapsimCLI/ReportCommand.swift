@@ -41,8 +41,7 @@ struct ReportCommand: ParsableCommand {
             }
             results = r
         }
-        var baseline: Double?
-        if case .double(let b)? = try ResultsFile.read(path: resilience).attributes["baseline_accuracy"] { baseline = b }
+        let baseline = try ResilienceFile.read(path: resilience).baselineAccuracy
         var comparison: MetricComparison?
         if let results, let campaign {
             let c = ReduceReport.metricComparison(resiliencePath: resilience, table: table, campaign: results,

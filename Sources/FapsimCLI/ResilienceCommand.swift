@@ -15,7 +15,10 @@ struct ResilienceCommand: ParsableCommand {
         prune the weights on faulty PEs (FAP) and retrain for --epochs epochs (FAT), recording the test accuracy \
         after FAP alone and after every epoch. One unit = one (rate, repeat), unit u = rate index x repeats + repeat; \
         finished units go to OUT.work/ and a rerun of the same command skips them. The final file (content \
-        "resilience") is assembled when every unit is done. Unit contract: --list-units --json, --units LIST, \
+        "resilience") is assembled when every unit is done. The FAT hyper-parameters (--lr, --schedule, --batch, \
+        --momentum, --weight-decay, --[no-]nesterov, --[no-]augment, --conv-algorithm) are those of fapsim fat, \
+        with its defaults; all are part of the run identity and recorded in the file. \
+        Unit contract: --list-units --json, --units LIST, \
         --merge-only (docs/reduce.md).
         """)
 
@@ -59,27 +62,11 @@ struct ResilienceCommand: ParsableCommand {
         // Option checks before any file is read.
         try ResilienceSweep.validate(rates: rateList, repeats: repeats, epochs: epochs, targets: targetList, rateMetric: rateMetric)
         let hw = try HardwareConfig.load(path: config)
-        let inputs = try fat.inputs(defaults: (nil, nil, 0.01, "constant", 128))
+        let inputs = try fat.inputs(defaults: .fatDefaults)
         var sweep = try ResilienceSweep(fat: inputs, config: hw, configPath: config, rates: rateList, repeats: repeats,
                                         epochs: epochs, targets: targetList, seed: fat.seed, rateMetric: rateMetric, out: out)
-        if unitOptions.listUnits {
-            unitOptions.printList(try sweep.progress(), json: json)
-            return
-        }
-        let start = Date()
-        var computed: [Int] = []
-        var table: ResilienceTable?
-        if let list = unitOptions.units {
-            let units = try UnitIndices.parse(list, field: "--units", count: sweep.unitCount)
-            computed = try sweep.compute(units: units, quiet: quiet)
-        } else if unitOptions.mergeOnly {
-            table = try sweep.merge(force: force)
-        } else {
-            try AtomicWrite.checkOverwrite(out, force: force)
-            computed = try sweep.compute(units: Array(0..<sweep.unitCount), quiet: quiet)
-            table = try sweep.merge(force: force)
-        }
-        let seconds = Date().timeIntervalSince(start)
+        guard let done = try unitOptions.execute(&sweep, force: force, quiet: quiet, json: json) else { return }
+        let (computed, table, seconds) = (done.computed, done.final, done.seconds)
         if json {
             var j: [String: Any] = ["command": ResilienceSweep.command, "out": out, "units": sweep.unitCount,
                                     "computed": computed, "wall_s": seconds,

@@ -33,7 +33,7 @@ struct TrainCommand: ParsableCommand {
             throw FapsimError("--epochs: expected at least 1 epoch (train --epochs 0 would write the untrained initial weights), got \(training.epochs)")
         }
         let spec = try VGG11Spec(width: width)
-        let settings = try training.settings(defaultLR: 0.1, defaultSchedule: "onecycle")
+        let settings = try training.settings(defaults: .trainDefaults)
         try CheckpointedTraining.checkOutputs(out: out, options: training, extra: history.map { [$0] } ?? [])
         let data = try training.loadData()
         let initial = VGG11Parameters.random(spec: spec, seed: training.trainSeed)
@@ -55,8 +55,8 @@ struct TrainCommand: ParsableCommand {
             var attributes: [String: AttributeValue] = [:]
             for (k, v) in identity.merging(settings.identity, uniquingKeysWith: { a, _ in a }) { attributes[k] = .string(v) }
             attributes["weights_file"] = .string(out)
-            try ResultsFile(content: "train", attributes: attributes,
-                            tables: [CheckpointedTraining.historyTable(run.history)]).write(path: history, force: true)
+            try TrainingResults(content: TrainingResults.trainContent, attributes: attributes,
+                                history: run.history.columns).write(path: history, force: true)
         }
         driver.removeCheckpoint()
         if training.json {

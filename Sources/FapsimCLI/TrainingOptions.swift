@@ -13,29 +13,10 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Epochs to train.")
     var epochs: Int
 
-    @Option(help: "Images per SGD step.")
-    var batch: Int = 128
-
-    @Option(help: "Peak (onecycle) or base learning rate.")
-    var lr: Double?
-
-    @Option(help: "Learning-rate schedule: onecycle, cosine, step or constant.")
-    var schedule: String?
-
-    @Option(help: "SGD momentum.")
-    var momentum: Float = 0.9
-
-    @Option(name: .customLong("weight-decay"), help: "L2 weight decay.")
-    var weightDecay: Float = 5e-4
-
-    @Flag(help: "Nesterov momentum.")
-    var nesterov = false
+    @OptionGroup var hyperparameters: FATSettingsOptions
 
     @Option(name: .customLong("train-seed"), help: "Seed of the shuffling and augmentation (and of the initial weights for train).")
     var trainSeed: UInt64 = 0
-
-    @Flag(name: .customLong("no-augment"), help: "Train without random crop and horizontal flip.")
-    var noAugment = false
 
     @Option(help: "Checkpoint file, written after every epoch (default: OUT.checkpoint.h5).")
     var checkpoint: String?
@@ -61,11 +42,10 @@ struct TrainingOptions: ParsableArguments {
         if let n = stopAfterEpochs, n < 0 { throw ValidationError("--stop-after-epochs: expected a number of epochs >= 0, got \(n)") }
     }
 
-    func settings(defaultLR: Double, defaultSchedule: String) throws -> TrainingSettings {
-        try TrainingSettings(epochs: epochs, batch: batch, scheduleName: schedule ?? defaultSchedule, lr: lr ?? defaultLR,
-                             hyperparameters: .init(momentum: momentum, weightDecay: weightDecay, nesterov: nesterov,
-                                                    convolution: inputs.convAlgorithm),
-                             seed: trainSeed, augment: !noAugment)
+    /// The run's settings: the hyper-parameter options over the command's defaults.
+    func settings(defaults: FATSettings) throws -> TrainingSettings {
+        try hyperparameters.settings(defaults: defaults, convolution: inputs.convAlgorithm)
+            .training(epochs: epochs, seed: trainSeed)
     }
 
     func loadData() throws -> (train: CIFAR10Set, test: CIFAR10Set, directory: String) {
@@ -106,36 +86,33 @@ struct CheckpointedTraining {
         }
     }
 
-    /// Returns false when --stop-after-epochs ended the run early (checkpoint kept, no output).
+    /// Runs (or resumes, with --resume) the epoch loop with a checkpoint after
+    /// every epoch and a note per epoch on stderr. Returns false when
+    /// --stop-after-epochs ended the run early (checkpoint kept, no output).
     func execute() throws -> Bool {
-        if options.resume {
-            if let cp = try run.resumeIfPresent(checkpoint: checkpointPath, identity: identity) {
-                note("resumed from \(checkpointPath) after epoch \(cp.epochsDone)")
-            } else {
-                note("no checkpoint at \(checkpointPath); starting from epoch 0")
-            }
-        }
-        if run.history.isEmpty {
-            try run.start()
-            note(String(format: "epoch 0: test %.2f%% (before training)", 100 * run.history[0].testAccuracy))
-            try run.checkpoint(identity: identity).write(path: checkpointPath)
-        }
         let total = run.settings.epochs
-        while !run.finished {
-            if let stop = options.stopAfterEpochs, run.epochsDone >= stop {
-                note("stopped after epoch \(run.epochsDone) of \(total) (--stop-after-epochs); continue with --resume from \(checkpointPath)")
-                return false
-            }
-            let e = run.history.count
-            let progress = ProgressLine("\(label) epoch \(e)/\(total)", total: run.train.count, unit: "img", quiet: options.quiet)
-            let r = try run.runEpoch(progress: progress)
-            progress.finish()
-            note(String(format: "epoch %ld/%ld: loss %.4f, train %.2f%%, test %.2f%%, lr %.4g, %.1f s (%.0f img/s)",
-                        r.epoch, total, r.trainLoss, 100 * r.trainAccuracy, 100 * r.testAccuracy, r.learningRate,
-                        r.seconds, Double(run.train.count) / max(r.seconds, 1e-9)))
-            try run.checkpoint(identity: identity).write(path: checkpointPath)
-        }
-        return true
+        var line: ProgressLine?
+        return try run.execute(
+            checkpoints: EpochCheckpoints(path: checkpointPath, identity: identity, resume: options.resume),
+            stopAfterEpochs: options.stopAfterEpochs,
+            progress: { e in
+                line = ProgressLine("\(label) epoch \(e)/\(total)", total: run.train.count, unit: "img", quiet: options.quiet)
+                return line
+            },
+            events: { event in
+                switch event {
+                case .resumed(let path, let done): note("resumed from \(path) after epoch \(done)")
+                case .noCheckpoint(let path): note("no checkpoint at \(path); starting from epoch 0")
+                case .started(let r): note(String(format: "epoch 0: test %.2f%% (before training)", 100 * r.testAccuracy))
+                case .stopped(let done):
+                    note("stopped after epoch \(done) of \(total) (--stop-after-epochs); continue with --resume from \(checkpointPath)")
+                case .epoch(let r):
+                    line?.finish()
+                    note(String(format: "epoch %ld/%ld: loss %.4f, train %.2f%%, test %.2f%%, lr %.4g, %.1f s (%.0f img/s)",
+                                r.epoch, total, r.trainLoss, 100 * r.trainAccuracy, 100 * r.testAccuracy, r.learningRate,
+                                r.seconds, Double(run.train.count) / max(r.seconds, 1e-9)))
+                }
+            })
     }
 
     /// Call after the final output is safely written.
@@ -145,18 +122,6 @@ struct CheckpointedTraining {
 
     func note(_ s: String) {
         if !options.quiet { FileHandle.standardError.write(Data("\(label): \(s)\n".utf8)) }
-    }
-
-    /// The history as a results table (one row per epoch, 0 included).
-    static func historyTable(_ h: [EpochRecord]) -> ResultsTable {
-        ResultsTable(name: "epochs", columns: [
-            .int64("epoch", units: "epochs", h.map { Int64($0.epoch) }),
-            .double("test_accuracy", units: "1", h.map(\.testAccuracy), description: "top-1 on the test images; epoch 0 = before training (FAP alone for fat)"),
-            .double("train_loss", units: "1", h.map(\.trainLoss), description: "mean cross-entropy over the epoch's steps (NaN for epoch 0)"),
-            .double("train_accuracy", units: "1", h.map(\.trainAccuracy), description: "top-1 on the augmented training batches, before each step"),
-            .double("learning_rate", units: "1", h.map(\.learningRate), description: "rate of the epoch's last step"),
-            .double("seconds", units: "s", h.map(\.seconds)),
-        ])
     }
 
     static func historyJSON(_ h: [EpochRecord]) -> [[String: Any]] {

@@ -23,6 +23,35 @@ struct UnitOptions: ParsableArguments {
         }
     }
 
+    /// The unit contract for any unit job: `--list-units` prints the units
+    /// (and returns nil), `--units LIST` computes those, `--merge-only`
+    /// assembles the final file, and without any of them the whole run
+    /// computes every missing unit and writes the final file.
+    /// `beforeFinal` runs before anything when the final file will be written
+    /// (checks of further outputs, e.g. a report directory).
+    func execute<Job: UnitJob>(_ job: inout Job, force: Bool, quiet: Bool, json: Bool,
+                               beforeFinal: () throws -> Void = {}) throws -> UnitRun<Job.Final>? {
+        if listUnits {
+            printList(try job.progress(), json: json)
+            return nil
+        }
+        let start = Date()
+        var run = UnitRun<Job.Final>(computed: [], final: nil, seconds: 0)
+        if let list = units {
+            let indices = try UnitIndices.parse(list, field: "--units", count: job.unitCount)
+            run.computed = try job.compute(units: indices, quiet: quiet)
+        } else {
+            try beforeFinal()
+            if !mergeOnly {
+                try AtomicWrite.checkOverwrite(job.out, force: force)
+                run.computed = try job.compute(units: Array(0..<job.unitCount), quiet: quiet)
+            }
+            run.final = try job.merge(force: force)
+        }
+        run.seconds = Date().timeIntervalSince(start)
+        return run
+    }
+
     /// Prints `--list-units` (JSON or a readable line).
     func printList(_ p: UnitProgress, json: Bool) {
         if json {
@@ -35,7 +64,16 @@ struct UnitOptions: ParsableArguments {
     }
 }
 
-/// FAT settings shared by `fapsim resilience` and `fapsim reduce`.
+/// What a unit-job command did: the units computed now, the final result
+/// when it was written, and the wall time.
+struct UnitRun<Final> {
+    var computed: [Int]
+    var final: Final?
+    var seconds: Double
+}
+
+/// FAT inputs shared by `fapsim resilience` and `fapsim reduce`: the weights,
+/// the data, the hyper-parameters (the group `fapsim fat` has too) and the seed.
 struct FATOptions: ParsableArguments {
     @Option(help: "Weights FAT starts from: a fapsim weights file or a PyTorch state_dict in HDF5.")
     var weights: String
@@ -45,24 +83,17 @@ struct FATOptions: ParsableArguments {
 
     @OptionGroup var inputs: TrainingDataOptions
 
-    @Option(help: "SGD learning rate (default 0.01; momentum 0.9, weight decay 5e-4).")
-    var lr: Double?
-
-    @Option(help: "Learning-rate schedule: constant (default; FAT's), onecycle, cosine or step.")
-    var schedule: String?
-
-    @Option(help: "Training images per SGD step (default 128).")
-    var batch: Int?
+    @OptionGroup var hyperparameters: FATSettingsOptions
 
     @Option(help: "Seed of the fault maps and the training order (unsigned 64-bit, default 1).")
     var seed: UInt64 = 1
 
-    func inputs(defaults: (trainSubset: Int?, testSubset: Int?, lr: Double, schedule: String, batch: Int)) throws -> FATInputs {
+    /// The FAT inputs: the options over `defaults` (FAT's, or what the
+    /// resilience file recorded for `reduce`).
+    func inputs(defaults: FATSettings, trainSubset: Int? = nil, testSubset: Int? = nil) throws -> FATInputs {
         try FATInputs(weightsPath: weights, width: width, dataDir: inputs.directory,
-                      trainSubset: inputs.trainSubset ?? defaults.trainSubset,
-                      testSubset: inputs.testSubset ?? defaults.testSubset,
-                      lr: lr ?? defaults.lr, schedule: schedule ?? defaults.schedule, batch: batch ?? defaults.batch,
-                      convolution: inputs.convAlgorithm)
+                      trainSubset: inputs.trainSubset ?? trainSubset, testSubset: inputs.testSubset ?? testSubset,
+                      settings: try hyperparameters.settings(defaults: defaults, convolution: inputs.convAlgorithm))
     }
 }
 

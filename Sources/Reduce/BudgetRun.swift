@@ -20,7 +20,7 @@ public struct BudgetRun: Equatable, Sendable {
     /// shapes turned each chip's map into a weight share; nil under `pe`.
     public var networkWidth: Double? = nil
 
-    public static let content = "budget"
+    public static let content = BudgetFile.content
 
     /// Budgets every chip of `lot`. Under `rule.metric == .weights` the chips'
     /// weight shares need the network's layer shapes: its width comes from
@@ -95,70 +95,37 @@ public struct BudgetRun: Equatable, Sendable {
     public var totalEpochs: Int { chips.compactMap(\.epochs).reduce(0, +) }
     public var flaggedChips: [ChipBudget] { chips.filter(\.flagged) }
 
-    public func resultsFile() -> ResultsFile {
-        var attributes: [String: AttributeValue] = [
-            "resilience_file": .string(resiliencePath), "resilience_checksum": .string(resilienceChecksum),
-            "lot_file": .string(lotPath), "lot_checksum": .string(lotChecksum), "weights_checksum": .string(weightsChecksum),
-            "target": .double(rule.target), "policy": .string(rule.policy.rawValue),
-            "interpolate": .int(rule.interpolate ? 1 : 0), "total_epochs": .int(Int64(totalEpochs)),
-            "flagged_chips": .int(Int64(flaggedChips.count)), "unreached_sentinel": .int(ResilienceTable.unreachedSentinel),
-            "rate_metric": .string(rule.metric.rawValue),
-        ]
-        if let networkWidth { attributes["network_width"] = .double(networkWidth) }
-        var columns: [ResultsColumn] = [
-            .int64("chip", units: "index", chips.map { Int64($0.chip) }),
-            .double("fault_rate", units: "1", chips.map(\.faultRate), description: "faulty PEs / (rows x cols)"),
-            .int64("budget_epochs", units: "epochs", chips.map { $0.epochs.map(Int64.init) ?? ResilienceTable.unreachedSentinel },
-                   description: "FAT epochs to give the chip; -1 = unreached (no budget)"),
-            .string("flags", chips.map { $0.flags.joined(separator: ",") }, description: "above_range, unreached, comma-separated; empty = none"),
-            .double("rate_low", units: "1", chips.map(\.rateLow), description: "measured rate the budget was read from (lower end if interpolated)"),
-            .double("rate_high", units: "1", chips.map(\.rateHigh), description: "measured rate the budget was read from (upper end if interpolated)"),
-        ]
-        if rule.metric == .weights {
-            columns.append(.double("weight_share", units: "1", chips.map { $0.weightShare ?? .nan },
-                                   description: "MAC-weighted pruned share of the chip's map: its coordinate under rate_metric weights"))
-        }
-        let table = ResultsTable(name: "per_chip", columns: columns,
-                                 attributes: ["description": .string("per-chip FAT budget from the resilience table")])
-        return ResultsFile(content: Self.content, attributes: attributes, tables: [table])
+    /// The run as the store's budget layout.
+    public var file: BudgetFile {
+        BudgetFile(resilienceFile: resiliencePath, resilienceChecksum: resilienceChecksum, lotFile: lotPath,
+                   lotChecksum: lotChecksum, weightsChecksum: weightsChecksum, target: rule.target,
+                   policy: rule.policy.rawValue, interpolate: rule.interpolate, rateMetric: rule.metric.rawValue,
+                   networkWidth: networkWidth,
+                   rows: chips.map { c in
+                       BudgetFile.Row(chip: c.chip, faultRate: c.faultRate, epochs: c.epochs, flags: c.flags,
+                                      rateLow: c.rateLow, rateHigh: c.rateHigh, weightShare: c.weightShare)
+                   })
     }
 
+    public func resultsFile() -> ResultsFile { file.resultsFile() }
+
     public func write(path: String, force: Bool) throws {
-        try resultsFile().write(path: path, force: force)
+        try file.write(path: path, force: force)
     }
 
     /// Reads a budget file back (for the campaign runner): its rule, inputs and per-chip budgets.
     public static func read(path: String) throws -> BudgetRun {
-        let f = try ResultsReading(path: path, content: content)
-        let policyName = try f.string("policy")
-        guard let policy = BudgetPolicy(rawValue: policyName) else {
-            throw FapsimError("\(path): /: attribute policy: expected max or mean, got \(policyName)")
+        let f = try BudgetFile.read(path: path)
+        // The store checked the policy and metric names.
+        let rule = BudgetRule(target: f.target, policy: BudgetPolicy(rawValue: f.policy)!, interpolate: f.interpolate,
+                              metric: RateMetric(rawValue: f.rateMetric)!)
+        let chips = f.rows.map { r in
+            ChipBudget(chip: r.chip, faultRate: r.faultRate, epochs: r.epochs, aboveRange: r.flags.contains("above_range"),
+                       unreached: r.flags.contains("unreached"), rateLow: r.rateLow, rateHigh: r.rateHigh, weightShare: r.weightShare)
         }
-        // rate_metric is absent from budget files written before issue 6 item 6: pe.
-        let metricName = f.file.attributes["rate_metric"] == nil ? "pe" : try f.string("rate_metric")
-        guard let metric = RateMetric(rawValue: metricName) else {
-            throw FapsimError("\(path): /: attribute rate_metric: expected pe or weights, got \(metricName)")
-        }
-        let rule = BudgetRule(target: try f.double("target"), policy: policy, interpolate: try f.int("interpolate") != 0, metric: metric)
-        let networkWidth = f.file.attributes["network_width"] == nil ? nil : try f.double("network_width")
-        let t = try f.table("per_chip")
-        let chip = try f.ints(t, "chip"), rate = try f.doubles(t, "fault_rate"), epochs = try f.ints(t, "budget_epochs")
-        let flags = try f.strings(t, "flags"), lo = try f.doubles(t, "rate_low"), hi = try f.doubles(t, "rate_high")
-        let shares: [Double]? = metric == .weights ? try f.doubles(t, "weight_share") : nil
-        let known: Set<Substring> = ["above_range", "unreached"]
-        let chips = try (0..<chip.count).map { i -> ChipBudget in
-            let set = Set(flags[i].split(separator: ","))
-            guard set.isSubset(of: known), epochs[i] >= ResilienceTable.unreachedSentinel,
-                  (epochs[i] == ResilienceTable.unreachedSentinel) == set.contains("unreached") else {
-                throw f.malformed(t, "row \(i): budget_epochs \(epochs[i]) with flags \"\(flags[i])\" (-1 exactly when unreached)")
-            }
-            return ChipBudget(chip: Int(chip[i]), faultRate: rate[i], epochs: epochs[i] < 0 ? nil : Int(epochs[i]),
-                              aboveRange: set.contains("above_range"), unreached: set.contains("unreached"), rateLow: lo[i], rateHigh: hi[i],
-                              weightShare: shares?[i])
-        }
-        return BudgetRun(resiliencePath: try f.string("resilience_file"), lotPath: try f.string("lot_file"), rule: rule, chips: chips,
-                         resilienceChecksum: try f.string("resilience_checksum"), lotChecksum: try f.string("lot_checksum"),
-                         weightsChecksum: try f.string("weights_checksum"), networkWidth: networkWidth)
+        return BudgetRun(resiliencePath: f.resilienceFile, lotPath: f.lotFile, rule: rule, chips: chips,
+                         resilienceChecksum: f.resilienceChecksum, lotChecksum: f.lotChecksum,
+                         weightsChecksum: f.weightsChecksum, networkWidth: f.networkWidth)
     }
 
     /// Chips per budget value, "unreached" last.

@@ -43,9 +43,9 @@ public enum CampaignPolicy: Equatable, Sendable {
 /// those epochs. With the constant schedule one run of the largest count a chip
 /// needs gives every smaller count on its curve; other schedules train one run
 /// per distinct count. Finished chips are `OUT.work/chip-<chip>.h5`.
-public struct Campaign {
+public struct Campaign: UnitJob {
     public static let command = "reduce"
-    public static let unitContent = "campaign-unit"
+    public static let unitContent = CampaignUnitFile.content
 
     public var fat: FATInputs
     public let lot: ChipLotReader
@@ -119,17 +119,9 @@ public struct Campaign {
     /// The run covers a subset of the lot's chips.
     public var partial: Bool { chips.count != lot.info.chipCount }
 
-    static func unitName(chip: Int) -> String { "chip-\(chip).h5" }
-
-    public func progress() throws -> UnitProgress {
-        let present = Set(work.indices(prefix: "chip-"))
-        var done: [Int] = []
-        for (u, c) in chips.enumerated() where present.contains(c) {
-            _ = try work.read(name: Self.unitName(chip: c), content: Self.unitContent)
-            done.append(u)
-        }
-        return UnitProgress(command: Self.command, units: unitCount, done: done, out: out)
-    }
+    public func unitFileName(_ u: Int) -> String { "chip-\(chips[u]).h5" }
+    public func checkpointStem(_ u: Int) -> String { "chip-\(chips[u])" }
+    public func progressLabel(units: Int) -> String { "reduce: \(units) chips" }
 
     /// Refuses a target above the weights' fault-free accuracy on the test subset.
     @discardableResult
@@ -167,114 +159,71 @@ public struct Campaign {
     /// or one per distinct count (others).
     public func runLengths(_ counts: [Int]) -> [Int] {
         let distinct = Array(Set(counts)).sorted()
-        if fat.schedule == "constant" { return [distinct.last ?? 0] }
+        if fat.settings.scheduleName == "constant" { return [distinct.last ?? 0] }
         let positive = distinct.filter { $0 > 0 }
         return positive.isEmpty ? [0] : positive
     }
 
-    /// Computes `units` (indices into `chips`), skipping finished ones.
-    @discardableResult
-    public mutating func compute(units: [Int], quiet: Bool) throws -> [Int] {
-        try work.create()
-        // Only the requested chips' files are opened (identity checked).
-        let todo = try units.filter { try work.read(name: Self.unitName(chip: chips[$0]), content: Self.unitContent) == nil }
-        // A kill between a chip's file and its checkpoints' removal leaves stale checkpoints.
-        let doneChips = Set(Set(units).subtracting(todo).map { chips[$0] })
-        if !doneChips.isEmpty, let names = try? FileManager.default.contentsOfDirectory(atPath: work.path) {
-            for name in names where name.hasSuffix(".checkpoint") && name.hasPrefix("chip-") {
-                if let c = Int(name.dropFirst(5).prefix { $0.isNumber }), doneChips.contains(c) { unlink(work.file(name)) }
-            }
-        }
-        guard !todo.isEmpty else { return [] }
-        try checkTarget()
-        let pes = lot.info.rows * lot.info.cols
-        // Plan first, so the progress line knows the total (maps are read again
-        // per chip rather than held: a lot may have thousands of 256x256 maps).
-        var plans: [(chip: Int, budgets: [(policy: String, epochs: Int, flags: String)], runs: [Int])] = []
-        for u in todo {
-            let c = chips[u]
-            let b = try budgets(map: try lot.faultMap(chip: c))
-            plans.append((c, b, runLengths(b.map(\.epochs))))
-        }
-        let images = try fat.train().count
-        let line = ProgressLine("reduce: \(todo.count) chips", total: plans.map { $0.runs.reduce(0, +) }.reduce(0, +) * images,
-                                unit: "images", quiet: quiet)
-        for plan in plans {
-            let map = try lot.faultMap(chip: plan.chip)
-            var curves: [(runEpochs: Int, history: [EpochRecord])] = []
-            for n in plan.runs {
-                var id = work.identity
-                id["chip"] = String(plan.chip)
-                id["run_epochs"] = String(n)
-                let h = try fat.fat(faults: map, epochs: n, seed: trainingSeed(chip: plan.chip),
-                                    checkpoint: work.file("chip-\(plan.chip)-e\(n).checkpoint"), identity: id, progress: line)
-                curves.append((n, h))
-            }
-            // Accuracy after e epochs: the constant run's curve at e, else the
-            // final point of the run of exactly e epochs (e = 0: FAP alone).
-            func accuracy(_ e: Int) -> Double {
-                if fat.schedule == "constant" || e == 0 { return curves[0].history[e].testAccuracy }
-                return curves.first { $0.runEpochs == e }!.history[e].testAccuracy
-            }
-            let rows = plan.budgets
-            let file = ResultsFile(content: Self.unitContent, attributes: [
-                "chip": .int(Int64(plan.chip)), "faulty_pes": .int(Int64(map.faultyCount)),
-                "fault_rate": .double(Double(map.faultyCount) / Double(pes)),
-                "fault_map_checksum": .string(map.checksum),
-                "train_images": .int(Int64(images)), "test_images": .int(Int64(try fat.test().count)),
-            ], tables: [
-                ResultsTable(name: "policies", columns: [
-                    .string("policy", rows.map(\.policy)),
-                    .int64("epochs_spent", units: "epochs", rows.map { Int64($0.epochs) }),
-                    .double("final_accuracy", units: "1", rows.map { accuracy($0.epochs) }),
-                    .string("flags", rows.map(\.flags)),
-                ]),
-                ResultsTable(name: "curves", columns: [
-                    .int64("run_epochs", units: "epochs", curves.flatMap { c in c.history.map { _ in Int64(c.runEpochs) } }),
-                    .int64("epoch", units: "epochs", curves.flatMap { $0.history.map { Int64($0.epoch) } }),
-                    .double("accuracy", units: "1", curves.flatMap { $0.history.map(\.testAccuracy) }),
-                    .double("seconds", units: "s", curves.flatMap { $0.history.map(\.seconds) }),
-                ]),
-            ])
-            try work.write(file, name: Self.unitName(chip: plan.chip))
-            for n in plan.runs { unlink(work.file("chip-\(plan.chip)-e\(n).checkpoint")) }
-        }
-        line.finish()
-        return todo
+    public mutating func prepare() throws { try checkTarget() }
+
+    /// A chip's budgets under every policy and the FAT runs they need. (The
+    /// map is read again to compute the chip rather than held: a lot may have
+    /// thousands of 256x256 maps.)
+    public func plan(unit u: Int) throws -> ChipPlan {
+        let c = chips[u]
+        let b = try budgets(map: try lot.faultMap(chip: c))
+        return ChipPlan(chip: c, budgets: b, runs: runLengths(b.map(\.epochs)))
     }
 
-    /// Assembles the campaign from the finished chips, or fails naming the
-    /// missing units. Writes nothing.
-    public mutating func assemble() throws -> CampaignResults {
-        try progress().requireComplete()
+    public mutating func images(of plan: ChipPlan) throws -> Int { plan.runs.reduce(0, +) * (try fat.train().count) }
+
+    /// FAT on the chip's fault map for each run length, and the accuracy
+    /// under each policy read off the curves.
+    public mutating func compute(unit u: Int, plan: ChipPlan, progress line: ProgressLine) throws -> ResultsFile {
+        let pes = lot.info.rows * lot.info.cols
+        let images = try fat.train().count
+        let map = try lot.faultMap(chip: plan.chip)
+        var curves: [(runEpochs: Int, history: [EpochRecord])] = []
+        for n in plan.runs {
+            var id = work.identity
+            id["chip"] = String(plan.chip)
+            id["run_epochs"] = String(n)
+            let h = try fat.fat(faults: map, epochs: n, seed: trainingSeed(chip: plan.chip),
+                                checkpoint: checkpointFile(unit: u, tag: "e\(n)"), identity: id, progress: line)
+            curves.append((n, h))
+        }
+        // Accuracy after e epochs: the constant run's curve at e, else the
+        // final point of the run of exactly e epochs (e = 0: FAP alone).
+        func accuracy(_ e: Int) -> Double {
+            if fat.settings.scheduleName == "constant" || e == 0 { return curves[0].history[e].testAccuracy }
+            return curves.first { $0.runEpochs == e }!.history[e].testAccuracy
+        }
+        return CampaignUnitFile(chip: plan.chip, faultyPEs: map.faultyCount, faultRate: Double(map.faultyCount) / Double(pes),
+                                faultMapChecksum: map.checksum, trainImages: images, testImages: try fat.test().count,
+                                policies: plan.budgets.map { .init(policy: $0.policy, epochsSpent: $0.epochs,
+                                                                   finalAccuracy: accuracy($0.epochs), flags: $0.flags) },
+                                runs: curves.map { .init(runEpochs: $0.runEpochs, accuracy: $0.history.map(\.testAccuracy),
+                                                         seconds: $0.history.map(\.seconds)) }).resultsFile()
+    }
+
+    /// The campaign from every chip's file.
+    public mutating func assemble(units files: [ResultsFile]) throws -> CampaignResults {
         let base = try checkTarget()
         var rows: [CampaignResults.Row] = []
         var curves: [CampaignResults.Curve] = []
         var trainImages = 0, testImages = 0
-        for c in chips {
-            let name = Self.unitName(chip: c), path = work.file(name)
-            guard let f = try work.read(name: name, content: Self.unitContent) else { throw FapsimError("\(path): missing") }
-            guard case .double(let rate)? = f.attributes["fault_rate"], let pt = f[table: "policies"], let ct = f[table: "curves"],
-                  case .string(let names)? = pt["policy"]?.values, case .int64(let spent)? = pt["epochs_spent"]?.values,
-                  case .double(let acc)? = pt["final_accuracy"]?.values, case .string(let flags)? = pt["flags"]?.values,
-                  names == policies.map(\.label),
-                  case .int64(let runEpochs)? = ct["run_epochs"]?.values, case .int64(let epoch)? = ct["epoch"]?.values,
-                  case .double(let curveAcc)? = ct["accuracy"]?.values,
-                  case .int(let trainN)? = f.attributes["train_images"], case .int(let testN)? = f.attributes["test_images"] else {
+        for (c, f) in zip(chips, files) {
+            let path = work.file("chip-\(c).h5")
+            let unit = try CampaignUnitFile.parse(f, path: path)
+            guard unit.policies.map(\.policy) == policies.map(\.label) else {
                 throw FapsimError("\(path): expected a chip's policies and curves tables (a damaged unit file; delete it to recompute the chip)")
             }
-            trainImages = Int(trainN); testImages = Int(testN)
-            for i in names.indices {
-                rows.append(.init(chip: c, policy: names[i], faultRate: rate, epochsSpent: Int(spent[i]), finalAccuracy: acc[i], flags: flags[i]))
+            trainImages = unit.trainImages; testImages = unit.testImages
+            for p in unit.policies {
+                rows.append(.init(chip: c, policy: p.policy, faultRate: unit.faultRate, epochsSpent: p.epochsSpent,
+                                  finalAccuracy: p.finalAccuracy, flags: p.flags))
             }
-            var i = 0
-            while i < runEpochs.count {
-                var j = i
-                while j < runEpochs.count && runEpochs[j] == runEpochs[i] { j += 1 }
-                guard (i..<j).allSatisfy({ epoch[$0] == Int64($0 - i) }) else { throw FapsimError("\(path): /curves: epochs out of order") }
-                curves.append(.init(chip: c, runEpochs: Int(runEpochs[i]), accuracy: Array(curveAcc[i..<j])))
-                i = j
-            }
+            curves += unit.runs.map { .init(chip: c, runEpochs: $0.runEpochs, accuracy: $0.accuracy) }
         }
         var attrs: [String: AttributeValue] = [:]
         for (k, v) in work.identity { attrs[WorkDir.identityPrefix + k] = .string(v) }
@@ -291,10 +240,7 @@ public struct Campaign {
         attrs["interpolate"] = .int(interpolate ? 1 : 0)
         attrs["rate_metric"] = .string(metric.rawValue)
         attrs["seed"] = .string(String(seed))
-        attrs["lr"] = .double(fat.lr)
-        attrs["schedule"] = .string(fat.schedule)
-        attrs["conv_algorithm"] = .string(fat.hyperparameters.convolution.rawValue)
-        attrs["batch"] = .int(Int64(fat.batch))
+        attrs.merge(fat.settingsAttributes) { _, b in b }
         attrs["train_subset"] = .int(Int64(trainImages))
         attrs["test_subset"] = .int(Int64(testImages))
         attrs["baseline_accuracy"] = .double(base)
@@ -303,16 +249,17 @@ public struct Campaign {
         return try CampaignResults(target: target, rows: rows, curves: curves, attributes: attrs, source: out)
     }
 
-    public mutating func merge(force: Bool) throws -> CampaignResults {
-        try AtomicWrite.checkOverwrite(out, force: force)
-        let results = try assemble()
+    /// Writes the campaign file and reads it back.
+    public func write(_ results: CampaignResults, force: Bool) throws -> CampaignResults {
         try results.write(path: out, force: force)
         return try CampaignResults.read(path: out)
     }
+}
 
-    public mutating func run(force: Bool, quiet: Bool) throws -> CampaignResults {
-        try AtomicWrite.checkOverwrite(out, force: force)
-        try compute(units: Array(0..<unitCount), quiet: quiet)
-        return try merge(force: force)
-    }
+/// A chip's budgets under every policy and the lengths of the FAT runs that
+/// give them (one run under the constant schedule).
+public struct ChipPlan: Sendable {
+    public var chip: Int
+    public var budgets: [(policy: String, epochs: Int, flags: String)]
+    public var runs: [Int]
 }

@@ -200,30 +200,12 @@ extension MetricComparison {
     /// file's epochs) so that every chip has a curve of E epochs whatever its
     /// budget. A file without curves is refused.
     public static func curves(campaign path: String) throws -> [Int: [Double]] {
-        let f = try ResultsReading(path: path, content: "campaign")
-        guard f.file[table: "curves"] != nil else {
+        guard let curves = try CampaignResults.readCurves(path: path) else {
             throw FapsimError("\(path): no curves table: the metric comparison needs each chip's accuracy after every FAT epoch (a campaign file from fapsim reduce with curves)")
         }
-        let t = try f.table("curves")
-        let chip = try f.ints(t, "chip"), run = try f.ints(t, "run_epochs"), epoch = try f.ints(t, "epoch")
-        let acc = try f.doubles(t, "accuracy")
-        var runs: [Int: [Int: [Int: Double]]] = [:]  // chip -> run -> epoch -> accuracy
-        for i in acc.indices {
-            guard chip[i] >= 0, run[i] >= 0, (0...run[i]).contains(epoch[i]) else {
-                throw f.malformed(t, "row \(i): chip \(chip[i]), run_epochs \(run[i]), epoch \(epoch[i]) out of range")
-            }
-            runs[Int(chip[i]), default: [:]][Int(run[i]), default: [:]][Int(epoch[i])] = acc[i]
-        }
-        var out: [Int: [Double]] = [:]
-        for (c, byRun) in runs {
-            let longest = byRun.keys.max()!
-            let points = byRun[longest]!
-            guard points.count == longest + 1 else {
-                throw f.malformed(t, "chip \(c): the \(longest)-epoch run has \(points.count) of \(longest + 1) points")
-            }
-            out[c] = (0...longest).map { points[$0]! }
-        }
-        return out
+        var out: [Int: (runEpochs: Int, accuracy: [Double])] = [:]
+        for c in curves where c.runEpochs >= (out[c.chip]?.runEpochs ?? -1) { out[c.chip] = (c.runEpochs, c.accuracy) }
+        return out.mapValues(\.accuracy)
     }
 
     /// The comparison from files: the resilience file (with weight shares),

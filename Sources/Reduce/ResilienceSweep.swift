@@ -4,123 +4,13 @@ import FapsimSupport
 import Network
 import SystolicArray
 
-/// What decides a FAT run besides the fault map: the starting weights, the
-/// data subsets, the optimizer settings and the seed. Shared by Step 1
-/// (`ResilienceSweep`) and Step 3 (`Campaign`).
-public struct FATInputs {
-    public let weightsPath: String
-    public let weights: WeightsFile
-    public let parameters: VGG11Parameters
-    public let weightsChecksum: String
-    public let dataDir: String
-    /// Requested subsets (nil = the whole split).
-    public let trainSubset: Int?
-    public let testSubset: Int?
-    public let lr: Double
-    public let schedule: String
-    public let batch: Int
-    /// FAT's fixed optimizer settings (docs/reduce.md) and the convolution algorithm.
-    public let hyperparameters: VGG11Trainer.Hyperparameters
-
-    private var trainSet: CIFAR10Set?
-    private var testSet: CIFAR10Set?
-
-    /// Loads and checks the weights (width against `width` when given) and the
-    /// training settings; the data is loaded on first use.
-    public init(weightsPath: String, width: Double?, dataDir: String, trainSubset: Int?, testSubset: Int?,
-                lr: Double, schedule: String, batch: Int, convolution: ConvAlgorithm = .winograd) throws {
-        if let n = trainSubset, n < 1 { throw FapsimError.invalid(file: nil, field: "--train-subset", expected: "a positive number of training images", got: "\(n)") }
-        if let n = testSubset, n < 1 { throw FapsimError.invalid(file: nil, field: "--test-subset", expected: "a positive number of test images", got: "\(n)") }
-        // Checks lr, schedule and batch with the trainer's own messages.
-        _ = try TrainingSettings(epochs: 1, batch: batch, scheduleName: schedule, lr: lr, seed: 0)
-        self.weightsPath = weightsPath
-        weights = try WeightsFile.read(path: weightsPath)
-        parameters = try VGG11Parameters.load(weights, path: weightsPath, width: width)
-        weightsChecksum = weights.checksum
-        self.dataDir = dataDir
-        self.trainSubset = trainSubset
-        self.testSubset = testSubset
-        self.lr = lr
-        self.schedule = schedule
-        self.batch = batch
-        hyperparameters = VGG11Trainer.Hyperparameters(momentum: 0.9, weightDecay: 5e-4, nesterov: false,
-                                                       convolution: convolution)
-    }
-
-    /// The identity fields every unit of a run shares.
-    public var identity: [String: String] {
-        [
-            "weights_checksum": weightsChecksum, "width": WorkDir.text(parameters.spec.width),
-            "data_dir": URL(fileURLWithPath: dataDir).standardizedFileURL.lastPathComponent,
-            "train_subset": trainSubset.map(String.init) ?? "all", "test_subset": testSubset.map(String.init) ?? "all",
-            "lr": WorkDir.text(lr), "schedule": schedule, "batch": String(batch),
-            "momentum": "\(hyperparameters.momentum)", "weight_decay": "\(hyperparameters.weightDecay)",
-            "nesterov": "\(hyperparameters.nesterov)", "augment": "true",
-            "conv_algorithm": hyperparameters.convolution.rawValue,
-        ]
-    }
-
-    public mutating func train() throws -> CIFAR10Set {
-        if let trainSet { return trainSet }
-        let s = try CIFAR10Set.load(directory: dataDir, split: .train, limit: trainSubset)
-        trainSet = s
-        return s
-    }
-
-    public mutating func test() throws -> CIFAR10Set {
-        if let testSet { return testSet }
-        let s = try CIFAR10Set.load(directory: dataDir, split: .test, limit: testSubset)
-        testSet = s
-        return s
-    }
-
-    /// Fault-free accuracy of the weights on the test subset (what FAT starts from
-    /// on a perfect chip), cached in the work directory so a run measures it once.
-    public mutating func baseline(work: WorkDir) throws -> Double {
-        let name = "baseline.h5"
-        if let f = try work.read(name: name, content: "baseline"), case .double(let a)? = f.attributes["accuracy"] {
-            return a
-        }
-        let test = try test()
-        let net = VGG11Network(parameters: parameters, engine: FunctionalEngine(faults: nil))
-        let r = try Evaluator.evaluate(network: net, data: test, batch: 250)
-        try work.create()
-        try work.write(ResultsFile(content: "baseline", attributes: ["accuracy": .double(r.accuracy),
-                                                                     "correct": .int(Int64(r.correct)), "images": .int(Int64(r.images))]),
-                       name: name)
-        return r.accuracy
-    }
-
-    /// Trains `epochs` FAT epochs on `faults` from the starting weights and
-    /// returns the history (epoch 0 = FAP alone). After every epoch the run's
-    /// state goes to `checkpoint` (atomically); an existing checkpoint of the
-    /// same run is resumed, so a kill loses at most the epoch in progress.
-    public mutating func fat(faults: FaultMap?, epochs: Int, seed: UInt64, checkpoint: String?,
-                             identity: [String: String], progress: ProgressLine?) throws -> [EpochRecord] {
-        let train = try train(), test = try test()
-        let trainer = VGG11Trainer(parameters: parameters, faults: faults, hyperparameters: hyperparameters)
-        let settings = try TrainingSettings(epochs: epochs, batch: batch, scheduleName: schedule, lr: lr,
-                                            hyperparameters: hyperparameters, seed: seed, augment: true)
-        let run = try TrainingRun(trainer: trainer, settings: settings, train: train, test: test)
-        if let checkpoint, try run.resumeIfPresent(checkpoint: checkpoint, identity: identity) != nil {
-            progress?.advance(by: run.epochsDone * train.count)
-        }
-        try run.start()
-        while !run.finished {
-            try run.runEpoch(progress: progress)
-            if let checkpoint, !run.finished { try run.checkpoint(identity: identity).write(path: checkpoint) }
-        }
-        return run.history
-    }
-}
-
 /// Step 1 of Reduce as resumable units: for each fault rate and each of
 /// `repeats` uniform random fault maps, FAT for `epochs` epochs from the same
 /// weights, recording the test accuracy after every epoch. Unit u = rateIndex x
 /// repeats + repeat; each finished unit is `OUT.work/unit-<u>.h5`.
-public struct ResilienceSweep {
+public struct ResilienceSweep: UnitJob {
     public static let command = "resilience"
-    public static let unitContent = "resilience-unit"
+    public static let unitContent = ResilienceUnitFile.content
 
     public var fat: FATInputs
     public let config: HardwareConfig
@@ -186,14 +76,9 @@ public struct ResilienceSweep {
 
     public var unitCount: Int { rates.count * repeats }
 
-    static func unitName(_ u: Int) -> String { "unit-\(u).h5" }
-
-    /// Finished units (every file's identity checked against this run).
-    public func progress() throws -> UnitProgress {
-        let found = work.indices(prefix: "unit-").filter { $0 < unitCount }
-        for u in found { _ = try work.read(name: Self.unitName(u), content: Self.unitContent) }
-        return UnitProgress(command: Self.command, units: unitCount, done: found, out: out)
-    }
+    public func unitFileName(_ u: Int) -> String { "unit-\(u).h5" }
+    public func checkpointStem(_ u: Int) -> String { "unit-\(u)" }
+    public func progressLabel(units: Int) -> String { "resilience: \(units) units x \(epochs) epochs" }
 
     /// Refuses targets above the weights' fault-free accuracy on the test subset.
     @discardableResult
@@ -218,77 +103,34 @@ public struct ResilienceSweep {
         return rng.next()
     }
 
-    /// Computes `units` (sorted, in 0..<unitCount), skipping finished ones.
-    /// Returns the units computed now.
-    @discardableResult
-    public mutating func compute(units: [Int], quiet: Bool) throws -> [Int] {
-        try work.create()
-        // Only the requested units' files are opened (identity checked): a
-        // Slurm task of a large run does not read every other task's result.
-        let todo = try units.filter { try work.read(name: Self.unitName($0), content: Self.unitContent) == nil }
-        // A kill between a unit's file and its checkpoint's removal leaves a stale checkpoint.
-        for u in Set(units).subtracting(todo) { unlink(work.file("unit-\(u).checkpoint")) }
-        guard !todo.isEmpty else { return [] }
-        try checkTargets()
-        let images = try fat.train().count
-        let line = ProgressLine("resilience: \(todo.count) units x \(epochs) epochs", total: todo.count * epochs * images,
-                                unit: "images", quiet: quiet)
-        for u in todo {
-            let r = u / repeats, k = u % repeats
-            let map = try faultMap(rateIndex: r, repeat: k)
-            var id = work.identity
-            id["unit"] = String(u)
-            let ckpt = work.file("unit-\(u).checkpoint")
-            let history = try fat.fat(faults: map, epochs: epochs, seed: trainingSeed(rateIndex: r, repeat: k),
-                                      checkpoint: ckpt, identity: id, progress: line)
-            let share = PrunedShare.macWeighted(map, spec: fat.parameters.spec)
-            let file = ResultsFile(content: Self.unitContent, attributes: [
-                "unit": .int(Int64(u)), "rate_index": .int(Int64(r)), "repeat": .int(Int64(k)),
-                "fault_rate": .double(rates[r]), "faulty_pes": .int(Int64(map.faultyCount)),
-                "fault_map_checksum": .string(map.checksum), "weight_share": .double(share),
-                "train_images": .int(Int64(try fat.train().count)), "test_images": .int(Int64(try fat.test().count)),
-            ], tables: [Self.curveTable(history)])
-            try work.write(file, name: Self.unitName(u))
-            unlink(ckpt)
-        }
-        line.finish()
-        return todo
+    public mutating func prepare() throws { try checkTargets() }
+
+    /// Unit u is rate index u / repeats, repeat u % repeats.
+    public func plan(unit u: Int) -> (rateIndex: Int, repeat: Int) { (u / repeats, u % repeats) }
+
+    public mutating func images(of plan: (rateIndex: Int, repeat: Int)) throws -> Int { epochs * (try fat.train().count) }
+
+    /// FAT on the unit's fault map: its accuracy curve, faulty PEs, map
+    /// checksum and pruned-weight share.
+    public mutating func compute(unit u: Int, plan: (rateIndex: Int, repeat: Int), progress: ProgressLine) throws -> ResultsFile {
+        let (r, k) = plan
+        let map = try faultMap(rateIndex: r, repeat: k)
+        var id = work.identity
+        id["unit"] = String(u)
+        let history = try fat.fat(faults: map, epochs: epochs, seed: trainingSeed(rateIndex: r, repeat: k),
+                                  checkpoint: checkpointFile(unit: u), identity: id, progress: progress)
+        return ResilienceUnitFile(unit: u, rateIndex: r, repeatIndex: k, faultRate: rates[r], faultyPEs: map.faultyCount,
+                                  faultMapChecksum: map.checksum, weightShare: PrunedShare.macWeighted(map, spec: fat.parameters.spec),
+                                  trainImages: try fat.train().count, testImages: try fat.test().count,
+                                  history: history.columns).resultsFile()
     }
 
-    static func curveTable(_ h: [EpochRecord]) -> ResultsTable {
-        ResultsTable(name: "curve", columns: [
-            .int64("epoch", units: "epochs", h.map { Int64($0.epoch) }),
-            .double("test_accuracy", units: "1", h.map(\.testAccuracy)),
-            .double("train_loss", units: "1", h.map(\.trainLoss)),
-            .double("train_accuracy", units: "1", h.map(\.trainAccuracy)),
-            .double("learning_rate", units: "1", h.map(\.learningRate)),
-            .double("seconds", units: "s", h.map(\.seconds)),
-        ])
-    }
-
-    /// One finished unit: its accuracy curve, faulty PEs and pruned-weight share.
-    struct UnitResult { var curve: [Double]; var faultyPEs: Int; var weightShare: Double; var mapChecksum: String; var trainImages: Int; var testImages: Int }
-
-    func readUnit(_ u: Int) throws -> UnitResult {
-        let name = Self.unitName(u)
-        guard let f = try work.read(name: name, content: Self.unitContent) else { throw FapsimError("\(work.file(name)): missing") }
-        let p = work.file(name)
-        guard let t = f[table: "curve"], case .double(let acc)? = t["test_accuracy"]?.values, acc.count == epochs + 1,
-              case .int(let faulty)? = f.attributes["faulty_pes"], case .double(let share)? = f.attributes["weight_share"],
-              case .string(let sum)? = f.attributes["fault_map_checksum"],
-              case .int(let trainN)? = f.attributes["train_images"], case .int(let testN)? = f.attributes["test_images"] else {
-            throw FapsimError("\(p): /curve: expected \(epochs + 1) test accuracies and the unit's attributes (a damaged unit file; delete it to recompute the unit)")
-        }
-        return UnitResult(curve: acc, faultyPEs: Int(faulty), weightShare: share, mapChecksum: sum, trainImages: Int(trainN), testImages: Int(testN))
-    }
-
-    /// Assembles the resilience table from the finished units, or fails naming
-    /// the missing ones. Writes nothing.
-    public mutating func assemble() throws -> ResultsFile {
-        try progress().requireComplete()
+    /// The final file (content `resilience`) from every unit's curve, with
+    /// the baseline and the FAT settings.
+    public mutating func assemble(units files: [ResultsFile]) throws -> ResilienceFile {
         let base = try checkTargets()
-        let results = try (0..<unitCount).map { try readUnit($0) }
-        let accuracy = (0..<rates.count).map { r in (0..<repeats).map { k in results[r * repeats + k].curve } }
+        let results = try files.enumerated().map { u, f in try ResilienceUnitFile.parse(f, path: work.file(unitFileName(u)), epochs: epochs) }
+        let accuracy = (0..<rates.count).map { r in (0..<repeats).map { k in results[r * repeats + k].history.testAccuracy } }
         let provenance = ResilienceProvenance(
             weightsChecksum: fat.weightsChecksum, weightsFile: fat.weightsPath, rows: config.rows, cols: config.cols,
             configName: config.name, rateMetric: rateMetric, trainSubset: results[0].trainImages,
@@ -296,28 +138,15 @@ public struct ResilienceSweep {
         let shares = (0..<rates.count).map { r in (0..<repeats).map { k in results[r * repeats + k].weightShare } }
         let table = try ResilienceTable(rates: rates, repeats: repeats, epochs: epochs, accuracy: accuracy, targets: targets,
                                         provenance: provenance, weightShare: shares, source: out)
-        var file = table.resultsFile()
-        file.attributes["baseline_accuracy"] = .double(base)
-        file.attributes["lr"] = .double(fat.lr)
-        file.attributes["schedule"] = .string(fat.schedule)
-        file.attributes["conv_algorithm"] = .string(fat.hyperparameters.convolution.rawValue)
-        file.attributes["batch"] = .int(Int64(fat.batch))
-        file.attributes["config_file"] = .string(configPath)
-        file.attributes["data_dir"] = .string(fat.identity["data_dir"]!)
-        return file
+        var extra = fat.settingsAttributes
+        extra["baseline_accuracy"] = .double(base)
+        extra["config_file"] = .string(configPath)
+        extra["data_dir"] = .string(fat.identity["data_dir"]!)
+        return table.file(extraAttributes: extra)
     }
 
-    /// The whole Step 1: every missing unit, then the final file.
-    public mutating func run(force: Bool, quiet: Bool) throws -> ResilienceTable {
-        try AtomicWrite.checkOverwrite(out, force: force)
-        try compute(units: Array(0..<unitCount), quiet: quiet)
-        return try merge(force: force)
-    }
-
-    /// Assembles and writes `out` (atomically; `force` to replace).
-    public mutating func merge(force: Bool) throws -> ResilienceTable {
-        try AtomicWrite.checkOverwrite(out, force: force)
-        let file = try assemble()
+    /// Writes the final file and reads it back as a table.
+    public func write(_ file: ResilienceFile, force: Bool) throws -> ResilienceTable {
         try file.write(path: out, force: force)
         return try ResilienceTable.read(path: out)
     }

@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
+import FapsimStore
 @testable import Reduce
 
 /// The report's campaign additions: flagged budgets (table column, Fig. 3

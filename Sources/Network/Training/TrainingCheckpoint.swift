@@ -1,19 +1,10 @@
 import Foundation
-import HDF5Kit
 import FapsimStore
 import FapsimSupport
 
-/// A training run's whole state after a finished epoch, written atomically so
-/// a kill at any moment leaves the previous epoch's checkpoint intact.
-///
-/// Layout (`schema` = `fapsim.checkpoint`):
-/// - root attributes `run_<key>` (strings): the run's identity (settings,
-///   input checksums, chip), compared key by key on resume; `steps_taken`,
-///   `epochs_done` (int64), `width` (float64);
-/// - `/tensors`: the state_dict (as in a weights file);
-/// - `/momentum/<state_dict key>`: SGD momentum buffers (absent = not started);
-/// - `/history/<column>`: epoch, train_loss, train_accuracy, test_accuracy,
-///   learning_rate, seconds, one row per recorded epoch (0 included).
+/// A training run's whole state after a finished epoch, in the trainer's
+/// terms: parameters, momentum buffers per optimizer slot, steps and history.
+/// The file layout is the store's (`CheckpointFile`, schema `fapsim.checkpoint`).
 public struct TrainingCheckpoint: Sendable, Equatable {
     public var identity: [String: String]
     public var parameters: VGG11Parameters
@@ -34,71 +25,57 @@ public struct TrainingCheckpoint: Sendable, Equatable {
 
     public var epochsDone: Int { max(0, history.count - 1) }
 
+    /// The state as the store's checkpoint layout (`CheckpointFile`).
+    public var file: CheckpointFile {
+        let w = parameters.weightsFile()
+        return CheckpointFile(identity: identity, width: parameters.spec.width, stepsTaken: steps, tensors: w.tensors,
+                              batchesTracked: w.batchesTracked,
+                              momentum: zip(slotNames, momentum).filter { !$0.1.isEmpty }.map { (name: $0.0, values: $0.1) },
+                              history: history.columns)
+    }
+
+    /// Writes atomically (`CheckpointFile.write`).
     public func write(path: String) throws {
-        try AtomicWrite.write(to: path, force: true) { tmp in
-            let file = try H5File.create(tmp, overwrite: true)
-            try Schema.stamp(file, as: .checkpoint)
-            for (k, v) in identity.sorted(by: { $0.key < $1.key }) { try file.setAttribute("run_" + k, v) }
-            try file.setAttribute("steps_taken", Int64(steps))
-            try file.setAttribute("epochs_done", Int64(epochsDone))
-            try file.setAttribute("width", parameters.spec.width)
-            try parameters.weightsFile().writeStateDict(into: try file.createGroup("tensors"))
-            let mom = try file.createGroup("momentum")
-            for (name, buf) in zip(slotNames, momentum) where !buf.isEmpty { try mom.write(name, buf) }
-            let h = try file.createGroup("history")
-            try h.write("epoch", history.map { Int64($0.epoch) })
-            try h.write("train_loss", history.map(\.trainLoss))
-            try h.write("train_accuracy", history.map(\.trainAccuracy))
-            try h.write("test_accuracy", history.map(\.testAccuracy))
-            try h.write("learning_rate", history.map(\.learningRate))
-            try h.write("seconds", history.map(\.seconds))
-            try file.close()
-        }
+        try file.write(path: path)
     }
 
     /// Reads a checkpoint for a network of `spec` with optimizer slots `slotNames`.
     public static func read(path: String, spec: VGG11Spec, slotNames: [String]) throws -> TrainingCheckpoint {
-        let file = try H5File.open(path)
-        try Schema.require(file, is: .checkpoint)
-        var identity: [String: String] = [:]
-        for name in try file.attributeNames() where name.hasPrefix("run_") {
-            identity[String(name.dropFirst(4))] = try file.stringAttribute(name)
+        let file = try CheckpointFile.read(path: path)
+        guard abs(file.width - spec.width) < 1e-12 else {
+            throw FapsimError("\(path): /: attribute width: checkpoint is for VGG11 width \(file.width), this run is width \(spec.width)")
         }
-        let width = try file.attribute("width", as: Double.self)
-        guard abs(width - spec.width) < 1e-12 else {
-            throw file.failure("attribute width: checkpoint is for VGG11 width \(width), this run is width \(spec.width)")
-        }
-        let (tensors, counters) = try WeightsFile.readStateDict(try file.openGroup("tensors"), strict: true)
-        let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let byName = Dictionary(file.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let parameters = try VGG11Parameters.load(spec: spec, file: path + " /tensors",
                                                   lookup: { byName[$0].map { ($0.shape, $0.data) } },
-                                                  batchesTracked: { counters[$0] })
-        let momGroup = try file.openGroup("momentum")
+                                                  batchesTracked: { file.batchesTracked[$0] })
         let sizes = Dictionary(uniqueKeysWithValues: parameters.stateDict().map { ($0.name, $0.data.count) })
-        var momentum: [[Float]] = []
-        for name in slotNames {
-            guard momGroup.exists(name) else { momentum.append([]); continue }
-            let d = try momGroup.openDataset(name, expecting: .float, rank: 1, shape: [sizes[name]])
-            var values = try d.read(Float.self)
-            // Stored in the GEMM layout already (the optimizer's); nothing to transpose.
-            if values.count != sizes[name] { values = [] }
-            momentum.append(values)
+        let stored = Dictionary(file.momentum.map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
+        // Stored in the GEMM layout already (the optimizer's); nothing to transpose.
+        let momentum = try slotNames.map { name -> [Float] in
+            guard let values = stored[name] else { return [] }
+            guard values.count == sizes[name] else {
+                throw FapsimError("\(path): /momentum/\(name): expected \(sizes[name] ?? 0) floats (the parameter's size), got \(values.count)")
+            }
+            return values
         }
-        let h = try file.openGroup("history")
-        let epochs = try h.openDataset("epoch", expecting: .int64, rank: 1).read(Int64.self)
-        func column(_ name: String) throws -> [Double] {
-            try h.openDataset(name, expecting: .double, rank: 1, shape: [epochs.count]).read(Double.self)
+        return TrainingCheckpoint(identity: file.identity, parameters: parameters, slotNames: slotNames, momentum: momentum,
+                                  steps: file.stepsTaken, history: [EpochRecord](file.history))
+    }
+}
+
+extension Array where Element == EpochRecord {
+    /// The history as the store's columns.
+    public var columns: TrainingHistory {
+        TrainingHistory(epoch: map { Int64($0.epoch) }, trainLoss: map(\.trainLoss), trainAccuracy: map(\.trainAccuracy),
+                        testAccuracy: map(\.testAccuracy), learningRate: map(\.learningRate), seconds: map(\.seconds))
+    }
+
+    /// The records of stored columns (checked by the store: equal lengths, epochs in order).
+    public init(_ h: TrainingHistory) {
+        self = h.epoch.indices.map { i in
+            EpochRecord(epoch: Int(h.epoch[i]), trainLoss: h.trainLoss[i], trainAccuracy: h.trainAccuracy[i],
+                        testAccuracy: h.testAccuracy[i], learningRate: h.learningRate[i], seconds: h.seconds[i])
         }
-        let loss = try column("train_loss"), tacc = try column("train_accuracy"), acc = try column("test_accuracy")
-        let lr = try column("learning_rate"), secs = try column("seconds")
-        var history: [EpochRecord] = []
-        for i in epochs.indices {
-            guard epochs[i] == Int64(i) else { throw file.failure("history/epoch: expected epochs 0, 1, 2, ... in order, got \(epochs)") }
-            history.append(EpochRecord(epoch: i, trainLoss: loss[i], trainAccuracy: tacc[i], testAccuracy: acc[i],
-                                       learningRate: lr[i], seconds: secs[i]))
-        }
-        let steps = try file.attribute("steps_taken", as: Int64.self)
-        return TrainingCheckpoint(identity: identity, parameters: parameters, slotNames: slotNames, momentum: momentum,
-                                  steps: Int(steps), history: history)
     }
 }

@@ -15,11 +15,10 @@ public struct TrainingSettings: Sendable, Equatable {
     public init(epochs: Int, batch: Int = 128, scheduleName: String, lr: Double,
                 hyperparameters: VGG11Trainer.Hyperparameters = .init(), seed: UInt64, augment: Bool = true) throws {
         guard epochs >= 0 else { throw FapsimError("--epochs: expected a number of epochs >= 0, got \(epochs)") }
-        guard batch >= 2 else { throw FapsimError("--batch: expected at least 2 images per batch (BatchNorm needs batch statistics), got \(batch)") }
-        guard lr.isFinite, lr > 0 else { throw FapsimError("--lr: expected a positive learning rate, got \(lr)") }
-        guard LRSchedule.named(scheduleName, lr: lr) != nil else {
-            throw FapsimError("--schedule: expected one of \(LRSchedule.names.joined(separator: ", ")), got \(scheduleName)")
-        }
+        // The hyper-parameters' checks live in one place.
+        _ = try FATSettings(lr: lr, scheduleName: scheduleName, batch: batch, momentum: hyperparameters.momentum,
+                            weightDecay: hyperparameters.weightDecay, nesterov: hyperparameters.nesterov,
+                            augment: augment, convolution: hyperparameters.convolution)
         self.epochs = epochs
         self.batch = batch
         self.scheduleName = scheduleName
@@ -29,16 +28,18 @@ public struct TrainingSettings: Sendable, Equatable {
         self.augment = augment
     }
 
+    /// Everything but the length and the seed.
+    public var fat: FATSettings {
+        try! FATSettings(lr: lr, scheduleName: scheduleName, batch: batch, momentum: hyperparameters.momentum,
+                         weightDecay: hyperparameters.weightDecay, nesterov: hyperparameters.nesterov,
+                         augment: augment, convolution: hyperparameters.convolution)
+    }
+
     public var schedule: LRSchedule { LRSchedule.named(scheduleName, lr: lr)! }
 
     /// The settings as (name, value) strings for a checkpoint's run identity.
     public var identity: [String: String] {
-        [
-            "epochs": String(epochs), "batch": String(batch), "schedule": scheduleName, "lr": String(lr),
-            "momentum": String(hyperparameters.momentum), "weight_decay": String(hyperparameters.weightDecay),
-            "nesterov": String(hyperparameters.nesterov), "seed": String(seed), "augment": String(augment),
-            "conv_algorithm": hyperparameters.convolution.rawValue,
-        ]
+        fat.identity.merging(["epochs": String(epochs), "seed": String(seed)]) { a, _ in a }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import FapsimStore
 
 /// The Reduce report's figures as charts, each a pure function of the data.
 /// Figure numbers follow Hanif & Shafique's paper.

@@ -1,4 +1,5 @@
 import Foundation
+import FapsimStore
 import FapsimSupport
 
 /// The Reduce report: `report.md` plus one SVG per figure, rendered from a

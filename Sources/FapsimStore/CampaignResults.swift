@@ -1,11 +1,12 @@
 import Foundation
-import FapsimStore
 import FapsimSupport
 
 /// Step 3's outcome: for every chip under every policy (Reduce's "max" and
 /// "mean", fixed budgets "fixed-1", "fixed-5", ...), the epochs it was trained
 /// and the accuracy it ended with. Stored as a `fapsim.results` file with
-/// `content` = "campaign" (docs/reduce.md); the campaign runner fills it.
+/// `content` = "campaign" (docs/reduce.md); the campaign runner (Reduce's
+/// `Campaign`) fills it. The store owns the layout and its checks; Reduce
+/// adds the per-policy summary.
 public struct CampaignResults: Equatable, Sendable {
     public struct Row: Equatable, Sendable {
         public var chip: Int
@@ -74,17 +75,6 @@ public struct CampaignResults: Equatable, Sendable {
     public var policies: [String] {
         var seen = Set<String>()
         return rows.map(\.policy).filter { seen.insert($0).inserted }
-    }
-
-    public func rows(policy: String) -> [Row] { rows.filter { $0.policy == policy } }
-
-    /// Per policy: chips, chips meeting the constraint, total epochs spent.
-    public func summary() -> [(policy: String, chips: Int, met: Int, totalEpochs: Int, meanAccuracy: Double)] {
-        policies.map { p in
-            let r = rows(policy: p)
-            return (p, r.count, r.filter(met).count, r.map(\.epochsSpent).reduce(0, +),
-                    r.map(\.finalAccuracy).reduce(0, +) / Double(r.count))
-        }
     }
 
     public func validate(source: String) throws {
@@ -156,7 +146,7 @@ public struct CampaignResults: Equatable, Sendable {
     }
 
     public static func read(path: String) throws -> CampaignResults {
-        let f = try ResultsReading(path: path, content: content)
+        let f = try ResultsReader(path: path, content: content)
         let t = try f.table("per_chip")
         let chip = try f.ints(t, "chip"), policy = try f.strings(t, "policy"), rate = try f.doubles(t, "fault_rate")
         let spent = try f.ints(t, "epochs_spent"), acc = try f.doubles(t, "final_accuracy"), met = try f.ints(t, "met_constraint")
@@ -168,20 +158,7 @@ public struct CampaignResults: Equatable, Sendable {
         }
         let rows = (0..<chip.count).map { Row(chip: Int(chip[$0]), policy: policy[$0], faultRate: rate[$0], epochsSpent: Int(spent[$0]),
                                               finalAccuracy: acc[$0], flags: flags[$0]) }
-        var curves: [Curve] = []
-        if let ct = f.file[table: "curves"] {
-            let cc = try f.ints(ct, "chip"), run = try f.ints(ct, "run_epochs"), ep = try f.ints(ct, "epoch"), ca = try f.doubles(ct, "accuracy")
-            var i = 0
-            while i < cc.count {
-                var j = i
-                while j < cc.count && cc[j] == cc[i] && run[j] == run[i] { j += 1 }
-                guard (i..<j).allSatisfy({ ep[$0] == Int64($0 - i) }) else {
-                    throw f.malformed(ct, "row \(i): chip \(cc[i]), run of \(run[i]) epochs: expected epochs 0, 1, 2, ... in order")
-                }
-                curves.append(Curve(chip: Int(cc[i]), runEpochs: Int(run[i]), accuracy: Array(ca[i..<j])))
-                i = j
-            }
-        }
+        let curves = try readCurves(f) ?? []
         var attrs = f.file.attributes
         attrs["target"] = nil
         attrs["policies"] = nil
@@ -190,5 +167,31 @@ public struct CampaignResults: Equatable, Sendable {
             throw f.malformed(t, "row \(bad): met_constraint \(met[bad]) disagrees with final_accuracy \(acc[bad]) and target \(target)")
         }
         return results
+    }
+
+    /// Only the `curves` table of a campaign file (nil when it has none, as
+    /// files written before it), checked: per (chip, run), epochs 0, 1, 2, ...
+    public static func readCurves(path: String) throws -> [Curve]? {
+        try readCurves(try ResultsReader(path: path, content: content))
+    }
+
+    private static func readCurves(_ f: ResultsReader) throws -> [Curve]? {
+        guard let ct = f.file[table: "curves"] else { return nil }
+        var curves: [Curve] = []
+        let cc = try f.ints(ct, "chip"), run = try f.ints(ct, "run_epochs"), ep = try f.ints(ct, "epoch"), ca = try f.doubles(ct, "accuracy")
+        var i = 0
+        while i < cc.count {
+            var j = i
+            while j < cc.count && cc[j] == cc[i] && run[j] == run[i] { j += 1 }
+            guard (i..<j).allSatisfy({ ep[$0] == Int64($0 - i) }) else {
+                throw f.malformed(ct, "row \(i): chip \(cc[i]), run of \(run[i]) epochs: expected epochs 0, 1, 2, ... in order")
+            }
+            curves.append(Curve(chip: Int(cc[i]), runEpochs: Int(run[i]), accuracy: Array(ca[i..<j])))
+            i = j
+        }
+        for c in curves where c.accuracy.count != c.runEpochs + 1 {
+            throw f.malformed(ct, "chip \(c.chip): the \(c.runEpochs)-epoch run has \(c.accuracy.count) of \(c.runEpochs + 1) points")
+        }
+        return curves
     }
 }

@@ -1,0 +1,134 @@
+import FapsimSupport
+
+/// The results file of `fapsim budget` (`content` = "budget", docs/reduce.md):
+/// the rule and inputs as root attributes and one `per_chip` row per chip. The
+/// store owns the layout and its structural checks (column types, the -1
+/// sentinel exactly for unreached chips, known flags); Reduce's `BudgetRun`
+/// gives the values their meaning.
+public struct BudgetFile: Equatable, Sendable {
+    public static let content = "budget"
+    /// Stored for "unreached" in the int64 `budget_epochs` column.
+    public static let unreachedSentinel: Int64 = -1
+    public static let knownFlags: Set<String> = ["above_range", "unreached"]
+
+    public struct Row: Equatable, Sendable {
+        public var chip: Int
+        public var faultRate: Double
+        /// nil = unreached (stored as -1).
+        public var epochs: Int?
+        /// Of `knownFlags`, in order.
+        public var flags: [String]
+        public var rateLow: Double
+        public var rateHigh: Double
+        /// Present exactly under the `weights` rate metric.
+        public var weightShare: Double?
+
+        public init(chip: Int, faultRate: Double, epochs: Int?, flags: [String], rateLow: Double, rateHigh: Double,
+                    weightShare: Double? = nil) {
+            self.chip = chip
+            self.faultRate = faultRate
+            self.epochs = epochs
+            self.flags = flags
+            self.rateLow = rateLow
+            self.rateHigh = rateHigh
+            self.weightShare = weightShare
+        }
+    }
+
+    public var resilienceFile: String
+    public var resilienceChecksum: String
+    public var lotFile: String
+    public var lotChecksum: String
+    public var weightsChecksum: String
+    public var target: Double
+    /// `max` or `mean`.
+    public var policy: String
+    public var interpolate: Bool
+    /// `pe` or `weights` (absent from files of earlier versions: `pe`).
+    public var rateMetric: String
+    public var networkWidth: Double?
+    public var rows: [Row]
+
+    public init(resilienceFile: String, resilienceChecksum: String, lotFile: String, lotChecksum: String,
+                weightsChecksum: String, target: Double, policy: String, interpolate: Bool, rateMetric: String,
+                networkWidth: Double?, rows: [Row]) {
+        self.resilienceFile = resilienceFile
+        self.resilienceChecksum = resilienceChecksum
+        self.lotFile = lotFile
+        self.lotChecksum = lotChecksum
+        self.weightsChecksum = weightsChecksum
+        self.target = target
+        self.policy = policy
+        self.interpolate = interpolate
+        self.rateMetric = rateMetric
+        self.networkWidth = networkWidth
+        self.rows = rows
+    }
+
+    public var totalEpochs: Int { rows.compactMap(\.epochs).reduce(0, +) }
+    public var flaggedChips: Int { rows.filter { !$0.flags.isEmpty }.count }
+
+    public func resultsFile() -> ResultsFile {
+        var attributes: [String: AttributeValue] = [
+            "resilience_file": .string(resilienceFile), "resilience_checksum": .string(resilienceChecksum),
+            "lot_file": .string(lotFile), "lot_checksum": .string(lotChecksum), "weights_checksum": .string(weightsChecksum),
+            "target": .double(target), "policy": .string(policy),
+            "interpolate": .int(interpolate ? 1 : 0), "total_epochs": .int(Int64(totalEpochs)),
+            "flagged_chips": .int(Int64(flaggedChips)), "unreached_sentinel": .int(Self.unreachedSentinel),
+            "rate_metric": .string(rateMetric),
+        ]
+        if let networkWidth { attributes["network_width"] = .double(networkWidth) }
+        var columns: [ResultsColumn] = [
+            .int64("chip", units: "index", rows.map { Int64($0.chip) }),
+            .double("fault_rate", units: "1", rows.map(\.faultRate), description: "faulty PEs / (rows x cols)"),
+            .int64("budget_epochs", units: "epochs", rows.map { $0.epochs.map(Int64.init) ?? Self.unreachedSentinel },
+                   description: "FAT epochs to give the chip; -1 = unreached (no budget)"),
+            .string("flags", rows.map { $0.flags.joined(separator: ",") }, description: "above_range, unreached, comma-separated; empty = none"),
+            .double("rate_low", units: "1", rows.map(\.rateLow), description: "measured rate the budget was read from (lower end if interpolated)"),
+            .double("rate_high", units: "1", rows.map(\.rateHigh), description: "measured rate the budget was read from (upper end if interpolated)"),
+        ]
+        if rateMetric == "weights" {
+            columns.append(.double("weight_share", units: "1", rows.map { $0.weightShare ?? .nan },
+                                   description: "MAC-weighted pruned share of the chip's map: its coordinate under rate_metric weights"))
+        }
+        let table = ResultsTable(name: "per_chip", columns: columns,
+                                 attributes: ["description": .string("per-chip FAT budget from the resilience table")])
+        return ResultsFile(content: Self.content, attributes: attributes, tables: [table])
+    }
+
+    public func write(path: String, force: Bool) throws {
+        try resultsFile().write(path: path, force: force)
+    }
+
+    public static func read(path: String) throws -> BudgetFile {
+        let f = try ResultsReader(path: path, content: content)
+        let policy = try f.string("policy")
+        guard ["max", "mean"].contains(policy) else {
+            throw FapsimError("\(path): /: attribute policy: expected max or mean, got \(policy)")
+        }
+        let metric = f.file.attributes["rate_metric"] == nil ? "pe" : try f.string("rate_metric")
+        guard ["pe", "weights"].contains(metric) else {
+            throw FapsimError("\(path): /: attribute rate_metric: expected pe or weights, got \(metric)")
+        }
+        let t = try f.table("per_chip")
+        let chip = try f.ints(t, "chip"), rate = try f.doubles(t, "fault_rate"), epochs = try f.ints(t, "budget_epochs")
+        let flags = try f.strings(t, "flags"), lo = try f.doubles(t, "rate_low"), hi = try f.doubles(t, "rate_high")
+        let shares: [Double]? = metric == "weights" ? try f.doubles(t, "weight_share") : nil
+        let rows = try (0..<chip.count).map { i -> Row in
+            let list = flags[i].split(separator: ",").map(String.init)
+            let set = Set(list)
+            guard set.isSubset(of: knownFlags), epochs[i] >= unreachedSentinel,
+                  (epochs[i] == unreachedSentinel) == set.contains("unreached") else {
+                throw f.malformed(t, "row \(i): budget_epochs \(epochs[i]) with flags \"\(flags[i])\" (-1 exactly when unreached)")
+            }
+            return Row(chip: Int(chip[i]), faultRate: rate[i], epochs: epochs[i] < 0 ? nil : Int(epochs[i]), flags: list,
+                       rateLow: lo[i], rateHigh: hi[i], weightShare: shares?[i])
+        }
+        return BudgetFile(resilienceFile: try f.string("resilience_file"), resilienceChecksum: try f.string("resilience_checksum"),
+                          lotFile: try f.string("lot_file"), lotChecksum: try f.string("lot_checksum"),
+                          weightsChecksum: try f.string("weights_checksum"), target: try f.double("target"), policy: policy,
+                          interpolate: try f.int("interpolate") != 0, rateMetric: metric,
+                          networkWidth: f.file.attributes["network_width"] == nil ? nil : try f.double("network_width"),
+                          rows: rows)
+    }
+}
