@@ -69,7 +69,7 @@ final class LocalHTTPServer {
         return String(r.1.prefix(32))
     }
 
-    @Test(.enabled(if: DataFetchCLITests.haveData, "needs CIFAR-10 in ../shared to build the served archive"),
+    @Test(.requiresSharedData(.cifarTrainingBatches, .cifarTestBatch),
           .timeLimit(.minutes(10)))
     func fetchFromALocalServer() throws {
         let dir = try TemporaryDirectory(prefix: "fapsim-fetch")

@@ -7,7 +7,7 @@ import FapsimTestSupport
 /// `--nesterov`, `--no-augment`, ...) on `fapsim resilience` and `fapsim
 /// reduce`: recorded in the run identity and the final file, inherited by
 /// reduce from the resilience file, and a resume under other values refused.
-@Suite(.serialized, .enabled(if: ReduceFixture.haveData, "needs the CIFAR-10 copy in ../shared/datasets"))
+@Suite(.serialized, .requiresSharedData(.cifarTrainingBatches, .cifarTestBatch))
 struct FATSettingsCLITests {
     typealias F = ReduceFixture
 
