@@ -153,6 +153,10 @@ struct CampaignSteps {
         if let s = f.schedule { a += ["--schedule", s] }
         if let b = f.batch { a += ["--batch", String(b)] }
         if let c = f.convAlgorithm { a += ["--conv-algorithm", c] }
+        if let m = f.momentum { a += ["--momentum", "\(m)"] }
+        if let w = f.weightDecay { a += ["--weight-decay", "\(w)"] }
+        if let n = f.nesterov { a.append(n ? "--nesterov" : "--no-nesterov") }
+        if let g = f.augment { a.append(g ? "--augment" : "--no-augment") }
         return a
     }
 

@@ -53,6 +53,10 @@ public struct CampaignSpec: Equatable, Sendable {
         public var schedule: String?
         public var batch: Int?
         public var convAlgorithm: String?
+        public var momentum: Double?
+        public var weightDecay: Double?
+        public var nesterov: Bool?
+        public var augment: Bool?
     }
 
     public var out: String
@@ -84,7 +88,7 @@ public struct CampaignSpec: Equatable, Sendable {
         ("weights", true, "a mapping with train: {width, epochs, seed} or file: PATH"),
         ("lot", true, "a mapping with chips, seed, model and the model's parameters"),
         ("resilience", true, "a mapping with rates, repeats, epochs"),
-        ("fat", false, "a mapping of FAT settings: train_subset, test_subset, lr, schedule, batch, conv_algorithm"),
+        ("fat", false, "a mapping of FAT settings: train_subset, test_subset, lr, schedule, batch, momentum, weight_decay, nesterov, augment, conv_algorithm"),
         ("targets", true, "a mapping with below_baseline and campaign_index"),
         ("reduce", true, "a mapping with policies, fixed, interpolate, rate_metric"),
         ("seed", true, "the seed of the fault maps and training orders (unsigned 64-bit)"),
@@ -173,7 +177,9 @@ public struct CampaignSpec: Equatable, Sendable {
             let f = try r.mapping("fat")
             try f.check([("train_subset", false, "training images per FAT epoch"), ("test_subset", false, "test images per accuracy"),
                          ("lr", false, "FAT learning rate"), ("schedule", false, "constant, onecycle, cosine or step"),
-                         ("batch", false, "images per SGD step"), ("conv_algorithm", false, "winograd or gemm")])
+                         ("batch", false, "images per SGD step"), ("momentum", false, "SGD momentum in [0, 1)"),
+                         ("weight_decay", false, "L2 weight decay >= 0"), ("nesterov", false, "Nesterov momentum (true or false)"),
+                         ("augment", false, "random crop and flip (true or false)"), ("conv_algorithm", false, "winograd or gemm")])
             fat.trainSubset = try f.optionalInt("train_subset")
             fat.testSubset = try f.optionalInt("test_subset")
             for key in ["train_subset", "test_subset", "batch"] where f.dict[key] != nil {
@@ -185,6 +191,12 @@ public struct CampaignSpec: Equatable, Sendable {
             fat.batch = try f.optionalInt("batch")
             fat.convAlgorithm = try f.optionalString("conv_algorithm")
             if let c = fat.convAlgorithm, !["winograd", "gemm"].contains(c) { throw f.invalid("conv_algorithm", expected: "winograd or gemm") }
+            fat.momentum = try f.optionalDouble("momentum")
+            if let m = fat.momentum, !(m >= 0 && m < 1) { throw f.invalid("momentum", expected: "a momentum in [0, 1)") }
+            fat.weightDecay = try f.optionalDouble("weight_decay")
+            if let w = fat.weightDecay, !(w >= 0) { throw f.invalid("weight_decay", expected: "a weight decay >= 0") }
+            fat.nesterov = try f.optionalBool("nesterov")
+            fat.augment = try f.optionalBool("augment")
         }
 
         let t = try r.mapping("targets")
@@ -242,6 +254,8 @@ public struct CampaignSpec: Equatable, Sendable {
             "resilience.rates": list(rates), "resilience.repeats": "\(repeats)", "resilience.epochs": "\(resilienceEpochs)",
             "fat.train_subset": opt(fat.trainSubset), "fat.test_subset": opt(fat.testSubset), "fat.lr": opt(fat.lr),
             "fat.schedule": opt(fat.schedule), "fat.batch": opt(fat.batch), "fat.conv_algorithm": opt(fat.convAlgorithm),
+            "fat.momentum": opt(fat.momentum), "fat.weight_decay": opt(fat.weightDecay), "fat.nesterov": opt(fat.nesterov),
+            "fat.augment": opt(fat.augment),
             "targets.below_baseline": list(targetsBelowBaseline), "targets.campaign_index": "\(campaignTargetIndex)",
             "reduce.policies": list(policies), "reduce.fixed": list(fixed), "reduce.interpolate": "\(interpolate)",
             "reduce.rate_metric": rateMetric, "seed": "\(seed)",

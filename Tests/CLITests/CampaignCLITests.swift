@@ -19,7 +19,7 @@ struct CampaignCLITests {
         weights: {file: \(weights)}
         lot: {chips: \(chips), seed: 3, model: uniform, rate_range: [0.02, 0.35]}
         resilience: {rates: [0.05, 0.3], repeats: 1, epochs: 2}
-        fat: {train_subset: 256, test_subset: 200, batch: 64, lr: 0.02}
+        fat: {train_subset: 256, test_subset: 200, batch: 64, lr: 0.02, momentum: 0.8, augment: false}
         targets: {below_baseline: [0.1, 0.04], campaign_index: 2}
         reduce: {policies: [max, mean], fixed: [1]}
         seed: 5
@@ -58,7 +58,8 @@ struct CampaignCLITests {
             ["lot", "generate", "--config", F.config, "--chips", "4", "--seed", "3", "--model", "uniform",
              "--rate-range", "0.02:0.35", "--out", hand + "/lot.h5"],
             ["resilience", "--weights", f.weights, "--config", F.config, "--rates", "0.05,0.3", "--repeats", "1", "--epochs", "2",
-             "--targets", targets.joined(separator: ","), "--seed", "5", "--out", hand + "/resilience.h5"] + fat,
+             "--targets", targets.joined(separator: ","), "--seed", "5", "--out", hand + "/resilience.h5",
+             "--momentum", "0.8", "--no-augment"] + fat,
         ]
         steps.append(["reduce", "--weights", f.weights, "--lot", hand + "/lot.h5", "--resilience", hand + "/resilience.h5",
                       "--target", targets[1], "--policies", "max,mean", "--fixed", "1", "--seed", "5", "--out", hand + "/campaign.h5"] + fat)
@@ -66,6 +67,7 @@ struct CampaignCLITests {
             let h = try runFapsim(s + ["--quiet"])
             #expect(h.status == 0, "\(s[0]): \(h.stderr)")
         }
+        // (reduce by hand inherits momentum and augmentation from the resilience file.)
         // Byte-identical lots (no HDF5 timestamps), and equal results files
         // apart from the paths they record.
         #expect(bytes(out + "/lot.h5") == bytes(hand + "/lot.h5"))

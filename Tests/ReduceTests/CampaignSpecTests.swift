@@ -15,7 +15,7 @@ import FapsimTestSupport
       train: {width: 0.25, epochs: 3}
     lot: {chips: 4, seed: 7, model: uniform, rate_range: [0.02, 0.3]}
     resilience: {rates: [0.1, 0.2], repeats: 2, epochs: 3}
-    fat: {train_subset: 500, test_subset: 400, lr: 0.02, schedule: constant, batch: 64, conv_algorithm: gemm}
+    fat: {train_subset: 500, test_subset: 400, lr: 0.02, schedule: constant, batch: 64, conv_algorithm: gemm, momentum: 0.8, weight_decay: 0.0001, nesterov: true, augment: false}
     targets: {below_baseline: [0.04, 0.02], campaign_index: 1}
     reduce: {policies: [max], fixed: [1, 2], interpolate: true}
     seed: 11
@@ -48,7 +48,8 @@ import FapsimTestSupport
         #expect(s.lot.chips == 4 && s.lot.seed == 7 && s.lot.model == "uniform")
         #expect(s.lot.options.rateRange == "0.02:0.3")
         #expect(s.rates == [0.1, 0.2] && s.repeats == 2 && s.resilienceEpochs == 3)
-        #expect(s.fat == CampaignSpec.FAT(trainSubset: 500, testSubset: 400, lr: 0.02, schedule: "constant", batch: 64, convAlgorithm: "gemm"))
+        #expect(s.fat == CampaignSpec.FAT(trainSubset: 500, testSubset: 400, lr: 0.02, schedule: "constant", batch: 64, convAlgorithm: "gemm",
+                                          momentum: 0.8, weightDecay: 0.0001, nesterov: true, augment: false))
         #expect(s.targetsBelowBaseline == [0.04, 0.02] && s.campaignTargetIndex == 1)
         #expect(s.policies == ["max"] && s.fixed == [1, 2] && s.interpolate && s.rateMetric == "pe" && s.seed == 11)
     }
@@ -81,7 +82,10 @@ import FapsimTestSupport
         ("fat: {train_subset: 0}", "c.yaml: fat.train_subset: expected a positive number, got 0"),
         ("fat: {lr: -1}", "c.yaml: fat.lr: expected a positive learning rate"),
         ("fat: {conv_algorithm: fft}", "c.yaml: fat.conv_algorithm: expected winograd or gemm, got fft"),
-        ("fat: {momentum: 0.5, weight_decay: 1}", "c.yaml: fat.momentum: unknown field"),
+        ("fat: {momentum: 1.5}", "c.yaml: fat.momentum: expected a momentum in [0, 1), got 1.5"),
+        ("fat: {weight_decay: -1}", "c.yaml: fat.weight_decay: expected a weight decay >= 0"),
+        ("fat: {augment: maybe}", "c.yaml: fat.augment: expected true or false, got maybe"),
+        ("fat: {dropout: 0.5}", "c.yaml: fat.dropout: unknown field"),
         ("targets: {below_baseline: [0.04, 0.02], campaign_index: 3}", "c.yaml: targets.campaign_index: expected an index from 1 to 2"),
         ("targets: {below_baseline: [0.04, 0.04], campaign_index: 1}", "c.yaml: targets.below_baseline: expected distinct values"),
         ("targets: {below_baseline: [], campaign_index: 1}", "c.yaml: targets.below_baseline: expected a non-empty list"),
