@@ -62,7 +62,8 @@ let package = Package(
         // shared-data gate) and a second process for the storage tests that
         // writes HDF5 files; neither is part of the `fapsim` product.
         .target(name: "FapsimTestSupport", dependencies: ["FapsimSupport"]),
-        .executableTarget(name: "fapsim-test-h5-writer", dependencies: ["FapsimStore", "HDF5Kit", "SystolicArray", "FapsimSupport"]),
+        .executableTarget(name: "fapsim-test-h5-writer", dependencies: ["FapsimStore", "HDF5Kit", "SystolicArray", "FapsimSupport"],
+                          path: "Tests/Helpers/fapsim-test-h5-writer"),
         .testTarget(name: "SystolicArrayTests", dependencies: ["SystolicArray", "MaskedGEMM"]),
         .testTarget(name: "MaskedGEMMTests", dependencies: ["MaskedGEMM", "SystolicArray"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit", "FapsimTestSupport"]),
