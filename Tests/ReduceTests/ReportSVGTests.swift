@@ -52,6 +52,16 @@ struct ReportSVGTests {
         #expect(scan.seriesKinds["target 80%"] == "series hline" && scan.seriesKinds["target 90%"] == "series hline")
         // Epoch ticks 0...4 and the axis labels.
         for t in ["0", "1", "2", "3", "4", "FAT epochs (0 = FAP only)", "Test accuracy (%)"] { #expect(scan.texts.contains(t)) }
+        // Each target has its own dash pattern, in the plot and in its legend swatch,
+        // so the legend tells the targets apart.
+        let svg = ReduceFigures.accuracyVsEpochs(try ResilienceFixture.table()).render()
+        for (target, dash) in [("80%", SVGText.dash(0)), ("90%", SVGText.dash(1))] {
+            let group = try #require(svg.components(separatedBy: "data-series=\"target \(target)\"").dropFirst().first)
+            #expect(group.prefix(300).contains("stroke-dasharray=\"\(dash)\""), "target \(target)")
+            let entry = try #require(svg.components(separatedBy: ">target \(target)</text>").first?.suffix(400))
+            #expect(entry.contains("stroke-dasharray=\"\(dash)\""), "legend swatch of target \(target)")
+        }
+        #expect(SVGText.dash(0) != SVGText.dash(1))
         // Legend lists the rates, not the bands.
         #expect(scan.texts.contains("rate 10%") && !scan.texts.contains("rate 10% min-max"))
     }

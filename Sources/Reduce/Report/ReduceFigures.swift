@@ -22,7 +22,7 @@ public enum ReduceFigures {
     }
 
     /// Fig. 2a: accuracy vs FAT epochs, one line per fault rate (mean over
-    /// repeats) in a band from the worst to the best repeat; targets dashed.
+    /// repeats) in a band from the worst to the best repeat; targets dashed, each with its own pattern.
     /// `baseline`: the weights' fault-free accuracy, drawn as a dotted line when known.
     public static func accuracyVsEpochs(_ t: ResilienceTable, baseline: Double? = nil) -> SVGChart {
         let all = t.accuracy.flatMap { $0.flatMap { $0 } }
@@ -42,11 +42,13 @@ public enum ReduceFigures {
                                  points: zip(x, at).map { SVGPoint($0, $1.reduce(0, +) / Double($1.count)) },
                                  dashed: false, markers: true))
         }
-        for target in t.targets {
-            c.marks.append(.hline(name: "target " + percent(target), color: "#555", y: target * 100, dashed: true))
+        // One dash pattern per target, so the legend tells them apart.
+        for (j, target) in t.targets.enumerated() {
+            c.marks.append(.hline(name: "target " + percent(target), color: "#555", y: target * 100,
+                                  dash: SVGText.dash(j)))
         }
         if let baseline {
-            c.marks.append(.hline(name: "fault-free " + String(format: "%.2f%%", baseline * 100), color: "#000", y: baseline * 100, dashed: false))
+            c.marks.append(.hline(name: "fault-free " + String(format: "%.2f%%", baseline * 100), color: "#000", y: baseline * 100, dash: nil))
         }
         return c
     }
@@ -101,7 +103,7 @@ public enum ReduceFigures {
             c.marks.append(.scatter(name: "flagged budget (unreached / above range)", color: "#333",
                                     points: flagged.map { SVGPoint($0.rank, $0.row.finalAccuracy * 100) }, marker: .ring))
         }
-        c.marks.append(.hline(name: "constraint " + percent(r.target), color: "#333", y: r.target * 100, dashed: true))
+        c.marks.append(.hline(name: "constraint " + percent(r.target), color: "#333", y: r.target * 100, dash: SVGText.dash(0)))
         return c
     }
 

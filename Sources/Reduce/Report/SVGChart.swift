@@ -29,7 +29,9 @@ public struct SVGChart: Sendable {
         /// Bars of `width` data units centred on x, from y = 0.
         case bars(name: String, color: String, x: [Double], heights: [Double], width: Double)
         /// A horizontal line across the plot, e.g. an accuracy constraint.
-        case hline(name: String, color: String, y: Double, dashed: Bool)
+        /// A horizontal rule; `dash` is its SVG stroke-dasharray (nil = solid), drawn
+        /// the same in the legend so several rules (targets) stay apart there.
+        case hline(name: String, color: String, y: Double, dash: String?)
 
         var name: String {
             switch self {

@@ -91,9 +91,9 @@ struct SVGPlotArea {
                 s += "<text x=\"\(f((x0 + x1) / 2))\" y=\"\(f(min(y0, y1) - 4))\" text-anchor=\"middle\" font-size=\"11\">\(SVGText.escape(SVGText.label(h, step: h == h.rounded() ? 1 : 0.01)))</text>\n"
             }
             return s + "</g>\n"
-        case .hline(let name, let color, let y, let dashed):
+        case .hline(let name, let color, let y, let dash):
             let yy = py(y)
-            return open(name, "hline") + "<line x1=\"\(f(left))\" y1=\"\(f(yy))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(yy))\" stroke=\"\(color)\" stroke-width=\"1.5\"\(dashed ? " stroke-dasharray=\"6 4\"" : "")/>\n</g>\n"
+            return open(name, "hline") + "<line x1=\"\(f(left))\" y1=\"\(f(yy))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(yy))\" stroke=\"\(color)\" stroke-width=\"1.5\"\(dash.map { " stroke-dasharray=\"\($0)\"" } ?? "")/>\n</g>\n"
         }
     }
 
@@ -127,6 +127,15 @@ struct SVGPlotArea {
             case .band: s += "<rect x=\"\(f(x))\" y=\"\(f(y - 6))\" width=\"18\" height=\"12\" fill=\"\(color)\" fill-opacity=\"0.25\"/>"
             case .scatter(_, _, _, let shape): s += markerAt(shape, x + 9, y, color, radius: 4)
             case .bars: s += "<rect x=\"\(f(x))\" y=\"\(f(y - 6))\" width=\"18\" height=\"12\" fill=\"\(color)\"/>"
+            case .hline, .line:
+                // The legend's swatch carries the rule's dash, so dashed targets stay apart there.
+                let dash: String?
+                switch mark {
+                case .hline(_, _, _, let d): dash = d
+                case .line(_, _, _, let dashed, _): dash = dashed ? "6 4" : nil
+                default: dash = nil
+                }
+                s += "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 18))\" y2=\"\(f(y))\" stroke=\"\(color)\" stroke-width=\"2\"\(dash.map { " stroke-dasharray=\"\($0)\"" } ?? "")/>"
             default: s += "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 18))\" y2=\"\(f(y))\" stroke=\"\(color)\" stroke-width=\"2\"/>"
             }
             s += "<text x=\"\(f(x + 24))\" y=\"\(f(y + 4))\">\(SVGText.escape(name))</text></g>\n"

@@ -46,6 +46,12 @@ public enum SVGText {
 
     public static func color(_ i: Int) -> String { palette[i % palette.count] }
 
+    /// Dash patterns (SVG stroke-dasharray) for rules of one colour that must stay
+    /// apart in a legend, such as several accuracy targets: dashes, dots, dash-dot, long dashes.
+    static let dashes = ["6 4", "2 3", "8 3 2 3", "12 4"]
+
+    public static func dash(_ i: Int) -> String { dashes[i % dashes.count] }
+
     /// About `count` ticks at 1, 2 or 5 times a power of ten, inside `domain`.
     public static func niceTicks(_ domain: ClosedRange<Double>, count: Int = 6) -> [(Double, String)] {
         let span = domain.upperBound - domain.lowerBound
