@@ -56,7 +56,7 @@ struct FatCommand: ParsableCommand {
         var identity: [String: String] = [
             "command": "fat", "weights_checksum": weightsFile.checksum, "fault_map_checksum": faults.checksum,
             "train_images": String(data.train.count), "test_images": String(data.test.count),
-        ]
+        ].merging(data.splits.identity) { a, _ in a }
         if let lot = chip.lot, let c = chip.chip { identity["lot_checksum"] = try FNV1a64.file(lot); identity["chip"] = String(c) }
         let driver = CheckpointedTraining(run: run, options: training, identity: identity, out: out, label: "fat")
         let t0 = Date()
@@ -77,6 +77,10 @@ struct FatCommand: ParsableCommand {
             "wall_s": .double(wall),
         ]
         for (k, v) in settings.identity { attributes[k] = .string(v) }
+        // With --validation the history's accuracy column is on the held-out
+        // validation images and test_images counts those.
+        for (k, v) in data.splits.identity { attributes[k] = .string(v) }
+        attributes["curve_split"] = .string(data.splits.curveSplit)
         if let lot = chip.lot, let c = chip.chip {
             attributes["lot_file"] = .string(lot)
             attributes["lot_checksum"] = .string(identity["lot_checksum"]!)

@@ -42,7 +42,7 @@ struct TrainCommand: ParsableCommand {
         let identity: [String: String] = [
             "command": "train", "width": String(width), "train_images": String(data.train.count),
             "test_images": String(data.test.count),
-        ]
+        ].merging(data.splits.identity) { a, _ in a }
         let driver = CheckpointedTraining(run: run, options: training, identity: identity, out: out, label: "train")
         let t0 = Date()
         guard try driver.execute() else { return }

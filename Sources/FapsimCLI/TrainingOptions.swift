@@ -48,11 +48,14 @@ struct TrainingOptions: ParsableArguments {
             .training(epochs: epochs, seed: trainSeed)
     }
 
-    func loadData() throws -> (train: CIFAR10Set, test: CIFAR10Set, directory: String) {
+    /// The training images and the set the accuracy curve is measured on:
+    /// the held-out validation split with --validation, else the test set.
+    func loadData() throws -> (train: CIFAR10Set, test: CIFAR10Set, directory: String, splits: HeldOutSplits) {
         let dir = inputs.directory
-        let train = try CIFAR10Set.load(directory: dir, split: .train, limit: inputs.trainSubset)
-        let test = try CIFAR10Set.load(directory: dir, split: .test, limit: inputs.testSubset)
-        return (train, test, dir)
+        let splits = try inputs.splits()
+        let train = try splits.loadTrain(directory: dir)
+        let curves = try splits.loadValidation(directory: dir) ?? splits.loadTest(directory: dir)
+        return (train, curves, dir, splits)
     }
 
     func checkpointPath(out: String) -> String { checkpoint ?? out + ".checkpoint.h5" }
