@@ -29,8 +29,8 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         // (fat --epochs 0 means FAP alone; train --epochs 0 would only save the random initial weights.)
-        guard training.epochs > 0 else {
-            throw FapsimError("--epochs: expected at least 1 epoch (train --epochs 0 would write the untrained initial weights), got \(training.epochs)")
+        guard try training.requiredEpochs() > 0 else {
+            throw FapsimError("--epochs: expected at least 1 epoch (train --epochs 0 would write the untrained initial weights), got \(training.epochs ?? 0)")
         }
         let spec = try VGG11Spec(width: width)
         let settings = try training.settings(defaults: .trainDefaults)

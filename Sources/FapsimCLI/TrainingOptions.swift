@@ -10,8 +10,8 @@ import Network
 struct TrainingOptions: ParsableArguments {
     @OptionGroup var inputs: TrainingDataOptions
 
-    @Option(help: "Epochs to train.")
-    var epochs: Int
+    @Option(help: "Epochs to train (fapsim fat: or --amounts).")
+    var epochs: Int?
 
     @OptionGroup var hyperparameters: FATSettingsOptions
 
@@ -38,14 +38,23 @@ struct TrainingOptions: ParsableArguments {
     var json = false
 
     func validate() throws {
-        if epochs < 0 { throw ValidationError("--epochs: expected a number of epochs >= 0, got \(epochs)") }
+        if let epochs, epochs < 0 { throw ValidationError("--epochs: expected a number of epochs >= 0, got \(epochs)") }
         if let n = stopAfterEpochs, n < 0 { throw ValidationError("--stop-after-epochs: expected a number of epochs >= 0, got \(n)") }
     }
 
     /// The run's settings: the hyper-parameter options over the command's defaults.
     func settings(defaults: FATSettings) throws -> TrainingSettings {
+        try settings(defaults: defaults, epochs: try requiredEpochs())
+    }
+
+    func settings(defaults: FATSettings, epochs: Int) throws -> TrainingSettings {
         try hyperparameters.settings(defaults: defaults, convolution: inputs.convAlgorithm)
             .training(epochs: epochs, seed: trainSeed)
+    }
+
+    func requiredEpochs() throws -> Int {
+        guard let epochs else { throw FapsimError("--epochs: expected the number of epochs to train, got none") }
+        return epochs
     }
 
     /// The training images and the set the accuracy curve is measured on:
