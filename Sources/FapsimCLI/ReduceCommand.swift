@@ -18,7 +18,10 @@ struct ReduceCommand: ParsableCommand {
         chip (of --chips, in order); finished chips go to OUT.work/. --chips A-B writes a partial campaign file \
         for fapsim merge. The FAT hyper-parameters (--lr, --schedule, --batch, --momentum, --weight-decay, \
         --[no-]nesterov, --[no-]augment) default to those the resilience file records, so Step 3 retrains as Step 1 \
-        measured; all are part of the run identity. \
+        measured; all are part of the run identity. The splits default to the resilience file's too: when its curves \
+        are on a held-out validation split (--validation N), budgets come from those curves and each policy's final \
+        accuracy is measured on the test set (all 10,000 images unless --test-subset); a campaign with other splits \
+        than its resilience file is refused. \
         Unit contract: --list-units --json, --units LIST, --merge-only (docs/reduce.md).
         """)
 
@@ -75,8 +78,12 @@ struct ReduceCommand: ParsableCommand {
         }
         // Unset FAT settings default to those Step 1 used.
         let res = try ResilienceFile.read(path: resilience)
+        // With a validation split Step 1 used no test image: the final
+        // accuracies are then on every test image unless --test-subset says otherwise.
+        let split = try res.validationSplit(path: resilience)
         let inputs = try fat.inputs(defaults: try FATInputs.recordedSettings(res.extraAttributes, source: resilience),
-                                    trainSubset: res.trainSubset, testSubset: res.testSubset)
+                                    trainSubset: res.trainSubset, testSubset: split == nil ? res.testSubset : nil,
+                                    validation: split?.size)
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
                                     interpolate: interpolate, metric: metric, seed: fat.seed, chips: chips, out: out)
         guard let done = try unitOptions.execute(&campaign, force: force, quiet: quiet, json: json, beforeFinal: {

@@ -17,7 +17,10 @@ struct ResilienceCommand: ParsableCommand {
         finished units go to OUT.work/ and a rerun of the same command skips them. The final file (content \
         "resilience") is assembled when every unit is done. The FAT hyper-parameters (--lr, --schedule, --batch, \
         --momentum, --weight-decay, --[no-]nesterov, --[no-]augment, --conv-algorithm) are those of fapsim fat, \
-        with its defaults; all are part of the run identity and recorded in the file. \
+        with its defaults; all are part of the run identity and recorded in the file. With --validation N the \
+        curves (and the baseline the targets are checked against) are measured on the last N training images, held \
+        out from training, and no test image is used; the file records the split (curve_split, validation_subset, \
+        validation_first). \
         Unit contract: --list-units --json, --units LIST, \
         --merge-only (docs/reduce.md).
         """)

@@ -29,8 +29,8 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         // (fat --epochs 0 means FAP alone; train --epochs 0 would only save the random initial weights.)
-        guard training.epochs > 0 else {
-            throw FapsimError("--epochs: expected at least 1 epoch (train --epochs 0 would write the untrained initial weights), got \(training.epochs)")
+        guard try training.requiredEpochs() > 0 else {
+            throw FapsimError("--epochs: expected at least 1 epoch (train --epochs 0 would write the untrained initial weights), got \(training.epochs ?? 0)")
         }
         let spec = try VGG11Spec(width: width)
         let settings = try training.settings(defaults: .trainDefaults)
@@ -42,7 +42,7 @@ struct TrainCommand: ParsableCommand {
         let identity: [String: String] = [
             "command": "train", "width": String(width), "train_images": String(data.train.count),
             "test_images": String(data.test.count),
-        ]
+        ].merging(data.splits.identity) { a, _ in a }
         let driver = CheckpointedTraining(run: run, options: training, identity: identity, out: out, label: "train")
         let t0 = Date()
         guard try driver.execute() else { return }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FapsimSupport
 import Network
 
 extension ConvAlgorithm: ExpressibleByArgument {
@@ -20,12 +21,22 @@ struct TrainingDataOptions: ParsableArguments {
             help: "Measure accuracy on the first N test images (default: all; fapsim reduce: the resilience file's).")
     var testSubset: Int?
 
+    @Option(help: ArgumentHelp("Hold out the last N of the 50,000 training images (never trained on) and measure the accuracy curves on them instead of the test set (default: no validation split; fapsim reduce: the resilience file's). Training then uses the first --train-subset images, by default all the others; --train-subset + N must not exceed 50,000."))
+    var validation: Int?
+
     @Option(name: .customLong("conv-algorithm"), help: ArgumentHelp(ConvAlgorithm.help))
     var convAlgorithm: ConvAlgorithm = .winograd
 
     func validate() throws {
         if let n = trainSubset, n <= 0 { throw ValidationError("--train-subset: expected a positive number of images, got \(n)") }
         if let n = testSubset, n <= 0 { throw ValidationError("--test-subset: expected a positive number of images, got \(n)") }
+        // One place for the split checks (overlap, size): HeldOutSplits.
+        do { _ = try splits() } catch let e as FapsimError { throw ValidationError(e.message) }
+    }
+
+    /// The requested splits, checked.
+    func splits(trainSubset defaultTrain: Int? = nil, validation defaultValidation: Int? = nil) throws -> HeldOutSplits {
+        try HeldOutSplits(trainSubset: trainSubset ?? defaultTrain, validation: validation ?? defaultValidation, testSubset: testSubset)
     }
 
     /// The CIFAR-10 directory: --data, else $FAPSIM_CIFAR_DIR, else ../shared, else the fetch cache.

@@ -10,8 +10,8 @@ import Network
 struct TrainingOptions: ParsableArguments {
     @OptionGroup var inputs: TrainingDataOptions
 
-    @Option(help: "Epochs to train.")
-    var epochs: Int
+    @Option(help: "Epochs to train (fapsim fat: or --amounts).")
+    var epochs: Int?
 
     @OptionGroup var hyperparameters: FATSettingsOptions
 
@@ -38,21 +38,33 @@ struct TrainingOptions: ParsableArguments {
     var json = false
 
     func validate() throws {
-        if epochs < 0 { throw ValidationError("--epochs: expected a number of epochs >= 0, got \(epochs)") }
+        if let epochs, epochs < 0 { throw ValidationError("--epochs: expected a number of epochs >= 0, got \(epochs)") }
         if let n = stopAfterEpochs, n < 0 { throw ValidationError("--stop-after-epochs: expected a number of epochs >= 0, got \(n)") }
     }
 
     /// The run's settings: the hyper-parameter options over the command's defaults.
     func settings(defaults: FATSettings) throws -> TrainingSettings {
+        try settings(defaults: defaults, epochs: try requiredEpochs())
+    }
+
+    func settings(defaults: FATSettings, epochs: Int) throws -> TrainingSettings {
         try hyperparameters.settings(defaults: defaults, convolution: inputs.convAlgorithm)
             .training(epochs: epochs, seed: trainSeed)
     }
 
-    func loadData() throws -> (train: CIFAR10Set, test: CIFAR10Set, directory: String) {
+    func requiredEpochs() throws -> Int {
+        guard let epochs else { throw FapsimError("--epochs: expected the number of epochs to train, got none") }
+        return epochs
+    }
+
+    /// The training images and the set the accuracy curve is measured on:
+    /// the held-out validation split with --validation, else the test set.
+    func loadData() throws -> (train: CIFAR10Set, test: CIFAR10Set, directory: String, splits: HeldOutSplits) {
         let dir = inputs.directory
-        let train = try CIFAR10Set.load(directory: dir, split: .train, limit: inputs.trainSubset)
-        let test = try CIFAR10Set.load(directory: dir, split: .test, limit: inputs.testSubset)
-        return (train, test, dir)
+        let splits = try inputs.splits()
+        let train = try splits.loadTrain(directory: dir)
+        let curves = try splits.loadValidation(directory: dir) ?? splits.loadTest(directory: dir)
+        return (train, curves, dir, splits)
     }
 
     func checkpointPath(out: String) -> String { checkpoint ?? out + ".checkpoint.h5" }

@@ -90,9 +90,10 @@ struct FATOptions: ParsableArguments {
 
     /// The FAT inputs: the options over `defaults` (FAT's, or what the
     /// resilience file recorded for `reduce`).
-    func inputs(defaults: FATSettings, trainSubset: Int? = nil, testSubset: Int? = nil) throws -> FATInputs {
+    func inputs(defaults: FATSettings, trainSubset: Int? = nil, testSubset: Int? = nil, validation: Int? = nil) throws -> FATInputs {
         try FATInputs(weightsPath: weights, width: width, dataDir: inputs.directory,
                       trainSubset: inputs.trainSubset ?? trainSubset, testSubset: inputs.testSubset ?? testSubset,
+                      validation: inputs.validation ?? validation,
                       settings: try hyperparameters.settings(defaults: defaults, convolution: inputs.convAlgorithm))
     }
 }

@@ -99,6 +99,30 @@ public struct ResilienceFile: Equatable, Sendable {
         self.extraAttributes = extraAttributes
     }
 
+    /// The held-out validation split the accuracy curves were measured on:
+    /// its size and the index of its first training image (the last `size`
+    /// of the 50,000), from the root attributes `curve_split` ("validation"
+    /// or "test"), `validation_subset` and `validation_first`. nil = curves on
+    /// the test set (`curve_split` "test", or absent in files written before
+    /// validation splits).
+    public func validationSplit(path: String) throws -> (size: Int, first: Int)? {
+        func int(_ k: String) throws -> Int {
+            guard case .int(let v)? = extraAttributes[k], v >= 0 else {
+                throw FapsimError.invalid(file: path, field: "/: attribute \(k)", expected: "an image count >= 0 (int64) beside curve_split \"validation\"", got: extraAttributes[k].map { "\($0)" } ?? "none")
+            }
+            return Int(v)
+        }
+        switch extraAttributes["curve_split"] {
+        case nil, .string("test")?: return nil
+        case .string("validation")?:
+            let size = try int("validation_subset"), first = try int("validation_first")
+            guard size >= 1 else { throw FapsimError.invalid(file: path, field: "/: attribute validation_subset", expected: "at least 1 image", got: "\(size)") }
+            return (size, first)
+        case let other?:
+            throw FapsimError.invalid(file: path, field: "/: attribute curve_split", expected: "\"validation\" or \"test\"", got: "\(other)")
+        }
+    }
+
     /// The weights' fault-free accuracy on the test subset, as `fapsim
     /// resilience` records it (`baseline_accuracy`); nil when absent.
     public var baselineAccuracy: Double? {

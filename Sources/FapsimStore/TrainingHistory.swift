@@ -80,6 +80,57 @@ public struct TrainingHistory: Equatable, Sendable {
 /// The results file of `fapsim train --history` (`content` = `train`) and of
 /// `fapsim fat` (`content` = `fat`): root attributes recording everything the
 /// run depends on, and the `epochs` table (docs/training.md).
+/// A run's accuracy after each amount of training images (`fapsim fat
+/// --amounts`): the `amounts` table, one row per amount.
+public struct AmountsTable: Equatable, Sendable {
+    /// The amounts asked for, in training images, strictly increasing.
+    public var images: [Int64]
+    /// Optimizer steps taken for each (whole batches: docs/training.md).
+    public var steps: [Int64]
+    /// Images those steps went through (>= the amount, by less than a batch).
+    public var imagesTrained: [Int64]
+    /// imagesTrained in epochs of the training subset.
+    public var epochs: [Double]
+    /// Correct of `evaluated` images of the curve set.
+    public var correct: [Int64]
+    public var evaluated: [Int64]
+
+    public init(images: [Int64], steps: [Int64], imagesTrained: [Int64], epochs: [Double], correct: [Int64], evaluated: [Int64]) {
+        self.images = images
+        self.steps = steps
+        self.imagesTrained = imagesTrained
+        self.epochs = epochs
+        self.correct = correct
+        self.evaluated = evaluated
+    }
+
+    public var accuracy: [Double] { zip(correct, evaluated).map { $1 == 0 ? 0 : Double($0) / Double($1) } }
+
+    public func table() -> ResultsTable {
+        ResultsTable(name: "amounts", columns: [
+            .int64("images", units: "images", images, description: "retraining amount asked for; 0 = before training"),
+            .int64("steps", units: "steps", steps, description: "optimizer steps: whole epochs, then ceil(rest / batch)"),
+            .int64("images_trained", units: "images", imagesTrained, description: "images the steps went through"),
+            .double("epochs", units: "epochs", epochs, description: "images_trained / training images"),
+            .int64("correct", units: "images", correct),
+            .int64("evaluated", units: "images", evaluated, description: "images of the curve set (curve_split) evaluated"),
+            .double("accuracy", units: "1", accuracy, description: "correct / evaluated"),
+        ])
+    }
+
+    public static func read(_ table: ResultsTable, source: String) throws -> AmountsTable {
+        let r = ResultsReader(path: source)
+        let t = AmountsTable(images: try r.ints(table, "images"), steps: try r.ints(table, "steps"),
+                             imagesTrained: try r.ints(table, "images_trained"), epochs: try r.doubles(table, "epochs"),
+                             correct: try r.ints(table, "correct"), evaluated: try r.ints(table, "evaluated"))
+        for (name, n) in [("steps", t.steps.count), ("images_trained", t.imagesTrained.count), ("epochs", t.epochs.count),
+                          ("correct", t.correct.count), ("evaluated", t.evaluated.count)] where n != t.images.count {
+            throw FapsimError("\(source): /amounts/\(name): expected \(t.images.count) values (one per amount), got \(n)")
+        }
+        return t
+    }
+}
+
 public struct TrainingResults: Equatable, Sendable {
     public static let trainContent = "train"
     public static let fatContent = "fat"
@@ -87,15 +138,18 @@ public struct TrainingResults: Equatable, Sendable {
     public var content: String
     public var attributes: [String: AttributeValue]
     public var history: TrainingHistory
+    /// The accuracy after each amount of training images (`fat --amounts`); nil = none.
+    public var amounts: AmountsTable?
 
-    public init(content: String, attributes: [String: AttributeValue], history: TrainingHistory) {
+    public init(content: String, attributes: [String: AttributeValue], history: TrainingHistory, amounts: AmountsTable? = nil) {
         self.content = content
         self.attributes = attributes
         self.history = history
+        self.amounts = amounts
     }
 
     public func resultsFile() -> ResultsFile {
-        ResultsFile(content: content, attributes: attributes, tables: [history.epochsTable()])
+        ResultsFile(content: content, attributes: attributes, tables: [history.epochsTable()] + (amounts.map { [$0.table()] } ?? []))
     }
 
     /// Writes atomically; refuses to replace `path` unless `force`.
@@ -112,6 +166,7 @@ public struct TrainingResults: Equatable, Sendable {
         }
         let r = ResultsReader(path: path, file: f)
         return TrainingResults(content: f.content, attributes: f.attributes,
-                               history: try TrainingHistory.read(try r.table("epochs"), source: path))
+                               history: try TrainingHistory.read(try r.table("epochs"), source: path),
+                               amounts: try f[table: "amounts"].map { try AmountsTable.read($0, source: path) })
     }
 }

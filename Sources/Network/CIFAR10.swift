@@ -62,6 +62,43 @@ public struct CIFAR10Set: Sendable {
         return CIFAR10Set(pixels: pixels, labels: labels, classNames: classNames)
     }
 
+    /// The training images there are (5 batch files of 10,000).
+    public static let trainImagesTotal = trainFiles.count * recordsPerFile
+
+    /// Loads the images `range` of a split (indices into the split's
+    /// concatenated batch files): the held-out validation slice is the end of
+    /// the training split (`HeldOutSplits`). Files wholly before the range
+    /// are not read.
+    public static func load(directory: String, split: Split, range: Range<Int>,
+                            recordsPerFile: Int = CIFAR10Set.recordsPerFile) throws -> CIFAR10Set {
+        let total = split.files.count * recordsPerFile
+        precondition(range.lowerBound >= 0 && range.upperBound <= total, "image range \(range) outside the \(split) split")
+        guard range.lowerBound > 0 else { return try load(directory: directory, split: split, limit: range.count, recordsPerFile: recordsPerFile) }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw FapsimError("\(directory): CIFAR-10 data directory not found (pass --data DIR, set FAPSIM_CIFAR_DIR to the folder holding \(testFile), or run `fapsim data fetch`)")
+        }
+        let classNames = try loadClassNames(directory: directory)
+        var pixels: [UInt8] = [], labels: [UInt8] = []
+        pixels.reserveCapacity(range.count * imageBytes)
+        for (f, name) in split.files.enumerated() {
+            let fileRange = (f * recordsPerFile)..<((f + 1) * recordsPerFile)
+            let take = fileRange.clamped(to: range)
+            guard !take.isEmpty else { continue }
+            let data = try readChecked(path: (directory as NSString).appendingPathComponent(name),
+                                       recordsPerFile: recordsPerFile, classes: classNames.count)
+            data.withUnsafeBytes { raw in
+                let p = raw.bindMemory(to: UInt8.self)
+                for r in (take.lowerBound - fileRange.lowerBound)..<(take.upperBound - fileRange.lowerBound) {
+                    let base = r * recordBytes
+                    labels.append(p[base])
+                    pixels.append(contentsOf: UnsafeBufferPointer(rebasing: p[(base + 1)..<(base + recordBytes)]))
+                }
+            }
+        }
+        return CIFAR10Set(pixels: pixels, labels: labels, classNames: classNames)
+    }
+
     /// Reads one batch file and validates its size and every label.
     static func readChecked(path: String, recordsPerFile: Int, classes: Int) throws -> Data {
         guard FileManager.default.fileExists(atPath: path) else {

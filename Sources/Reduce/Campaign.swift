@@ -82,6 +82,16 @@ public struct Campaign: UnitJob {
             throw FapsimError("\(resiliencePath): rate_metric \"\(p.rateMetric)\": fapsim reduce budgets chips by their share of faulty PEs (rate_metric \"pe\"); redo Step 1 with --rate-metric pe, or pass --rate-metric weights")
           }
         }
+        // Budgets decide on the curves' split: a campaign must hold out the
+        // same images (and so train on the same ones) as Step 1 did.
+        guard p.validationSubset == fat.validation else {
+            let theirs = p.validationSubset.map { "the last \($0) training images held out for validation" } ?? "the test set (no validation split)"
+            let mine = fat.validation.map { "--validation \($0)" } ?? "no --validation"
+            throw FapsimError("\(resiliencePath): validation_subset: its curves were measured on \(theirs), this campaign has \(mine); use the resilience file's split\(p.validationSubset.map { " (--validation \($0))" } ?? " (drop --validation)") or redo Step 1")
+        }
+        if p.validationSubset != nil, p.trainSubset != fat.splits.trainImages {
+            throw FapsimError("\(resiliencePath): train_subset: its curves were trained on the first \(p.trainSubset) training images, this campaign trains on \(fat.splits.trainImages); use --train-subset \(p.trainSubset) or redo Step 1")
+        }
         let lot = try ChipLotReader(path: lotPath)
         guard lot.info.rows == p.rows, lot.info.cols == p.cols else {
             throw FapsimError("array size mismatch: lot \(lotPath) is for a \(lot.info.rows) x \(lot.info.cols) array, resilience file \(resiliencePath) was measured on \(p.rows) x \(p.cols)")
@@ -123,12 +133,14 @@ public struct Campaign: UnitJob {
     public func checkpointStem(_ u: Int) -> String { "chip-\(chips[u])" }
     public func progressLabel(units: Int) -> String { "reduce: \(units) chips" }
 
-    /// Refuses a target above the weights' fault-free accuracy on the test subset.
+    /// Refuses a target above the weights' fault-free accuracy on the curve
+    /// set (the validation split when there is one: the test set decides
+    /// nothing).
     @discardableResult
     public mutating func checkTarget() throws -> Double {
         let base = try fat.baseline(work: work)
         guard target <= base else {
-            throw FapsimError("--target: \(target) is above the fault-free baseline accuracy \(base) of \(fat.weightsPath) on the \(try fat.test().count) test images; no retraining budget can be expected to reach it")
+            throw FapsimError("--target: \(target) is above the fault-free baseline accuracy \(base) of \(fat.weightsPath) on the \(try fat.curveSet().count) \(fat.splits.curveSplit) images; no retraining budget can be expected to reach it")
         }
         return base
     }
@@ -189,7 +201,8 @@ public struct Campaign: UnitJob {
             id["chip"] = String(plan.chip)
             id["run_epochs"] = String(n)
             let h = try fat.fat(faults: map, epochs: n, seed: trainingSeed(chip: plan.chip),
-                                checkpoint: checkpointFile(unit: u, tag: "e\(n)"), identity: id, progress: line)
+                                checkpoint: checkpointFile(unit: u, tag: "e\(n)"), identity: id, progress: line,
+                                evaluation: .test)
             curves.append((n, h))
         }
         // Accuracy after e epochs: the constant run's curve at e, else the
@@ -244,6 +257,8 @@ public struct Campaign: UnitJob {
         attrs["train_subset"] = .int(Int64(trainImages))
         attrs["test_subset"] = .int(Int64(testImages))
         attrs["baseline_accuracy"] = .double(base)
+        // Budgets came from the curve split; final accuracies are on test_subset test images.
+        attrs.merge(fat.splitAttributes) { _, b in b }
         attrs[CampaignResults.chipsAttribute] = .string(UnitIndices.compress(chips))
         attrs[CampaignResults.partialAttribute] = .int(partial ? 1 : 0)
         return try CampaignResults(target: target, rows: rows, curves: curves, attributes: attrs, source: out)

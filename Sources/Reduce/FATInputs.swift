@@ -17,19 +17,25 @@ public struct FATInputs {
     /// Requested subsets (nil = the whole split).
     public let trainSubset: Int?
     public let testSubset: Int?
+    /// Held-out validation images, the last N of the training split (nil =
+    /// none: curves are measured on the test set, as before validation splits).
+    public let validation: Int?
+    /// The three splits, checked (`HeldOutSplits`).
+    public let splits: HeldOutSplits
     /// Learning rate and schedule, batch, optimizer, augmentation and the
     /// convolution algorithm, all recorded in the run identity.
     public let settings: FATSettings
 
     private var trainSet: CIFAR10Set?
     private var testSet: CIFAR10Set?
+    private var validationSet: CIFAR10Set?
 
     /// Loads and checks the weights (width against `width` when given); the
     /// data is loaded on first use.
     public init(weightsPath: String, width: Double?, dataDir: String, trainSubset: Int?, testSubset: Int?,
-                settings: FATSettings = .fatDefaults) throws {
-        if let n = trainSubset, n < 1 { throw FapsimError.invalid(file: nil, field: "--train-subset", expected: "a positive number of training images", got: "\(n)") }
-        if let n = testSubset, n < 1 { throw FapsimError.invalid(file: nil, field: "--test-subset", expected: "a positive number of test images", got: "\(n)") }
+                validation: Int? = nil, settings: FATSettings = .fatDefaults) throws {
+        splits = try HeldOutSplits(trainSubset: trainSubset, validation: validation, testSubset: testSubset)
+        self.validation = validation
         self.weightsPath = weightsPath
         weights = try WeightsFile.read(path: weightsPath)
         parameters = try VGG11Parameters.load(weights, path: weightsPath, width: width)
@@ -44,11 +50,30 @@ public struct FATInputs {
     /// settings the keys and values are those of earlier fapsim versions, so
     /// their work directories still resume.
     public var identity: [String: String] {
-        settings.identity.merging([
+        var inputs: [String: String] = [
             "weights_checksum": weightsChecksum, "width": WorkDir.text(parameters.spec.width),
             "data_dir": URL(fileURLWithPath: dataDir).standardizedFileURL.lastPathComponent,
             "train_subset": trainSubset.map(String.init) ?? "all", "test_subset": testSubset.map(String.init) ?? "all",
-        ]) { a, _ in a }
+        ]
+        inputs.merge(splitIdentity) { a, _ in a }
+        return settings.identity.merging(inputs) { a, _ in a }
+    }
+
+    /// The validation split's identity fields; none without one, so the work
+    /// directories of runs before validation splits still resume.
+    public var splitIdentity: [String: String] { splits.identity }
+
+    /// The splits as root attributes of a results file: `curve_split` (where
+    /// accuracy curves were measured: "validation" or "test"), and with a
+    /// validation split `validation_subset` (its size) and `validation_first`
+    /// (the index of its first training image).
+    public var splitAttributes: [String: AttributeValue] {
+        var a: [String: AttributeValue] = ["curve_split": .string(splits.curveSplit)]
+        if let r = splits.validationRange {
+            a["validation_subset"] = .int(Int64(r.count))
+            a["validation_first"] = .int(Int64(r.lowerBound))
+        }
+        return a
     }
     /// The hyper-parameters as the root attributes of a final results file
     /// (resilience, campaign): lr, schedule, batch and conv_algorithm as
@@ -86,26 +111,50 @@ public struct FATInputs {
 
     public mutating func train() throws -> CIFAR10Set {
         if let trainSet { return trainSet }
-        let s = try CIFAR10Set.load(directory: dataDir, split: .train, limit: trainSubset)
+        let s = try splits.loadTrain(directory: dataDir)
         trainSet = s
         return s
     }
 
     public mutating func test() throws -> CIFAR10Set {
         if let testSet { return testSet }
-        let s = try CIFAR10Set.load(directory: dataDir, split: .test, limit: testSubset)
+        let s = try splits.loadTest(directory: dataDir)
         testSet = s
         return s
     }
 
-    /// Fault-free accuracy of the weights on the test subset (what FAT starts from
-    /// on a perfect chip), cached in the work directory so a run measures it once.
+    /// The held-out validation images, or nil without a validation split.
+    public mutating func validationImages() throws -> CIFAR10Set? {
+        if let validationSet { return validationSet }
+        let s = try splits.loadValidation(directory: dataDir)
+        validationSet = s
+        return s
+    }
+
+    /// Where a run's decisions are measured: the validation split when there
+    /// is one, else the test set.
+    public mutating func curveSet() throws -> CIFAR10Set {
+        try validationImages() ?? test()
+    }
+
+    /// Which images a FAT run's accuracy is measured on.
+    public enum Evaluation: Sendable {
+        /// The curve set (validation when there is one): what budgets decide on.
+        case curves
+        /// The test set: a campaign's reported final accuracy.
+        case test
+    }
+
+    /// Fault-free accuracy of the weights on the curve set (validation when
+    /// there is one, else the test subset: what FAT starts from on a perfect
+    /// chip, and what targets are checked against), cached in the work
+    /// directory so a run measures it once.
     public mutating func baseline(work: WorkDir) throws -> Double {
         let name = "baseline.h5"
         if let f = try work.read(name: name, content: BaselineFile.content), let a = BaselineFile.accuracy(of: f) {
             return a
         }
-        let test = try test()
+        let test = try curveSet()
         let net = VGG11Network(parameters: parameters, engine: FunctionalEngine(faults: nil))
         let r = try Evaluator.evaluate(network: net, data: test, batch: 250)
         try work.create()
@@ -121,8 +170,10 @@ public struct FATInputs {
     /// `progress` (shared by the units of a run) advances by images trained,
     /// the resumed epochs included.
     public mutating func fat(faults: FaultMap?, epochs: Int, seed: UInt64, checkpoint: String?,
-                             identity: [String: String], progress: ProgressLine?) throws -> [EpochRecord] {
-        let train = try train(), test = try test()
+                             identity: [String: String], progress: ProgressLine?,
+                             evaluation: Evaluation = .curves) throws -> [EpochRecord] {
+        let train = try train()
+        let test = evaluation == .test ? try test() : try curveSet()
         let trainer = VGG11Trainer(parameters: parameters, faults: faults, hyperparameters: settings.hyperparameters)
         let run = try TrainingRun(trainer: trainer, settings: try settings.training(epochs: epochs, seed: seed),
                                   train: train, test: test)

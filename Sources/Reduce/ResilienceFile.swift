@@ -1,6 +1,7 @@
 import Foundation
 import FapsimStore
 import FapsimSupport
+import Network
 
 /// A resilience table as the store's `ResilienceFile` (content "resilience",
 /// layout in docs/reduce.md): the table gives the values and the epochs-needed
@@ -14,6 +15,13 @@ extension ResilienceTable {
     /// settings, ...) beside it.
     public func file(extraAttributes: [String: AttributeValue] = [:]) -> ResilienceFile {
         let p = provenance
+        var extraAttributes = extraAttributes
+        // The split is part of the table: a rewrite keeps it.
+        extraAttributes["curve_split"] = .string(p.curveSplit)
+        if let v = p.validationSubset {
+            extraAttributes["validation_subset"] = .int(Int64(v))
+            extraAttributes["validation_first"] = .int(Int64(CIFAR10Set.trainImagesTotal - v))
+        }
         let summary = targets.flatMap { t in
             epochsNeeded(target: t).enumerated().map { r, s in
                 ResilienceFile.Summary(target: t, rateIndex: r, reachedCount: s.reachedCount, min: s.min, mean: s.mean,
@@ -44,7 +52,7 @@ extension ResilienceTable {
         let provenance = ResilienceProvenance(
             weightsChecksum: f.weightsChecksum, weightsFile: f.weightsFile, rows: f.rows, cols: f.cols,
             configName: f.configName, rateMetric: f.rateMetric, trainSubset: f.trainSubset, testSubset: f.testSubset,
-            seed: f.seed, networkWidth: f.networkWidth)
+            seed: f.seed, networkWidth: f.networkWidth, validationSubset: try f.validationSplit(path: path)?.size)
         let table = try ResilienceTable(rates: f.rates, repeats: f.repeats, epochs: f.epochs, accuracy: f.accuracy,
                                         targets: f.targets, provenance: provenance, weightShare: f.weightShare, source: path)
         for (i, row) in f.summary.enumerated() {

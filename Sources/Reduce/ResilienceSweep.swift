@@ -85,7 +85,7 @@ public struct ResilienceSweep: UnitJob {
     public mutating func checkTargets() throws -> Double {
         let base = try fat.baseline(work: work)
         if let t = targets.first(where: { $0 > base }) {
-            throw FapsimError("--targets: \(t) is above the fault-free baseline accuracy \(base) of \(fat.weightsPath) on the \(try fat.test().count) test images; FAT starts from these weights and cannot be expected to beat them (pick targets <= \(base))")
+            throw FapsimError("--targets: \(t) is above the fault-free baseline accuracy \(base) of \(fat.weightsPath) on the \(try fat.curveSet().count) \(fat.splits.curveSplit) images; FAT starts from these weights and cannot be expected to beat them (pick targets <= \(base))")
         }
         return base
     }
@@ -121,7 +121,7 @@ public struct ResilienceSweep: UnitJob {
                                   checkpoint: checkpointFile(unit: u), identity: id, progress: progress)
         return ResilienceUnitFile(unit: u, rateIndex: r, repeatIndex: k, faultRate: rates[r], faultyPEs: map.faultyCount,
                                   faultMapChecksum: map.checksum, weightShare: PrunedShare.macWeighted(map, spec: fat.parameters.spec),
-                                  trainImages: try fat.train().count, testImages: try fat.test().count,
+                                  trainImages: try fat.train().count, testImages: try fat.curveSet().count,
                                   history: history.columns).resultsFile()
     }
 
@@ -134,7 +134,8 @@ public struct ResilienceSweep: UnitJob {
         let provenance = ResilienceProvenance(
             weightsChecksum: fat.weightsChecksum, weightsFile: fat.weightsPath, rows: config.rows, cols: config.cols,
             configName: config.name, rateMetric: rateMetric, trainSubset: results[0].trainImages,
-            testSubset: results[0].testImages, seed: seed, networkWidth: fat.parameters.spec.width)
+            testSubset: fat.validation == nil ? results[0].testImages : 0, seed: seed,
+            networkWidth: fat.parameters.spec.width, validationSubset: fat.validation)
         let shares = (0..<rates.count).map { r in (0..<repeats).map { k in results[r * repeats + k].weightShare } }
         let table = try ResilienceTable(rates: rates, repeats: repeats, epochs: epochs, accuracy: accuracy, targets: targets,
                                         provenance: provenance, weightShare: shares, source: out)
@@ -142,6 +143,7 @@ public struct ResilienceSweep: UnitJob {
         extra["baseline_accuracy"] = .double(base)
         extra["config_file"] = .string(configPath)
         extra["data_dir"] = .string(fat.identity["data_dir"]!)
+        extra.merge(fat.splitAttributes) { _, b in b }
         return table.file(extraAttributes: extra)
     }
 

@@ -20,6 +20,12 @@ public struct ResilienceProvenance: Equatable, Sendable {
     public var testSubset: Int
     /// Seed the fault maps and the training order were drawn from.
     public var seed: UInt64
+    /// The held-out validation split the curves were measured on (its size,
+    /// the last `validationSubset` of the 50,000 training images); nil = the
+    /// curves are on the `testSubset` test images (files before validation
+    /// splits). With a validation split Step 1 touches no test image and
+    /// `testSubset` is 0.
+    public var validationSubset: Int?
     /// Width multiplier of the VGG11 FAT trained (the weights file's `width`),
     /// when the resilience step recorded it (`network_width`). The `weights`
     /// rate metric needs the network's layer shapes to turn a chip's fault map
@@ -28,7 +34,8 @@ public struct ResilienceProvenance: Equatable, Sendable {
 
     public init(weightsChecksum: String, weightsFile: String = "", rows: Int, cols: Int, configName: String,
                 rateMetric: String = "pe", trainSubset: Int, testSubset: Int, seed: UInt64,
-                networkWidth: Double? = nil) {
+                networkWidth: Double? = nil, validationSubset: Int? = nil) {
+        self.validationSubset = validationSubset
         self.weightsChecksum = weightsChecksum
         self.weightsFile = weightsFile
         self.rows = rows
@@ -42,6 +49,12 @@ public struct ResilienceProvenance: Equatable, Sendable {
     }
 
     public static let rateMetrics = ["pe", "weights"]
+
+    /// Where the curves were measured: "validation" or "test".
+    public var curveSplit: String { validationSubset == nil ? "test" : "validation" }
+
+    /// Images each accuracy point was measured on (the n of correct / n).
+    public var curveImages: Int { validationSubset ?? testSubset }
 }
 
 /// Step 1 of Reduce, in memory: for each measured fault rate and each of
@@ -126,6 +139,9 @@ public struct ResilienceTable: Equatable, Sendable {
         guard ResilienceProvenance.rateMetrics.contains(p.rateMetric) else {
             throw FapsimError.invalid(file: source, field: "rate_metric", expected: ResilienceProvenance.rateMetrics.joined(separator: " or "), got: p.rateMetric)
         }
+        if let v = p.validationSubset, v < 1 {
+            throw FapsimError.invalid(file: source, field: "validation_subset", expected: "at least 1 held-out image", got: "\(v)")
+        }
         guard p.trainSubset >= 0, p.testSubset >= 0 else {
             throw FapsimError.invalid(file: source, field: "train_subset/test_subset", expected: "image counts >= 0", got: "\(p.trainSubset)/\(p.testSubset)")
         }
@@ -152,6 +168,36 @@ public struct ResilienceTable: Equatable, Sendable {
     /// printing round trips without ever merging two real targets.
     public func targetIndex(_ t: Double) -> Int? {
         targets.firstIndex { abs($0 - t) <= 1e-9 }
+    }
+
+    /// One measured point of a curve, as counts: after `images` training
+    /// images (`epoch` x the training subset) on map `repeat` of rate
+    /// `rateIndex`, `correct` of `n` curve images (validation when the table
+    /// has a validation split) were classified right.
+    public struct CorrectCount: Equatable, Sendable {
+        public var rateIndex: Int
+        public var rate: Double
+        public var repeatIndex: Int
+        public var epoch: Int
+        public var images: Int
+        public var correct: Int
+        public var n: Int
+    }
+
+    /// Every measured point as correct counts out of n, rate-major, then map,
+    /// then amount: what a statistical model of the curves (e.g. a confidence
+    /// policy) takes. Accuracies are stored as correct / n, so rounding
+    /// accuracy x n recovers the count exactly for any n below 2^52.
+    public var correctCounts: [CorrectCount] {
+        let n = provenance.curveImages
+        return accuracy.enumerated().flatMap { r, perRate in
+            perRate.enumerated().flatMap { k, curve in
+                curve.enumerated().map { e, a in
+                    CorrectCount(rateIndex: r, rate: rates[r], repeatIndex: k, epoch: e, images: e * provenance.trainSubset,
+                                 correct: Int((a * Double(n)).rounded()), n: n)
+                }
+            }
+        }
     }
 
     /// Epochs needed for target `t` at every measured rate, in rate order.

@@ -87,6 +87,9 @@ public final class TrainingRun {
     /// history[e] = epoch e; history[0] is the untrained state.
     public private(set) var history: [EpochRecord] = []
     public let stepsPerEpoch: Int
+    /// A partial epoch was trained (`trainAmounts`): the run stopped inside
+    /// an epoch's seeded order, so no further epoch and no checkpoint can follow.
+    public private(set) var truncated = false
 
     public init(trainer: VGG11Trainer, settings: TrainingSettings, train: CIFAR10Set, test: CIFAR10Set) throws {
         guard train.count > 0 || settings.epochs == 0 else { throw FapsimError("training set: expected at least one image") }
@@ -105,8 +108,13 @@ public final class TrainingRun {
     /// Top-1 accuracy on the test set of the current weights (BN inference mode,
     /// FAP-masked weights: the network the faulty chip computes).
     public func evaluate(progress: ProgressLine? = nil) throws -> Double {
+        try evaluation(progress: progress).accuracy
+    }
+
+    /// `evaluate` with the counts (correct of images).
+    public func evaluation(progress: ProgressLine? = nil) throws -> EvaluationResult {
         let net = VGG11Network(parameters: trainer.parameters, engine: FunctionalEngine(faults: trainer.faults))
-        return try Evaluator.evaluate(network: net, data: test, batch: 250, progress: progress).accuracy
+        return try Evaluator.evaluate(network: net, data: test, batch: 250, progress: progress)
     }
 
     /// Records epoch 0 (the accuracy before training) if not yet recorded.
@@ -121,8 +129,21 @@ public final class TrainingRun {
     /// Trains the next epoch and evaluates. `progress` advances by images trained.
     @discardableResult
     public func runEpoch(progress: ProgressLine? = nil) throws -> EpochRecord {
+        try trainEpoch(progress: progress)!
+    }
+
+    /// Trains the next epoch. After each within-epoch step count in
+    /// `evaluateAfter` (1-based, below the epoch's last step) the weights are
+    /// evaluated and handed to `measured`; evaluating does not touch the
+    /// training state, so a run evaluated more often trains bit for bit the
+    /// same. With `stopAfterSteps` below `stepsPerEpoch` the epoch ends there:
+    /// nothing is recorded in `history`, the run is `truncated` and nil is
+    /// returned. Otherwise the whole epoch is trained, evaluated and recorded.
+    func trainEpoch(progress: ProgressLine? = nil, evaluateAfter: Set<Int> = [], stopAfterSteps: Int? = nil,
+                    measured: (Int, EvaluationResult) throws -> Void = { _, _ in }) throws -> EpochRecord? {
         try start()
         precondition(!finished, "all \(settings.epochs) epochs are done")
+        precondition(!truncated, "the run stopped inside an epoch")
         let epoch = history.count   // 1-based: the epoch being trained
         let t0 = Date()
         let plan = EpochPlan(images: train.count, seed: settings.seed, epoch: epoch, augment: settings.augment)
@@ -130,7 +151,8 @@ public final class TrainingRun {
         var lossSum = 0.0, correct = 0, seen = 0
         var lr = 0.0
         let schedule = settings.schedule
-        for range in plan.batches(of: settings.batch) {
+        for (index, range) in plan.batches(of: settings.batch).enumerated() {
+            if let stop = stopAfterSteps, index >= stop { break }
             // Global step from the epoch, not a running counter: a resumed run
             // lands on exactly the same rates.
             let step = (epoch - 1) * stepsPerEpoch + (range.lowerBound / settings.batch)
@@ -154,6 +176,11 @@ public final class TrainingRun {
             correct += result.correct
             seen += range.count
             progress?.advance(by: range.count)
+            if evaluateAfter.contains(index + 1) && index + 1 < stepsPerEpoch { try measured(index + 1, try evaluation()) }
+        }
+        if let stop = stopAfterSteps, stop < stepsPerEpoch {
+            truncated = true
+            return nil
         }
         let acc = try evaluate()
         let record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)),

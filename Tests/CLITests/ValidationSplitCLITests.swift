@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+import FapsimStore
+import FapsimTestSupport
+
+/// The held-out validation split through the built `fapsim`: Step 1's curves
+/// on the last N training images, never the test set; Step 3 refusing a
+/// resilience file made on other splits; bad splits as one-line errors.
+@Suite(.serialized, .requiresSharedData(.cifarTrainingBatches, .cifarTestBatch))
+struct ValidationSplitCLITests {
+    typealias F = ReduceFixture
+
+    /// A resilience run on a 300-image validation split, targets low enough
+    /// for any baseline better than chance.
+    func validationArgs(_ f: F.Files, out: String, testSubset: String = "200") -> [String] {
+        F.resilienceArgs(f, out: out).map { $0 == "200" ? testSubset : $0 }
+            .replacingTarget() + ["--validation", "300"]
+    }
+
+    func fails(_ args: [String], _ expected: String) throws {
+        let r = try runFapsim(args)
+        #expect(r.status != 0, "expected a failure for \(expected)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "one line expected: \(r.stderr)")
+        #expect(r.stderr.contains(expected), "expected '\(expected)' in: \(r.stderr)")
+    }
+
+    @Test func curvesOnTheValidationSplitDoNotDependOnTheTestSet() throws {
+        let f = try F.get()
+        let a = f.dir.file("val-a.h5"), b = f.dir.file("val-b.h5")
+        let ra = try runFapsim(validationArgs(f, out: a))
+        #expect(ra.status == 0, "\(ra.stderr)")
+        // Another test subset: Step 1 must not look at the test set at all.
+        let rb = try runFapsim(validationArgs(f, out: b, testSubset: "37"))
+        #expect(rb.status == 0, "\(rb.stderr)")
+        let x = try ResultsFile.read(path: a), y = try ResultsFile.read(path: b)
+        let accA = try #require(x[table: "accuracy"]?["accuracy"]?.values)
+        #expect(accA == y[table: "accuracy"]?["accuracy"]?.values)
+        #expect(x.attributes["curve_split"] == .string("validation"))
+        #expect(x.attributes["validation_subset"] == .int(300))
+        #expect(x.attributes["validation_first"] == .int(49_700))
+        #expect(x.attributes["test_subset"] == .int(0))
+        #expect(x.attributes["train_subset"] == .int(256))
+        #expect(x.attributes["baseline_accuracy"] == y.attributes["baseline_accuracy"])
+        // The validation curves are not the test curves of the same run.
+        let t = try ResultsFile.read(path: f.resilience)
+        #expect(t.attributes["curve_split"] == .string("test"))
+        #expect(t[table: "accuracy"]?["accuracy"]?.values != accA)
+
+        // Step 3 takes the split over, decides on the validation curves and
+        // reports the final accuracy on the test set.
+        let campaign = f.dir.file("val-campaign.h5")
+        let r = try runFapsim(reduceArgs(f, resilience: a, out: campaign))
+        #expect(r.status == 0, "\(r.stderr)")
+        let c = try ResultsFile.read(path: campaign)
+        #expect(c.attributes["curve_split"] == .string("validation"))
+        #expect(c.attributes["validation_subset"] == .int(300))
+        #expect(c.attributes["test_subset"] == .int(120))
+        #expect(c.attributes["run_validation"] == .string("300"))
+        // FAP alone (fixed-0) measured on the 120 test images: a multiple of 1/120.
+        let acc = try #require(CampaignCheck.read(campaign).accuracy(0, "fixed-0"))
+        #expect((acc * 120).rounded() / 120 == acc)
+    }
+
+    func reduceArgs(_ f: F.Files, resilience: String, out: String) -> [String] {
+        ["reduce", "--weights", f.weights, "--lot", f.lot, "--resilience", resilience, "--target", "0.11",
+         "--policies", "max", "--fixed", "0,1", "--data", F.cifar, "--chips", "0-1", "--test-subset", "120",
+         "--out", out, "--quiet", "--seed", "9"]
+    }
+
+    @Test func badSplitsAreOneLineErrorsNamingTheFlag() throws {
+        let f = try F.get()
+        let out = f.dir.file("bad-val.h5")
+        let base = validationArgs(f, out: out).dropLast(2)
+        try fails(base + ["--validation", "50000"], "--validation: expected fewer than the 50000 training images (some must be left to train on), got 50000")
+        try fails(base + ["--validation", "0"], "--validation: expected a positive number of held-out training images, got 0")
+        try fails(base + ["--validation", "49800"], "--validation: the last 49800 training images (from index 200) overlap --train-subset 256 (the first 256)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        // fat shares the data options.
+        try fails(["fat", "--weights", f.weights, "--fault-rate", "0.1", "--seed", "1", "--config", F.config, "--epochs", "1",
+                   "--data", F.cifar, "--train-subset", "45001", "--validation", "5000", "--out", f.dir.file("bad-fat.h5")],
+                  "--validation: the last 5000 training images (from index 45000) overlap --train-subset 45001")
+    }
+
+    @Test func reduceRefusesAResilienceFileOfOtherSplits() throws {
+        let f = try F.get()
+        let out = f.dir.file("bad-val-campaign.h5")
+        // Test-set curves, a campaign holding out a validation split.
+        try fails(reduceArgs(f, resilience: f.resilience, out: out) + ["--validation", "300"],
+                  "\(f.resilience): validation_subset: its curves were measured on the test set (no validation split), this campaign has --validation 300")
+        // Validation curves, another validation split.
+        let val = f.dir.file("val-c.h5")
+        let r = try runFapsim(validationArgs(f, out: val))
+        #expect(r.status == 0, "\(r.stderr)")
+        try fails(reduceArgs(f, resilience: val, out: out) + ["--validation", "500"],
+                  "\(val): validation_subset: its curves were measured on the last 300 training images held out for validation, this campaign has --validation 500")
+        try fails(reduceArgs(f, resilience: val, out: out) + ["--train-subset", "128"],
+                  "\(val): train_subset: its curves were trained on the first 256 training images, this campaign trains on 128")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+}
+
+private extension Array where Element == String {
+    /// The fixture's targets replaced by one any network better than chance reaches at once.
+    func replacingTarget() -> [String] {
+        var a = self
+        if let i = a.firstIndex(of: "--targets") { a[i + 1] = "0.11" }
+        return a
+    }
+}
