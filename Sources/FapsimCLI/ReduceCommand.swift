@@ -19,6 +19,8 @@ struct ReduceCommand: ParsableCommand {
         for fapsim merge. The FAT hyper-parameters (--lr, --schedule, --batch, --momentum, --weight-decay, \
         --[no-]nesterov, --[no-]augment) default to those the resilience file records, so Step 3 retrains as Step 1 \
         measured; all are part of the run identity. \
+        --policies confidence --confidence C budgets each chip at the least epochs whose predicted probability of \
+        meeting the target is at least C (as fapsim budget --policy confidence), judged on the campaign's test images. \
         Unit contract: --list-units --json, --units LIST, --merge-only (docs/reduce.md).
         """)
 
@@ -33,8 +35,11 @@ struct ReduceCommand: ParsableCommand {
     @Option(help: "Accuracy constraint as a fraction, one of the resilience file's targets.")
     var target: Double
 
-    @Option(help: "Reduce policies, comma-separated: max, mean (empty for none).")
+    @Option(help: "Reduce policies, comma-separated: max, mean, confidence (empty for none).")
     var policies: String = "max,mean"
+
+    @Option(help: "With confidence in --policies: the probability in (0, 1) each budgeted chip must have of meeting the target (as fapsim budget --confidence).")
+    var confidence: Double?
 
     @Option(help: "Fixed epoch budgets to compare with, comma-separated (e.g. 1,2,5).")
     var fixed: String = ""
@@ -78,7 +83,8 @@ struct ReduceCommand: ParsableCommand {
         let inputs = try fat.inputs(defaults: try FATInputs.recordedSettings(res.extraAttributes, source: resilience),
                                     trainSubset: res.trainSubset, testSubset: res.testSubset)
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
-                                    interpolate: interpolate, metric: metric, seed: fat.seed, chips: chips, out: out)
+                                    interpolate: interpolate, metric: metric, confidence: confidence, seed: fat.seed, chips: chips,
+                                    out: out)
         guard let done = try unitOptions.execute(&campaign, force: force, quiet: quiet, json: json, beforeFinal: {
             if let report { try ReduceReport.checkOverwrite(dir: report, force: force) }
         }) else { return }
