@@ -407,6 +407,32 @@ struct ReduceCLITests {
         #expect(r.status == 0, "\(r.stderr)")
     }
 
+    /// `fapsim reduce --policies max,confidence` gives each chip the epochs
+    /// `fapsim budget --policy confidence` gives it when judged on the same
+    /// number of images (the campaign's test subset, 200 here); unreached
+    /// chips train the file's 2 epochs and keep the flag.
+    @Test func reduceUnderTheConfidencePolicyUsesTheBudgetsOfFapsimBudget() throws {
+        let f = try F.get()
+        let out = f.dir.file("campaign-confidence.h5"), budget = f.dir.file("budget-confidence-200.h5")
+        // The lower target: on the fixture some chips get a budget and the highest-rate one is unreached.
+        let args = reduceArgs(f, out: out, chips: "2-4", target: f.targets[0]).map { $0 == "max,mean" ? "max,confidence" : $0 } + ["--confidence", "0.9"]
+        let r = try runFapsim(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let b = try runFapsim(["budget", "--resilience", f.resilience, "--lot", f.lot, "--target", "\(f.targets[0])",
+                               "--policy", "confidence", "--confidence", "0.9", "--judged-images", "200", "--out", budget, "--json"])
+        #expect(b.status == 0, "\(b.stderr)")
+        let rows = try #require(try json(b.stdout)["per_chip"] as? [[String: Any]])
+        let c = try CampaignCheck.read(out)
+        #expect(c.policies == ["max", "confidence", "fixed-0", "fixed-1"])
+        #expect(rows.contains { $0["budget_epochs"] is Int } && rows.contains { $0["budget_epochs"] is NSNull })
+        for chip in 2...4 {
+            let row = try #require(c.rows.first { $0.chip == chip && $0.policy == "confidence" })
+            let expected = rows[chip]["budget_epochs"] as? Int
+            #expect(row.epochs == (expected ?? 2), "chip \(chip): campaign \(row.epochs), budget \(String(describing: expected))")
+            #expect(row.flags.contains("unreached") == (expected == nil))
+        }
+    }
+
     @Test func reduceBadInputs() throws {
         let f = try F.get()
         let out = f.dir.file("bad-campaign.h5")
