@@ -98,7 +98,7 @@ struct BenchRateMetricCompareCommand: ParsableCommand {
         var results: [[String: Any]] = []
         var first: MetricComparison?
         for target in table.targets {
-            for policy in BudgetPolicy.allCases {
+            for policy in BudgetPolicy.perRate {
                 for interpolate in [false, true] {
                     let c = try MetricComparison.run(resilience: resilience, lot: lot, campaign: campaign,
                                                      rule: BudgetRule(target: target, policy: policy, interpolate: interpolate))

@@ -17,7 +17,12 @@ public struct BudgetCommand: ParsableCommand {
         unreached (the measured rate(s) did not reach the target in every repeat; budget -1). \
         --rate-metric weights places chips and measured rates by the MAC-weighted share of the network's weights \
         their fault maps prune instead of the share of faulty PEs (docs/rate-metric.md); it needs a resilience file \
-        with weight shares, and the network width from --weights or the file's network_width.
+        with weight shares, and the network width from --weights or the file's network_width. \
+        --policy confidence --confidence C gives each chip the least measured amount whose predicted probability \
+        of meeting the target is at least C, from a model of all maps, rates and epochs together (monotone in the \
+        rate, each epoch judged on its own, spread between maps and binomial noise of the validation images; \
+        docs/reduce.md); the file and --json carry each chip's predicted probability (p_meet). It always \
+        interpolates between measured rates.
         """)
 
     @Option(help: "Resilience file from `fapsim resilience` (Step 1).")
@@ -29,8 +34,14 @@ public struct BudgetCommand: ParsableCommand {
     @Option(help: "Accuracy target as a fraction, one of the resilience file's targets (e.g. 0.85).")
     var target: Double
 
-    @Option(help: "max (most epochs over repeats) or mean (mean over repeats, rounded up).")
+    @Option(help: "max (most epochs over repeats), mean (mean over repeats, rounded up) or confidence (needs --confidence).")
     var policy: String
+
+    @Option(help: "With --policy confidence: the probability in (0, 1) each budgeted chip must have of meeting the target (e.g. 0.9).")
+    var confidence: Double?
+
+    @Option(name: .customLong("judged-images"), help: "With --policy confidence: images the chips' final accuracy is judged on (the campaign's test set).")
+    var judgedImages: Int = 10_000
 
     @Flag(help: "Interpolate linearly between the bracketing measured rates instead of taking the next rate up.")
     var interpolate = false
@@ -54,7 +65,20 @@ public struct BudgetCommand: ParsableCommand {
 
     public func run() throws {
         guard let p = BudgetPolicy(rawValue: policy) else {
-            throw FapsimError("--policy: expected max or mean, got \(policy)")
+            throw FapsimError("--policy: expected max, mean or confidence, got \(policy)")
+        }
+        if p == .confidence {
+            guard let c = confidence else {
+                throw FapsimError("--confidence: --policy confidence needs a confidence level in (0, 1), e.g. --confidence 0.9")
+            }
+            guard c > 0, c < 1 else {
+                throw FapsimError.invalid(file: nil, field: "--confidence", expected: "a probability strictly between 0 and 1 (e.g. 0.9)", got: "\(c)")
+            }
+            guard judgedImages > 0 else {
+                throw FapsimError.invalid(file: nil, field: "--judged-images", expected: "a positive number of images", got: "\(judgedImages)")
+            }
+        } else if confidence != nil {
+            throw FapsimError("--confidence: only used with --policy confidence")
         }
         guard let metric = RateMetric(rawValue: rateMetric) else {
             throw FapsimError("--rate-metric: expected pe or weights, got \(rateMetric)")
@@ -64,7 +88,8 @@ public struct BudgetCommand: ParsableCommand {
         }
         // Fail before reading anything when the output cannot be written.
         try AtomicWrite.checkOverwrite(out, force: force)
-        let rule = BudgetRule(target: target, policy: p, interpolate: interpolate, metric: metric)
+        let rule = BudgetRule(target: target, policy: p, interpolate: interpolate, metric: metric,
+                              confidence: p == .confidence ? confidence : nil, judgedImages: judgedImages)
         let result = try BudgetRun.run(resilience: resilience, lot: lot, rule: rule, weights: weights)
         try result.write(path: out, force: force)
         if json {

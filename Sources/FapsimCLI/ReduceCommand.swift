@@ -22,6 +22,8 @@ struct ReduceCommand: ParsableCommand {
         are on a held-out validation split (--validation N), budgets come from those curves and each policy's final \
         accuracy is measured on the test set (all 10,000 images unless --test-subset); a campaign with other splits \
         than its resilience file is refused. \
+        --policies confidence --confidence C budgets each chip at the least amount whose predicted probability of \
+        meeting the target is at least C (as fapsim budget --policy confidence), judged on the campaign's test images. \
         Unit contract: --list-units --json, --units LIST, --merge-only (docs/reduce.md).
         """)
 
@@ -36,8 +38,11 @@ struct ReduceCommand: ParsableCommand {
     @Option(help: "Accuracy constraint as a fraction, one of the resilience file's targets.")
     var target: Double
 
-    @Option(help: "Reduce policies, comma-separated: max, mean (empty for none).")
+    @Option(help: "Reduce policies, comma-separated: max, mean, confidence (empty for none).")
     var policies: String = "max,mean"
+
+    @Option(help: "With confidence in --policies: the probability in (0, 1) each budgeted chip must have of meeting the target (as fapsim budget --confidence).")
+    var confidence: Double?
 
     @Option(help: "Fixed epoch budgets to compare with, comma-separated (e.g. 1,2,5).")
     var fixed: String = ""
@@ -85,7 +90,8 @@ struct ReduceCommand: ParsableCommand {
                                     trainSubset: res.trainSubset, testSubset: split == nil ? res.testSubset : nil,
                                     validation: split?.size)
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
-                                    interpolate: interpolate, metric: metric, seed: fat.seed, chips: chips, out: out)
+                                    interpolate: interpolate, metric: metric, confidence: confidence, seed: fat.seed, chips: chips,
+                                    out: out)
         guard let done = try unitOptions.execute(&campaign, force: force, quiet: quiet, json: json, beforeFinal: {
             if let report { try ReduceReport.checkOverwrite(dir: report, force: force) }
         }) else { return }

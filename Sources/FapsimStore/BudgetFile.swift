@@ -22,9 +22,14 @@ public struct BudgetFile: Equatable, Sendable {
         public var rateHigh: Double
         /// Present exactly under the `weights` rate metric.
         public var weightShare: Double?
+        /// Present exactly under the `confidence` policy: the predicted
+        /// probability of meeting the target at the budget, and the predicted
+        /// mean accuracy there.
+        public var probability: Double?
+        public var predictedAccuracy: Double?
 
         public init(chip: Int, faultRate: Double, epochs: Int?, flags: [String], rateLow: Double, rateHigh: Double,
-                    weightShare: Double? = nil) {
+                    weightShare: Double? = nil, probability: Double? = nil, predictedAccuracy: Double? = nil) {
             self.chip = chip
             self.faultRate = faultRate
             self.epochs = epochs
@@ -32,6 +37,8 @@ public struct BudgetFile: Equatable, Sendable {
             self.rateLow = rateLow
             self.rateHigh = rateHigh
             self.weightShare = weightShare
+            self.probability = probability
+            self.predictedAccuracy = predictedAccuracy
         }
     }
 
@@ -41,17 +48,23 @@ public struct BudgetFile: Equatable, Sendable {
     public var lotChecksum: String
     public var weightsChecksum: String
     public var target: Double
-    /// `max` or `mean`.
+    /// `max`, `mean` or `confidence`.
     public var policy: String
     public var interpolate: Bool
     /// `pe` or `weights` (absent from files of earlier versions: `pe`).
     public var rateMetric: String
     public var networkWidth: Double?
+    /// Under the `confidence` policy: the stated confidence and the size of
+    /// the set the chips' accuracy is judged on.
+    public var confidence: Double?
+    public var judgedImages: Int?
     public var rows: [Row]
+
+    public static let policies = ["max", "mean", "confidence"]
 
     public init(resilienceFile: String, resilienceChecksum: String, lotFile: String, lotChecksum: String,
                 weightsChecksum: String, target: Double, policy: String, interpolate: Bool, rateMetric: String,
-                networkWidth: Double?, rows: [Row]) {
+                networkWidth: Double?, confidence: Double? = nil, judgedImages: Int? = nil, rows: [Row]) {
         self.resilienceFile = resilienceFile
         self.resilienceChecksum = resilienceChecksum
         self.lotFile = lotFile
@@ -62,6 +75,8 @@ public struct BudgetFile: Equatable, Sendable {
         self.interpolate = interpolate
         self.rateMetric = rateMetric
         self.networkWidth = networkWidth
+        self.confidence = confidence
+        self.judgedImages = judgedImages
         self.rows = rows
     }
 
@@ -78,6 +93,8 @@ public struct BudgetFile: Equatable, Sendable {
             "rate_metric": .string(rateMetric),
         ]
         if let networkWidth { attributes["network_width"] = .double(networkWidth) }
+        if let confidence { attributes["confidence"] = .double(confidence) }
+        if let judgedImages { attributes["judged_images"] = .int(Int64(judgedImages)) }
         var columns: [ResultsColumn] = [
             .int64("chip", units: "index", rows.map { Int64($0.chip) }),
             .double("fault_rate", units: "1", rows.map(\.faultRate), description: "faulty PEs / (rows x cols)"),
@@ -91,6 +108,12 @@ public struct BudgetFile: Equatable, Sendable {
             columns.append(.double("weight_share", units: "1", rows.map { $0.weightShare ?? .nan },
                                    description: "MAC-weighted pruned share of the chip's map: its coordinate under rate_metric weights"))
         }
+        if policy == "confidence" {
+            columns.append(.double("p_meet", units: "1", rows.map { $0.probability ?? .nan },
+                                   description: "predicted probability that the chip meets the target at its budget (unreached: the best over the measured amounts)"))
+            columns.append(.double("predicted_accuracy", units: "1", rows.map { $0.predictedAccuracy ?? .nan },
+                                   description: "predicted mean accuracy of the chip at that amount"))
+        }
         let table = ResultsTable(name: "per_chip", columns: columns,
                                  attributes: ["description": .string("per-chip FAT budget from the resilience table")])
         return ResultsFile(content: Self.content, attributes: attributes, tables: [table])
@@ -103,8 +126,17 @@ public struct BudgetFile: Equatable, Sendable {
     public static func read(path: String) throws -> BudgetFile {
         let f = try ResultsReader(path: path, content: content)
         let policy = try f.string("policy")
-        guard ["max", "mean"].contains(policy) else {
-            throw FapsimError("\(path): /: attribute policy: expected max or mean, got \(policy)")
+        guard policies.contains(policy) else {
+            throw FapsimError("\(path): /: attribute policy: expected max, mean or confidence, got \(policy)")
+        }
+        let confident = policy == "confidence"
+        let confidence: Double? = confident ? try f.double("confidence") : nil
+        let judgedImages: Int? = confident ? try f.int("judged_images") : nil
+        if let c = confidence, !(c > 0 && c < 1) {
+            throw FapsimError("\(path): /: attribute confidence: expected a probability in (0, 1), got \(c)")
+        }
+        if let n = judgedImages, n < 1 {
+            throw FapsimError("\(path): /: attribute judged_images: expected a positive image count, got \(n)")
         }
         let metric = f.file.attributes["rate_metric"] == nil ? "pe" : try f.string("rate_metric")
         guard ["pe", "weights"].contains(metric) else {
@@ -114,6 +146,8 @@ public struct BudgetFile: Equatable, Sendable {
         let chip = try f.ints(t, "chip"), rate = try f.doubles(t, "fault_rate"), epochs = try f.ints(t, "budget_epochs")
         let flags = try f.strings(t, "flags"), lo = try f.doubles(t, "rate_low"), hi = try f.doubles(t, "rate_high")
         let shares: [Double]? = metric == "weights" ? try f.doubles(t, "weight_share") : nil
+        let pMeet: [Double]? = confident ? try f.doubles(t, "p_meet") : nil
+        let predicted: [Double]? = confident ? try f.doubles(t, "predicted_accuracy") : nil
         let rows = try (0..<chip.count).map { i -> Row in
             let list = flags[i].split(separator: ",").map(String.init)
             let set = Set(list)
@@ -122,13 +156,14 @@ public struct BudgetFile: Equatable, Sendable {
                 throw f.malformed(t, "row \(i): budget_epochs \(epochs[i]) with flags \"\(flags[i])\" (-1 exactly when unreached)")
             }
             return Row(chip: Int(chip[i]), faultRate: rate[i], epochs: epochs[i] < 0 ? nil : Int(epochs[i]), flags: list,
-                       rateLow: lo[i], rateHigh: hi[i], weightShare: shares?[i])
+                       rateLow: lo[i], rateHigh: hi[i], weightShare: shares?[i], probability: pMeet?[i],
+                       predictedAccuracy: predicted?[i])
         }
         return BudgetFile(resilienceFile: try f.string("resilience_file"), resilienceChecksum: try f.string("resilience_checksum"),
                           lotFile: try f.string("lot_file"), lotChecksum: try f.string("lot_checksum"),
                           weightsChecksum: try f.string("weights_checksum"), target: try f.double("target"), policy: policy,
                           interpolate: try f.int("interpolate") != 0, rateMetric: metric,
                           networkWidth: f.file.attributes["network_width"] == nil ? nil : try f.double("network_width"),
-                          rows: rows)
+                          confidence: confidence, judgedImages: judgedImages, rows: rows)
     }
 }

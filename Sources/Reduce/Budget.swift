@@ -7,6 +7,14 @@ public enum BudgetPolicy: String, CaseIterable, Sendable {
     case max
     /// The mean over repeats, rounded up: cheaper, meets the target on average.
     case mean
+    /// The least amount whose predicted probability of meeting the target is
+    /// at least `BudgetRule.confidence`, from a model of all maps, rates and
+    /// amounts together (`ConfidenceModel`, docs/reduce.md).
+    case confidence
+
+    /// The paper's rules, which read a per-rate number of epochs off the
+    /// repeats (`Budgeter.epochsPerRate`).
+    public static let perRate: [BudgetPolicy] = [.max, .mean]
 }
 
 /// What places a chip (and a measured rate) on the budget's axis
@@ -29,12 +37,21 @@ public struct BudgetRule: Equatable, Sendable {
     public var policy: BudgetPolicy
     public var interpolate: Bool
     public var metric: RateMetric
+    /// Under `confidence`: the probability a budgeted chip must have of
+    /// meeting the target; nil under the other policies.
+    public var confidence: Double?
+    /// Under `confidence`: the images the chip's final accuracy is judged on
+    /// (the campaign judges on the test set: 10,000 images unless subset).
+    public var judgedImages: Int
 
-    public init(target: Double, policy: BudgetPolicy, interpolate: Bool = false, metric: RateMetric = .pe) {
+    public init(target: Double, policy: BudgetPolicy, interpolate: Bool = false, metric: RateMetric = .pe,
+                confidence: Double? = nil, judgedImages: Int = 10_000) {
         self.target = target
         self.policy = policy
         self.interpolate = interpolate
         self.metric = metric
+        self.confidence = confidence
+        self.judgedImages = judgedImages
     }
 }
 
@@ -58,6 +75,11 @@ public struct ChipBudget: Equatable, Sendable {
     /// The chip's MAC-weighted pruned share, its coordinate under the
     /// `weights` rate metric; nil under `pe`.
     public var weightShare: Double? = nil
+    /// Under the `confidence` policy: the predicted probability that the chip
+    /// meets the target at its budget (when unreached, the best over the
+    /// measured amounts), and its predicted mean accuracy there.
+    public var probability: Double? = nil
+    public var predictedAccuracy: Double? = nil
 
     public var flags: [String] { (aboveRange ? ["above_range"] : []) + (unreached ? ["unreached"] : []) }
     public var flagged: Bool { aboveRange || unreached }
@@ -70,6 +92,7 @@ public enum Budgeter {
             switch policy {
             case .max: return s.max
             case .mean: return s.mean.map(roundUp)
+            case .confidence: preconditionFailure("the confidence policy has no per-rate epochs; use Budgeter.plan")
             }
         }
     }
@@ -96,13 +119,21 @@ public enum Budgeter {
     public static func plan(_ table: ResilienceTable, faultyPEs: [Int], rule: BudgetRule, source: String = "resilience table") throws -> [ChipBudget] {
         try table.validate(source: source)
         let target = try resolveTarget(rule.target, in: table, source: source)
-        let perRate = epochsPerRate(table, target: target, policy: rule.policy)
         let pes = table.provenance.rows * table.provenance.cols
         let measuredPEs = table.rates.map { Int(($0 * Double(pes)).rounded()) }
-        return try faultyPEs.enumerated().map { chip, n in
-            guard n >= 0, n <= pes else {
-                throw FapsimError("chip \(chip): expected 0...\(pes) faulty PEs, got \(n)")
+        for (chip, n) in faultyPEs.enumerated() where !(n >= 0 && n <= pes) {
+            throw FapsimError("chip \(chip): expected 0...\(pes) faulty PEs, got \(n)")
+        }
+        if rule.policy == .confidence {
+            return try planConfidence(table, measured: measuredPEs.map(Double.init), chipCoordinates: faultyPEs.map(Double.init),
+                                      rule: rule, source: source).map { b in
+                var b = b
+                b.faultRate = Double(faultyPEs[b.chip]) / Double(pes)
+                return b
             }
+        }
+        let perRate = epochsPerRate(table, target: target, policy: rule.policy)
+        return faultyPEs.enumerated().map { chip, n in
             // Whole PEs as doubles: differences of integers below 2^53 are exact,
             // so the placement is the integer comparison it always was.
             var b = place(Double(n), measured: measuredPEs.map(Double.init), perRate: perRate, rates: table.rates,
@@ -123,15 +154,26 @@ public enum Budgeter {
         try table.validate(source: source)
         let measured = try measuredWeightShares(table, source: source)
         let target = try resolveTarget(rule.target, in: table, source: source)
-        let perRate = epochsPerRate(table, target: target, policy: rule.policy)
         let pes = table.provenance.rows * table.provenance.cols
         guard faultyPEs.count == weightShares.count else {
             throw FapsimError("weights rate metric: \(faultyPEs.count) faulty-PE counts but \(weightShares.count) weight shares")
         }
-        return try weightShares.enumerated().map { chip, x in
+        for (chip, x) in weightShares.enumerated() {
             let n = faultyPEs[chip]
             guard n >= 0, n <= pes else { throw FapsimError("chip \(chip): expected 0...\(pes) faulty PEs, got \(n)") }
             guard x >= 0, x <= 1 else { throw FapsimError("chip \(chip): expected a weight share in [0, 1], got \(x)") }
+        }
+        if rule.policy == .confidence {
+            return try planConfidence(table, measured: measured, chipCoordinates: weightShares, rule: rule, source: source).map { b in
+                var b = b
+                b.faultRate = Double(faultyPEs[b.chip]) / Double(pes)
+                b.weightShare = weightShares[b.chip]
+                return b
+            }
+        }
+        let perRate = epochsPerRate(table, target: target, policy: rule.policy)
+        return weightShares.enumerated().map { chip, x in
+            let n = faultyPEs[chip]
             var b = place(x, measured: measured, perRate: perRate, rates: table.rates,
                           interpolate: rule.interpolate, tolerance: weightShareTolerance)
             b.chip = chip

@@ -101,9 +101,12 @@ public struct BudgetRun: Equatable, Sendable {
                    lotChecksum: lotChecksum, weightsChecksum: weightsChecksum, target: rule.target,
                    policy: rule.policy.rawValue, interpolate: rule.interpolate, rateMetric: rule.metric.rawValue,
                    networkWidth: networkWidth,
+                   confidence: rule.policy == .confidence ? rule.confidence : nil,
+                   judgedImages: rule.policy == .confidence ? rule.judgedImages : nil,
                    rows: chips.map { c in
                        BudgetFile.Row(chip: c.chip, faultRate: c.faultRate, epochs: c.epochs, flags: c.flags,
-                                      rateLow: c.rateLow, rateHigh: c.rateHigh, weightShare: c.weightShare)
+                                      rateLow: c.rateLow, rateHigh: c.rateHigh, weightShare: c.weightShare,
+                                      probability: c.probability, predictedAccuracy: c.predictedAccuracy)
                    })
     }
 
@@ -118,10 +121,12 @@ public struct BudgetRun: Equatable, Sendable {
         let f = try BudgetFile.read(path: path)
         // The store checked the policy and metric names.
         let rule = BudgetRule(target: f.target, policy: BudgetPolicy(rawValue: f.policy)!, interpolate: f.interpolate,
-                              metric: RateMetric(rawValue: f.rateMetric)!)
+                              metric: RateMetric(rawValue: f.rateMetric)!, confidence: f.confidence,
+                              judgedImages: f.judgedImages ?? 10_000)
         let chips = f.rows.map { r in
             ChipBudget(chip: r.chip, faultRate: r.faultRate, epochs: r.epochs, aboveRange: r.flags.contains("above_range"),
-                       unreached: r.flags.contains("unreached"), rateLow: r.rateLow, rateHigh: r.rateHigh, weightShare: r.weightShare)
+                       unreached: r.flags.contains("unreached"), rateLow: r.rateLow, rateHigh: r.rateHigh, weightShare: r.weightShare,
+                       probability: r.probability, predictedAccuracy: r.predictedAccuracy)
         }
         return BudgetRun(resiliencePath: f.resilienceFile, lotPath: f.lotFile, rule: rule, chips: chips,
                          resilienceChecksum: f.resilienceChecksum, lotChecksum: f.lotChecksum,
@@ -141,6 +146,13 @@ public struct BudgetRun: Equatable, Sendable {
         let mode = rule.interpolate ? "interpolated" : "conservative (next measured rate up)"
         let metric = rule.metric == .pe ? "" : ", rate metric \(rule.metric.rawValue)"
         var lines = ["\(out): \(chips.count) chips, target \(rule.target), policy \(rule.policy.rawValue), \(mode)\(metric)"]
+        if rule.policy == .confidence, let c = rule.confidence {
+            lines[0] = "\(out): \(chips.count) chips, target \(rule.target), policy confidence \(c) (judged on \(rule.judgedImages) images)\(metric)"
+            let p = chips.compactMap { $0.epochs == nil ? nil : $0.probability }
+            if !p.isEmpty {
+                lines.append(String(format: "predicted share of budgeted chips meeting the target: %.3f", p.reduce(0, +) / Double(p.count)))
+            }
+        }
         let width = max(1, histogram.map(\.label.count).max() ?? 1)
         let top = max(1, histogram.map(\.count).max() ?? 1)
         lines.append("budget histogram:")
@@ -155,7 +167,7 @@ public struct BudgetRun: Equatable, Sendable {
     }
 
     public func json(out: String) -> [String: Any] {
-        [
+        var json: [String: Any] = [
             "out": out, "resilience": resiliencePath, "lot": lotPath, "target": rule.target,
             "policy": rule.policy.rawValue, "interpolate": rule.interpolate, "rate_metric": rule.metric.rawValue,
             "chips": chips.count,
@@ -164,9 +176,16 @@ public struct BudgetRun: Equatable, Sendable {
             "per_chip": chips.map { c -> [String: Any] in
                 var row: [String: Any] = ["chip": c.chip, "fault_rate": c.faultRate, "budget_epochs": c.epochs.map { $0 as Any } ?? NSNull(), "flags": c.flags]
                 if let w = c.weightShare { row["weight_share"] = w }
+                if let p = c.probability { row["p_meet"] = p }
+                if let a = c.predictedAccuracy { row["predicted_accuracy"] = a }
                 return row
             },
         ]
+        if rule.policy == .confidence, let c = rule.confidence {
+            json["confidence"] = c
+            json["judged_images"] = rule.judgedImages
+        }
+        return json
     }
 
     /// At most 20 chip numbers, so a 10,000-chip lot's summary stays readable.

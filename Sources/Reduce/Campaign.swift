@@ -21,7 +21,7 @@ public enum CampaignPolicy: Equatable, Sendable {
         var out: [CampaignPolicy] = []
         for name in policies.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
             guard let p = BudgetPolicy(rawValue: name) else {
-                throw FapsimError.invalid(file: nil, field: "--policies", expected: "a comma-separated list of max, mean", got: name)
+                throw FapsimError.invalid(file: nil, field: "--policies", expected: "a comma-separated list of max, mean, confidence", got: name)
             }
             guard !out.contains(.reduce(p)) else { throw FapsimError.invalid(file: nil, field: "--policies", expected: "each policy once", got: policies) }
             out.append(.reduce(p))
@@ -33,7 +33,7 @@ public enum CampaignPolicy: Equatable, Sendable {
             guard !out.contains(.fixed(n)) else { throw FapsimError.invalid(file: nil, field: "--fixed", expected: "each epoch count once", got: fixed) }
             out.append(.fixed(n))
         }
-        guard !out.isEmpty else { throw FapsimError("--policies/--fixed: expected at least one policy (max, mean or a fixed epoch count), got none") }
+        guard !out.isEmpty else { throw FapsimError("--policies/--fixed: expected at least one policy (max, mean, confidence or a fixed epoch count), got none") }
         return out
     }
 }
@@ -60,6 +60,8 @@ public struct Campaign: UnitJob {
     /// Where chips sit between measured rates: share of faulty PEs (`pe`) or
     /// MAC-weighted pruned share (`weights`), as in `fapsim budget --rate-metric`.
     public let metric: RateMetric
+    /// The stated confidence of the `confidence` policy; nil when it is not run.
+    public let confidence: Double?
     public let seed: UInt64
     /// The chips of this run (sorted); unit i is chips[i].
     public let chips: [Int]
@@ -68,8 +70,21 @@ public struct Campaign: UnitJob {
 
     /// `chips`: the `--chips` text (nil = every chip of the lot).
     public init(fat: FATInputs, lotPath: String, resiliencePath: String, target: Double, policies: [CampaignPolicy],
-                interpolate: Bool, metric: RateMetric = .pe, seed: UInt64, chips chipText: String?, out: String) throws {
+                interpolate: Bool, metric: RateMetric = .pe, confidence: Double? = nil, seed: UInt64, chips chipText: String?,
+                out: String) throws {
         let table = try ResilienceTable.read(path: resiliencePath)
+        if policies.contains(.reduce(.confidence)) {
+            guard let c = confidence else {
+                throw FapsimError("--confidence: the confidence policy needs a confidence level in (0, 1), e.g. --confidence 0.9")
+            }
+            guard c > 0, c < 1 else {
+                throw FapsimError.invalid(file: nil, field: "--confidence", expected: "a probability strictly between 0 and 1 (e.g. 0.9)", got: "\(c)")
+            }
+            // Fails on a file without the validation data the model needs.
+            _ = try ConfidenceObservations.from(table, coordinates: table.rates, source: resiliencePath)
+        } else if confidence != nil {
+            throw FapsimError("--confidence: only used when --policies includes confidence")
+        }
         let p = table.provenance
         guard p.weightsChecksum == fat.weightsChecksum else {
             throw FapsimError("weights mismatch: resilience file \(resiliencePath) was measured from weights with checksum \(p.weightsChecksum), --weights \(fat.weightsPath) has checksum \(fat.weightsChecksum); use the weights Step 1 started from")
@@ -110,6 +125,7 @@ public struct Campaign: UnitJob {
         self.policies = policies
         self.interpolate = interpolate
         self.metric = metric
+        self.confidence = confidence
         self.seed = seed
         self.chips = chips
         self.out = out
@@ -121,6 +137,7 @@ public struct Campaign: UnitJob {
         id["policies"] = policies.map(\.label).joined(separator: ",")
         id["interpolate"] = interpolate ? "1" : "0"
         id["rate_metric"] = metric.rawValue
+        if let confidence { id["confidence"] = WorkDir.text(confidence) }
         id["seed"] = String(seed)
         work = WorkDir(out: out, command: Self.command, identity: id)
     }
@@ -152,7 +169,9 @@ public struct Campaign: UnitJob {
             switch policy {
             case .fixed(let n): return (policy.label, n, "")
             case .reduce(let p):
-                let rule = BudgetRule(target: target, policy: p, interpolate: interpolate, metric: metric)
+                // The campaign judges each chip on its test images.
+                let rule = BudgetRule(target: target, policy: p, interpolate: interpolate, metric: metric,
+                                      confidence: p == .confidence ? confidence : nil, judgedImages: fat.testSubset ?? 10_000)
                 let b = metric == .weights
                     ? try Budgeter.plan(table, faultyPEs: [map.faultyCount], weightShares: [PrunedShare.macWeighted(map, spec: fat.parameters.spec)],
                                         rule: rule, source: resiliencePath)[0]

@@ -219,6 +219,10 @@ public struct CampaignSpec: Equatable, Sendable {
                      ("rate_metric", false, "pe (default) or weights")])
         let policies = try p.strings("policies")
         let fixed = try p.ints("fixed")
+        // The confidence policy needs its confidence level, which a campaign file cannot give yet.
+        guard !policies.contains(BudgetPolicy.confidence.rawValue) else {
+            throw p.invalid("policies", expected: "max and mean (the confidence policy runs through fapsim reduce --policies ...,confidence --confidence C)")
+        }
         do { _ = try CampaignPolicy.parse(policies: policies.joined(separator: ","), fixed: fixed.map(String.init).joined(separator: ",")) } catch let e as FapsimError {
             throw FapsimError("\(file): reduce.\(e.message.hasPrefix("--") ? String(e.message.dropFirst(2)) : e.message)")
         }

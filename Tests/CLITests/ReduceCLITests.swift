@@ -347,6 +347,92 @@ struct ReduceCLITests {
         #expect(cf[table: "curves"]?["run_epochs"]?.values == .int64([1, 1, 2, 2, 2]))
     }
 
+    /// `fapsim budget --policy confidence` on the fixture's real resilience
+    /// file and lot: budgets never fall as the chip's rate rises, the JSON
+    /// and the file carry each chip's predicted probability, and bad inputs
+    /// are one-line errors naming the flag or the file.
+    @Test func budgetWithAStatedConfidence() throws {
+        let f = try F.get()
+        for (i, target) in f.targets.enumerated() {
+            let out = f.dir.file("budget-confidence-\(i).h5")
+            let r = try runFapsim(["budget", "--resilience", f.resilience, "--lot", f.lot, "--target", "\(target)",
+                                   "--policy", "confidence", "--confidence", "0.9", "--out", out, "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let j = try json(r.stdout)
+            #expect(j["policy"] as? String == "confidence" && j["confidence"] as? Double == 0.9 && j["judged_images"] as? Int == 10_000)
+            let rows = try #require(j["per_chip"] as? [[String: Any]])
+            #expect(rows.count == 6)
+            var last = -1
+            for row in rows.sorted(by: { ($0["fault_rate"] as! Double) < ($1["fault_rate"] as! Double) }) {
+                let p = try #require(row["p_meet"] as? Double), a = try #require(row["predicted_accuracy"] as? Double)
+                #expect(p >= 0 && p <= 1 && a >= 0 && a <= 1)
+                // Unreached (null) sorts after every number of epochs.
+                let e = (row["budget_epochs"] as? Int) ?? Int.max
+                #expect(e >= last, "budgets must not fall as the rate rises: \(rows)")
+                #expect((e == Int.max) == (p < 0.9), "p_meet \(p) vs budget \(e)")
+                last = e
+            }
+            let file = try ResultsFile.read(path: out)
+            #expect(file.attributes["confidence"] == .double(0.9) && file.attributes["policy"] == .string("confidence"))
+            guard case .double(let pMeet)? = file[table: "per_chip"]?["p_meet"]?.values else {
+                Issue.record("no p_meet column in \(out)"); continue
+            }
+            // JSON prints doubles to ~16 digits: equal to within 1e-12.
+            let printed = rows.sorted { ($0["chip"] as! Int) < ($1["chip"] as! Int) }.map { $0["p_meet"] as! Double }
+            #expect(pMeet.count == printed.count && zip(pMeet, printed).allSatisfy { abs($0 - $1) < 1e-12 }, "\(pMeet) vs \(printed)")
+        }
+        func fails(_ extra: [String], resilience: String? = nil, _ expected: String) throws {
+            let out = f.dir.file("budget-confidence-bad.h5")
+            let r = try runFapsim(["budget", "--resilience", resilience ?? f.resilience, "--lot", f.lot, "--target", "\(f.targets[0])",
+                                   "--out", out] + extra)
+            #expect(r.status != 0, "expected a failure for \(expected)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "one line expected: \(r.stderr)")
+            #expect(r.stderr.contains(expected), "expected '\(expected)' in: \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out))
+        }
+        for c in ["0", "1", "1.5", "-0.1"] {
+            try fails(["--policy", "confidence", "--confidence=\(c)"], "--confidence: expected a probability strictly between 0 and 1")
+        }
+        try fails(["--policy", "confidence"], "--confidence: --policy confidence needs a confidence level")
+        try fails(["--policy", "max", "--confidence", "0.9"], "--confidence: only used with --policy confidence")
+        // A resilience file that does not say how many images its accuracies were measured on.
+        var res = try ResilienceFile.read(path: f.resilience)
+        res.testSubset = 0
+        let noValidation = f.dir.file("res-no-validation.h5")
+        try res.write(path: noValidation, force: true)
+        try fails(["--policy", "confidence", "--confidence", "0.9"], resilience: noValidation, "\(noValidation): test_subset: expected the number of validation images")
+        // The paper's policies still read it.
+        let r = try runFapsim(["budget", "--resilience", noValidation, "--lot", f.lot, "--target", "\(f.targets[0])", "--policy", "max",
+                               "--out", f.dir.file("budget-max-no-validation.h5")])
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    /// `fapsim reduce --policies max,confidence` gives each chip the epochs
+    /// `fapsim budget --policy confidence` gives it when judged on the same
+    /// number of images (the campaign's test subset, 200 here); unreached
+    /// chips train the file's 2 epochs and keep the flag.
+    @Test func reduceUnderTheConfidencePolicyUsesTheBudgetsOfFapsimBudget() throws {
+        let f = try F.get()
+        let out = f.dir.file("campaign-confidence.h5"), budget = f.dir.file("budget-confidence-200.h5")
+        // The lower target: on the fixture some chips get a budget and the highest-rate one is unreached.
+        let args = reduceArgs(f, out: out, chips: "2-4", target: f.targets[0]).map { $0 == "max,mean" ? "max,confidence" : $0 } + ["--confidence", "0.9"]
+        let r = try runFapsim(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let b = try runFapsim(["budget", "--resilience", f.resilience, "--lot", f.lot, "--target", "\(f.targets[0])",
+                               "--policy", "confidence", "--confidence", "0.9", "--judged-images", "200", "--out", budget, "--json"])
+        #expect(b.status == 0, "\(b.stderr)")
+        let rows = try #require(try json(b.stdout)["per_chip"] as? [[String: Any]])
+        let c = try CampaignCheck.read(out)
+        #expect(c.policies == ["max", "confidence", "fixed-0", "fixed-1"])
+        #expect(rows.contains { $0["budget_epochs"] is Int } && rows.contains { $0["budget_epochs"] is NSNull })
+        for chip in 2...4 {
+            let row = try #require(c.rows.first { $0.chip == chip && $0.policy == "confidence" })
+            let expected = rows[chip]["budget_epochs"] as? Int
+            #expect(row.epochs == (expected ?? 2), "chip \(chip): campaign \(row.epochs), budget \(String(describing: expected))")
+            #expect(row.flags.contains("unreached") == (expected == nil))
+        }
+    }
+
     @Test func reduceBadInputs() throws {
         let f = try F.get()
         let out = f.dir.file("bad-campaign.h5")
@@ -360,7 +446,10 @@ struct ReduceCLITests {
         try fails(reduceArgs(f, out: out, weights: f.otherWeights), "--weights \(f.otherWeights)")
         try fails(reduceArgs(f, out: out, lot: f.lot4x4), "array size mismatch: lot \(f.lot4x4) is for a 4 x 4 array, resilience file \(f.resilience)")
         try fails(reduceArgs(f, out: out, target: 0.99), "has epochs needed only for targets")
-        try fails(reduceArgs(f, out: out).map { $0 == "max,mean" ? "max,median" : $0 }, "--policies: expected a comma-separated list of max, mean, got median")
+        try fails(reduceArgs(f, out: out).map { $0 == "max,mean" ? "max,median" : $0 }, "--policies: expected a comma-separated list of max, mean, confidence, got median")
+        try fails(reduceArgs(f, out: out).map { $0 == "max,mean" ? "max,confidence" : $0 }, "--confidence: the confidence policy needs a confidence level")
+        try fails(reduceArgs(f, out: out).map { $0 == "max,mean" ? "confidence" : $0 } + ["--confidence", "1"], "--confidence: expected a probability strictly between 0 and 1")
+        try fails(reduceArgs(f, out: out) + ["--confidence", "0.9"], "--confidence: only used when --policies includes confidence")
         try fails(reduceArgs(f, out: out, chips: "4-9"), "--chips: expected indices in 0-5")
         // A test subset on which the weights do worse than the target (the data decide which; the fixture finds one).
         let n = try #require(f.weakSubset, "no prefix of the 200 test images on which the fixture's weights do worse than on all 200")

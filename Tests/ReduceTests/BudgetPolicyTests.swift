@@ -47,7 +47,7 @@ struct BudgetPolicyTests {
 
     @Test func partlyUnreachedRateIsFlaggedUnderBothPolicies() throws {
         // 30 PEs = rate 0.3, whose repeats reach 0.8 at 2, 4 and never: min exists, max and mean do not.
-        for policy in BudgetPolicy.allCases {
+        for policy in BudgetPolicy.perRate {
             for interpolate in [false, true] {
                 let c = try plan([30, 25], policy, interpolate: interpolate)
                 #expect(c.allSatisfy { $0.epochs == nil && $0.unreached && !$0.aboveRange && $0.flags == ["unreached"] })

@@ -9,7 +9,7 @@ struct CampaignPoliciesTests {
         #expect(try CampaignPolicy.parse(policies: "max,mean", fixed: "1,2,5").map(\.label) == ["max", "mean", "fixed-1", "fixed-2", "fixed-5"])
         #expect(try CampaignPolicy.parse(policies: "mean", fixed: "").map(\.label) == ["mean"])
         #expect(try CampaignPolicy.parse(policies: "", fixed: "0").map(\.label) == ["fixed-0"])
-        #expect(errorMessage { _ = try CampaignPolicy.parse(policies: "max,min", fixed: "") } == "--policies: expected a comma-separated list of max, mean, got min")
+        #expect(errorMessage { _ = try CampaignPolicy.parse(policies: "max,min", fixed: "") } == "--policies: expected a comma-separated list of max, mean, confidence, got min")
         #expect(errorMessage { _ = try CampaignPolicy.parse(policies: "max", fixed: "1,-2") } == "--fixed: expected a comma-separated list of epoch counts >= 0 (e.g. 1,2,5), got -2")
         #expect(errorMessage { _ = try CampaignPolicy.parse(policies: "max,max", fixed: "") }?.hasPrefix("--policies: expected each policy once") == true)
         #expect(errorMessage { _ = try CampaignPolicy.parse(policies: "", fixed: "") }?.hasPrefix("--policies/--fixed: expected at least one policy") == true)
