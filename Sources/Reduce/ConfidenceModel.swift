@@ -78,7 +78,8 @@ public struct ConfidenceBudget: Equatable, Sendable {
 ///   subtracted from S²: with three maps per rate the difference is too
 ///   uncertain (often negative) and a floor at zero undercovers. Keeping it
 ///   is conservative as long as the judging set is at least as large as the
-///   validation set; when it is smaller, the missing binomial variance is added.
+///   validation set; when it is smaller, the missing binomial variance is added
+///   (taken at the amount's fitted mean nearest 1/2, so it does not depend on x).
 public struct ConfidenceModel: Sendable {
     public let target: Double
     public let confidence: Double
@@ -196,7 +197,10 @@ public struct ConfidenceModel: Sendable {
         // smaller between the ends, which would make the probability rise
         // with the rate there; the bound keeps it monotone and conservative.)
         let meanShare = 1 / Double(min(maps[a][b.low], maps[a][b.high]))
-        let judging = mean * (1 - mean) / Double(judgedImages)
+        // The judging set's binomial variance at the fitted mean nearest 1/2
+        // over the measured rates: the same for every x, so the probability
+        // never rises with the rate, and never below the chip's own.
+        let judging = fittedMean[a].map { $0 * (1 - $0) }.max()! / Double(judgedImages)
         let variance = s2 * (1 + meanShare) + max(0, judging - validationVariance[a])
         let margin = mean - judgedThreshold
         let p: Double

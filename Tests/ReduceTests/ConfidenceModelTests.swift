@@ -206,14 +206,18 @@ struct ConfidenceModelPartsTests {
         for (x, base) in [(0.1, 800), (0.2, 810), (0.3, 760)] {
             for m in 0..<3 { o.append(obs(x, m, 0, base + 5 * m)) }
         }
-        let model = try ConfidenceModel(observations: o, target: 0.75, confidence: 0.9)
-        let xs = stride(from: 0.0, through: 0.35, by: 0.01).map { $0 }
-        let means = xs.map { model.predict(x: $0, amount: 0).meanAccuracy }
-        let probs = xs.map { model.predict(x: $0, amount: 0).probability }
-        #expect(zip(means, means.dropFirst()).allSatisfy { $0 >= $1 })
-        #expect(zip(probs, probs.dropFirst()).allSatisfy { $0 >= $1 })
-        #expect(abs(model.fittedMean[0][0] - model.fittedMean[0][1]) < 1e-12)
-        #expect(model.budget(x: 0.35).aboveRange && !model.budget(x: 0.3).aboveRange)
+        // Judged on more images than validated, and on fewer (the added judging variance must not depend on x).
+        for judged in [10_000, 200] {
+            let model = try ConfidenceModel(observations: o, target: 0.75, confidence: 0.9, judgedImages: judged)
+            let xs = stride(from: 0.0, through: 0.35, by: 0.01).map { $0 }
+            let means = xs.map { model.predict(x: $0, amount: 0).meanAccuracy }
+            let probs = xs.map { model.predict(x: $0, amount: 0).probability }
+            #expect(zip(means, means.dropFirst()).allSatisfy { $0 >= $1 })
+            #expect(zip(probs, probs.dropFirst()).allSatisfy { $0 >= $1 }, "judged on \(judged): \(probs)")
+            #expect(probs.first! > probs.last!)
+            #expect(abs(model.fittedMean[0][0] - model.fittedMean[0][1]) < 1e-12)
+            #expect(model.budget(x: 0.35).aboveRange && !model.budget(x: 0.3).aboveRange)
+        }
     }
 
     /// A dip at a later amount never pushes a chip past the earlier amount that reached the confidence.
