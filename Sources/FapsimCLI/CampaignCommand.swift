@@ -300,6 +300,7 @@ struct CampaignSteps {
             "--lot", path("lot.h5"), "--resilience", path("resilience.h5"), "--target", target,
             "--policies", spec.policies.joined(separator: ","), "--fixed", spec.fixed.map(String.init).joined(separator: ","),
         ] + fatArgs + ["--seed", String(spec.seed), "--out", out]
+        if let c = spec.confidence { args += ["--confidence", "\(c)"] }
         if spec.interpolate { args.append("--interpolate") }
         if spec.rateMetric != "pe" { args += ["--rate-metric", spec.rateMetric] }
         try fapsim("reduce", args + quietArgs)

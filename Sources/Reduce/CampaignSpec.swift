@@ -75,6 +75,8 @@ public struct CampaignSpec: Equatable, Sendable {
     public var campaignTargetIndex: Int
     public var policies: [String]
     public var fixed: [Int]
+    /// The confidence policy's level (only with `confidence` in `policies`).
+    public var confidence: Double?
     public var interpolate: Bool
     public var rateMetric: String
     public var seed: UInt64
@@ -213,15 +215,21 @@ public struct CampaignSpec: Equatable, Sendable {
         }
 
         let p = try r.mapping("reduce")
-        try p.check([("policies", true, "Reduce policies, a list of max and mean (may be empty)"),
+        try p.check([("policies", true, "Reduce policies, a list of max, mean and confidence (may be empty)"),
+                     ("confidence", false, "the confidence policy's level C in (0, 1), e.g. 0.9"),
                      ("fixed", true, "fixed epoch budgets to compare with, e.g. [1, 3, 5]"),
                      ("interpolate", false, "interpolate budgets between measured rates (default false)"),
                      ("rate_metric", false, "pe (default) or weights")])
         let policies = try p.strings("policies")
         let fixed = try p.ints("fixed")
-        // The confidence policy needs its confidence level, which a campaign file cannot give yet.
-        guard !policies.contains(BudgetPolicy.confidence.rawValue) else {
-            throw p.invalid("policies", expected: "max and mean (the confidence policy runs through fapsim reduce --policies ...,confidence --confidence C)")
+        let confidence = try p.optionalDouble("confidence")
+        if policies.contains(BudgetPolicy.confidence.rawValue) {
+            guard let c = confidence else {
+                throw FapsimError("\(file): reduce.confidence: missing required field (the confidence policy's level C in (0, 1), e.g. 0.9)")
+            }
+            guard c > 0, c < 1 else { throw p.invalid("confidence", expected: "a confidence level strictly between 0 and 1") }
+        } else if confidence != nil {
+            throw p.invalid("confidence", expected: "no value unless reduce.policies lists confidence")
         }
         do { _ = try CampaignPolicy.parse(policies: policies.joined(separator: ","), fixed: fixed.map(String.init).joined(separator: ",")) } catch let e as FapsimError {
             throw FapsimError("\(file): reduce.\(e.message.hasPrefix("--") ? String(e.message.dropFirst(2)) : e.message)")
@@ -232,7 +240,7 @@ public struct CampaignSpec: Equatable, Sendable {
         return CampaignSpec(out: try r.string("out"), config: try r.string("config"), data: try r.optionalString("data"),
                             weights: weights, lot: lot, rates: rates, repeats: repeats, resilienceEpochs: resilienceEpochs,
                             fat: fat, targetsBelowBaseline: below, campaignTargetIndex: index, policies: policies,
-                            fixed: fixed, interpolate: try p.optionalBool("interpolate") ?? false, rateMetric: rateMetric,
+                            fixed: fixed, confidence: confidence, interpolate: try p.optionalBool("interpolate") ?? false, rateMetric: rateMetric,
                             seed: try r.uint64("seed"))
     }
 
@@ -262,7 +270,7 @@ public struct CampaignSpec: Equatable, Sendable {
             "fat.augment": opt(fat.augment),
             "targets.below_baseline": list(targetsBelowBaseline), "targets.campaign_index": "\(campaignTargetIndex)",
             "reduce.policies": list(policies), "reduce.fixed": list(fixed), "reduce.interpolate": "\(interpolate)",
-            "reduce.rate_metric": rateMetric, "seed": "\(seed)",
+            "reduce.rate_metric": rateMetric, "reduce.confidence": opt(confidence), "seed": "\(seed)",
         ]
         switch weights {
         case .train(let width, let epochs, let seed):

@@ -52,6 +52,8 @@ import FapsimTestSupport
                                           momentum: 0.8, weightDecay: 0.0001, nesterov: true, augment: false))
         #expect(s.targetsBelowBaseline == [0.04, 0.02] && s.campaignTargetIndex == 1)
         #expect(s.policies == ["max"] && s.fixed == [1, 2] && s.interpolate && s.rateMetric == "pe" && s.seed == 11)
+        let c = try parse(Self.valid.replacingOccurrences(of: "policies: [max]", with: "policies: [max, confidence], confidence: 0.9"))
+        #expect(c.policies == ["max", "confidence"] && c.confidence == 0.9)
     }
 
     @Test func committedCampaignsParse() throws {
@@ -90,7 +92,9 @@ import FapsimTestSupport
         ("targets: {below_baseline: [0.04, 0.04], campaign_index: 1}", "c.yaml: targets.below_baseline: expected distinct values"),
         ("targets: {below_baseline: [], campaign_index: 1}", "c.yaml: targets.below_baseline: expected a non-empty list"),
         ("reduce: {policies: [median], fixed: [1]}", "c.yaml: reduce.policies: expected a comma-separated list of max, mean, confidence, got median"),
-        ("reduce: {policies: [max, confidence], fixed: [1]}", "c.yaml: reduce.policies: expected max and mean (the confidence policy runs through fapsim reduce"),
+        ("reduce: {policies: [max, confidence], fixed: [1]}", "c.yaml: reduce.confidence: missing required field"),
+        ("reduce: {policies: [max, confidence], fixed: [1], confidence: 1}", "c.yaml: reduce.confidence: expected a confidence level strictly between 0 and 1, got 1"),
+        ("reduce: {policies: [max], fixed: [1], confidence: 0.9}", "c.yaml: reduce.confidence: expected no value unless reduce.policies lists confidence"),
         ("reduce: {policies: [max], fixed: [-1]}", "c.yaml: reduce.fixed: expected a comma-separated list of epoch counts >= 0"),
         ("reduce: {policies: [max], fixed: [1], interpolate: 1}", "c.yaml: reduce.interpolate: expected true or false, got 1"),
         ("reduce: {policies: [max], fixed: [1], rate_metric: macs}", "c.yaml: reduce.rate_metric: expected pe or weights, got macs"),
