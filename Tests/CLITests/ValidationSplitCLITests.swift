@@ -99,6 +99,22 @@ struct ValidationSplitCLITests {
     }
 }
 
+extension ValidationSplitCLITests {
+    /// `fapsim evaluate --validation N`: the baseline a YAML campaign's
+    /// targets sit under when it holds out a validation split.
+    @Test func evaluateOnTheValidationSplit() throws {
+        let f = try F.get()
+        let r = try runFapsim(["evaluate", "--weights", f.weights, "--data", F.cifar, "--validation", "150", "--json", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(j["images"] as? Int == 150)
+        try fails(["evaluate", "--weights", f.weights, "--data", F.cifar, "--validation", "150", "--limit", "20"],
+                  "--validation: expected either --limit (test images) or --validation, got both")
+        try fails(["evaluate", "--weights", f.weights, "--data", F.cifar, "--validation", "50000"],
+                  "--validation: expected fewer than the 50000 training images")
+    }
+}
+
 private extension Array where Element == String {
     /// The fixture's targets replaced by one any network better than chance reaches at once.
     func replacingTarget() -> [String] {
