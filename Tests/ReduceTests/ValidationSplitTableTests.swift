@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import FapsimStore
 import FapsimSupport
+import SystolicArray
 @testable import Reduce
 
 /// The splits a resilience table records: written and read back, files of
@@ -51,6 +52,29 @@ struct ValidationSplitTableTests {
         try refuse({ $0.attributes["curve_split"] = .string("train") }, "curve_split: expected \"validation\" or \"test\"")
         try refuse({ $0.attributes["validation_subset"] = nil }, "validation_subset: expected an image count")
         try refuse({ $0.attributes["validation_subset"] = .int(0) }, "validation_subset: expected at least 1 image")
+    }
+
+    /// A budget file records the data its budgets were decided on, and the
+    /// budgets as training images.
+    @Test func budgetFilesRecordTheSplitAndTheImages() throws {
+        let dir = try TemporaryDirectory()
+        let (res, lot, out) = (dir.file("res.h5"), dir.file("lot.h5"), dir.file("budget.h5"))
+        try table(validation: 5000).write(path: res, force: false)
+        let chips = [10, 15, 30].enumerated().map { i, n in
+            ChipLot.Chip(faultMap: FaultMap(rows: 10, cols: 10, bits: (0..<100).map { $0 < n ? 1 : 0 }),
+                         faultRate: Double(n) / 100, seed: UInt64(i))
+        }
+        try ChipLotFile.write(ChipLot(rows: 10, cols: 10, generator: "test", lotSeed: 7, chips: chips), to: lot, force: false)
+        let run = try BudgetRun.run(resilience: res, lot: lot, rule: BudgetRule(target: 0.8, policy: .max))
+        try run.write(path: out, force: false)
+        let f = try ResultsFile.read(path: out)
+        #expect(f.attributes["curve_split"] == .string("validation"))
+        #expect(f.attributes["validation_subset"] == .int(5000) && f.attributes["validation_first"] == .int(45_000))
+        #expect(f.attributes["train_subset"] == .int(512) && f.attributes["test_subset"] == .int(0))
+        let t = try #require(f[table: "per_chip"])
+        #expect(t["budget_epochs"]?.values == .int64([1, 3, -1]))
+        #expect(t["budget_images"]?.values == .int64([512, 1536, -1]))
+        #expect(try BudgetFile.read(path: out).splits["curve_split"] == .string("validation"))
     }
 
     /// What a statistical model of the curves takes: per rate, map and
