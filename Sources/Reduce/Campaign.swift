@@ -257,6 +257,12 @@ public struct Campaign: UnitJob {
         attrs["train_subset"] = .int(Int64(trainImages))
         attrs["test_subset"] = .int(Int64(testImages))
         attrs["baseline_accuracy"] = .double(base)
+        // What the campaign cost in data: every FAT run trained runEpochs
+        // passes over the training subset and evaluated each of its points
+        // on the test subset (a policy's own amount is epochs_spent x
+        // train_subset training images).
+        attrs["train_images_spent"] = .int(Int64(curves.reduce(0) { $0 + $1.runEpochs } * trainImages))
+        attrs["eval_images_spent"] = .int(Int64(curves.reduce(0) { $0 + $1.accuracy.count } * testImages))
         // Budgets came from the curve split; final accuracies are on test_subset test images.
         attrs.merge(fat.splitAttributes) { _, b in b }
         attrs[CampaignResults.chipsAttribute] = .string(UnitIndices.compress(chips))

@@ -56,6 +56,15 @@ struct ValidationSplitCLITests {
         #expect(c.attributes["validation_subset"] == .int(300))
         #expect(c.attributes["test_subset"] == .int(120))
         #expect(c.attributes["run_validation"] == .string("300"))
+        // 2 chips, each one constant-schedule run of its longest budget
+        // (at least the fixed 1 epoch) on 256 images, every point on 120 test images.
+        let curves = try #require(c[table: "curves"])
+        guard case .int64(let runEpochs)? = curves["run_epochs"]?.values, case .int64(let epochs)? = curves["epoch"]?.values else {
+            Issue.record("curves table without run_epochs / epoch"); return
+        }
+        let trained = zip(runEpochs, epochs).filter { $0.1 == 0 }.reduce(0) { $0 + $1.0 } * 256
+        #expect(c.attributes["train_images_spent"] == .int(trained) && trained >= 2 * 256)
+        #expect(c.attributes["eval_images_spent"] == .int(Int64(epochs.count) * 120))
         // FAP alone (fixed-0) measured on the 120 test images: a multiple of 1/120.
         let acc = try #require(CampaignCheck.read(campaign).accuracy(0, "fixed-0"))
         #expect((acc * 120).rounded() / 120 == acc)
