@@ -82,7 +82,10 @@ struct ReduceCommand: ParsableCommand {
         // accuracies are then on every test image unless --test-subset says otherwise.
         let split = try res.validationSplit(path: resilience)
         let inputs = try fat.inputs(defaults: try FATInputs.recordedSettings(res.extraAttributes, source: resilience),
-                                    trainSubset: res.trainSubset, testSubset: split == nil ? res.testSubset : nil,
+                                    // A --validation over a file without one: leave the training subset
+                                    // open so the split check below names the resilience file.
+                                    trainSubset: split == nil && fat.inputs.validation != nil ? nil : res.trainSubset,
+                                    testSubset: split == nil ? res.testSubset : nil,
                                     validation: split?.size)
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
                                     interpolate: interpolate, metric: metric, seed: fat.seed, chips: chips, out: out)
