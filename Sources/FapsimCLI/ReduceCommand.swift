@@ -42,6 +42,9 @@ struct ReduceCommand: ParsableCommand {
     @Option(help: "Fixed epoch budgets to compare with, comma-separated (e.g. 1,2,5).")
     var fixed: String = ""
 
+    @Option(name: .customLong("fixed-images"), help: "Fixed retraining amounts in training images, e.g. 1000,5000 (policies fixed-1000img, ...): each trained exactly (rounded up to whole batches; images_spent records the images), finer than an epoch.")
+    var fixedImages: String = ""
+
     @Flag(help: "Interpolate budgets between measured rates (as fapsim budget --interpolate).")
     var interpolate = false
 
@@ -69,7 +72,7 @@ struct ReduceCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let policyList = try CampaignPolicy.parse(policies: policies, fixed: fixed)
+        let policyList = try CampaignPolicy.parse(policies: policies, fixed: fixed, fixedImages: fixedImages)
         guard let metric = RateMetric(rawValue: rateMetric) else {
             throw FapsimError.invalid(file: nil, field: "--rate-metric", expected: "pe or weights", got: rateMetric)
         }
