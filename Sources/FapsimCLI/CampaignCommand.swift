@@ -149,6 +149,7 @@ struct CampaignSteps {
         let f = spec.fat
         if let n = f.trainSubset { a += ["--train-subset", String(n)] }
         if let n = f.testSubset { a += ["--test-subset", String(n)] }
+        if let n = f.validation { a += ["--validation", String(n)] }
         if let lr = f.lr { a += ["--lr", "\(lr)"] }
         if let s = f.schedule { a += ["--schedule", s] }
         if let b = f.batch { a += ["--batch", String(b)] }
@@ -247,7 +248,12 @@ struct CampaignSteps {
         begin("baseline", "the network fault-free on the test subset")
         if !FileManager.default.fileExists(atPath: out) {
             var args = ["evaluate", "--weights", weights] + dataArgs
-            if let n = spec.fat.testSubset { args += ["--limit", String(n)] }
+            // The targets sit under the baseline of the split the budgets decide on.
+            if let n = spec.fat.validation {
+                args += ["--validation", String(n)]
+            } else if let n = spec.fat.testSubset {
+                args += ["--limit", String(n)]
+            }
             args += ["--json", "--quiet"]
             note("  fapsim " + args.joined(separator: " ") + " > " + out)
             let t0 = Date()

@@ -44,6 +44,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Evaluate only the first N test images.")
     var limit: Int?
 
+    @Option(help: "Evaluate on the held-out validation split instead: the last N of the 50,000 training images (as --validation of fat, resilience and reduce).")
+    var validation: Int?
+
     @Option(help: "Images per forward pass (default 128 functional, 1 array).")
     var batch: Int?
 
@@ -62,6 +65,8 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         if let limit, limit <= 0 { throw ValidationError("--limit: expected a positive number of images, got \(limit)") }
+        if validation != nil && limit != nil { throw ValidationError("--validation: expected either --limit (test images) or --validation, got both") }
+        do { _ = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: nil) } catch let e as FapsimError { throw ValidationError(e.message) }
         if let threads, threads <= 0 { throw ValidationError("--threads: expected a positive count, got \(threads)") }
         if let batch, batch <= 0 { throw ValidationError("--batch: expected a positive batch size, got \(batch)") }
     }
@@ -71,7 +76,8 @@ struct EvaluateCommand: ParsableCommand {
         let faults = try chip.faultMap(config: hw)
         let params = try VGG11Parameters.load(path: weights)
         let dataDir = CIFAR10Set.resolveDirectory(data)
-        let test = try CIFAR10Set.load(directory: dataDir, split: .test, limit: limit)
+        let splits = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: limit)
+        let test = try splits.loadValidation(directory: dataDir) ?? splits.loadTest(directory: dataDir)
 
         let gemmEngine: any GEMMEngine
         var arrayEngine: ArrayEngine?

@@ -47,6 +47,9 @@ struct ReduceCommand: ParsableCommand {
     @Option(help: "Fixed epoch budgets to compare with, comma-separated (e.g. 1,2,5).")
     var fixed: String = ""
 
+    @Option(name: .customLong("fixed-images"), help: "Fixed retraining amounts in training images, e.g. 1000,5000 (policies fixed-1000img, ...): each trained exactly (rounded up to whole batches; images_spent records the images), finer than an epoch.")
+    var fixedImages: String = ""
+
     @Flag(help: "Interpolate budgets between measured rates (as fapsim budget --interpolate).")
     var interpolate = false
 
@@ -74,7 +77,7 @@ struct ReduceCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let policyList = try CampaignPolicy.parse(policies: policies, fixed: fixed)
+        let policyList = try CampaignPolicy.parse(policies: policies, fixed: fixed, fixedImages: fixedImages)
         guard let metric = RateMetric(rawValue: rateMetric) else {
             throw FapsimError.invalid(file: nil, field: "--rate-metric", expected: "pe or weights", got: rateMetric)
         }
@@ -87,7 +90,10 @@ struct ReduceCommand: ParsableCommand {
         // accuracies are then on every test image unless --test-subset says otherwise.
         let split = try res.validationSplit(path: resilience)
         let inputs = try fat.inputs(defaults: try FATInputs.recordedSettings(res.extraAttributes, source: resilience),
-                                    trainSubset: res.trainSubset, testSubset: split == nil ? res.testSubset : nil,
+                                    // A --validation over a file without one: leave the training subset
+                                    // open so the split check below names the resilience file.
+                                    trainSubset: split == nil && fat.inputs.validation != nil ? nil : res.trainSubset,
+                                    testSubset: split == nil ? res.testSubset : nil,
                                     validation: split?.size)
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
                                     interpolate: interpolate, metric: metric, confidence: confidence, seed: fat.seed, chips: chips,

@@ -58,13 +58,20 @@ public struct BudgetFile: Equatable, Sendable {
     /// the set the chips' accuracy is judged on.
     public var confidence: Double?
     public var judgedImages: Int?
+    /// The data the budgets were decided on, from the resilience file:
+    /// `curve_split`, `train_subset`, `test_subset`, `validation_subset`,
+    /// `validation_first` (those present; none in files of earlier versions).
+    public var splits: [String: AttributeValue]
+    public static let splitKeys = ["curve_split", "train_subset", "test_subset", "validation_subset", "validation_first"]
     public var rows: [Row]
 
     public static let policies = ["max", "mean", "confidence"]
 
     public init(resilienceFile: String, resilienceChecksum: String, lotFile: String, lotChecksum: String,
                 weightsChecksum: String, target: Double, policy: String, interpolate: Bool, rateMetric: String,
-                networkWidth: Double?, confidence: Double? = nil, judgedImages: Int? = nil, rows: [Row]) {
+                networkWidth: Double?, confidence: Double? = nil, judgedImages: Int? = nil,
+                splits: [String: AttributeValue] = [:], rows: [Row]) {
+        self.splits = splits.filter { Self.splitKeys.contains($0.key) }
         self.resilienceFile = resilienceFile
         self.resilienceChecksum = resilienceChecksum
         self.lotFile = lotFile
@@ -95,6 +102,7 @@ public struct BudgetFile: Equatable, Sendable {
         if let networkWidth { attributes["network_width"] = .double(networkWidth) }
         if let confidence { attributes["confidence"] = .double(confidence) }
         if let judgedImages { attributes["judged_images"] = .int(Int64(judgedImages)) }
+        attributes.merge(splits) { layout, _ in layout }
         var columns: [ResultsColumn] = [
             .int64("chip", units: "index", rows.map { Int64($0.chip) }),
             .double("fault_rate", units: "1", rows.map(\.faultRate), description: "faulty PEs / (rows x cols)"),
@@ -104,6 +112,12 @@ public struct BudgetFile: Equatable, Sendable {
             .double("rate_low", units: "1", rows.map(\.rateLow), description: "measured rate the budget was read from (lower end if interpolated)"),
             .double("rate_high", units: "1", rows.map(\.rateHigh), description: "measured rate the budget was read from (upper end if interpolated)"),
         ]
+        if case .int(let n)? = splits["train_subset"], n > 0 {
+            // The budget as an amount of training: a budget of e epochs is e
+            // passes over the train_subset images the curves were trained on.
+            columns.append(.int64("budget_images", units: "images", rows.map { $0.epochs.map { Int64($0) * n } ?? Self.unreachedSentinel },
+                                  description: "training images: budget_epochs x train_subset; -1 = unreached"))
+        }
         if rateMetric == "weights" {
             columns.append(.double("weight_share", units: "1", rows.map { $0.weightShare ?? .nan },
                                    description: "MAC-weighted pruned share of the chip's map: its coordinate under rate_metric weights"))
@@ -164,6 +178,7 @@ public struct BudgetFile: Equatable, Sendable {
                           weightsChecksum: try f.string("weights_checksum"), target: try f.double("target"), policy: policy,
                           interpolate: try f.int("interpolate") != 0, rateMetric: metric,
                           networkWidth: f.file.attributes["network_width"] == nil ? nil : try f.double("network_width"),
-                          confidence: confidence, judgedImages: judgedImages, rows: rows)
+                          confidence: confidence, judgedImages: judgedImages,
+                          splits: f.file.attributes.filter { splitKeys.contains($0.key) }, rows: rows)
     }
 }

@@ -17,8 +17,13 @@ public struct CampaignResults: Equatable, Sendable {
         /// The budget's flags (`above_range`, `unreached`, comma-separated;
         /// empty = none). An unreached chip was given the resilience file's E epochs.
         public var flags: String
+        /// Training images the policy's amount went through (`images_spent`);
+        /// nil in files of earlier versions.
+        public var imagesSpent: Int?
 
-        public init(chip: Int, policy: String, faultRate: Double, epochsSpent: Int, finalAccuracy: Double, flags: String = "") {
+        public init(chip: Int, policy: String, faultRate: Double, epochsSpent: Int, finalAccuracy: Double, flags: String = "",
+                    imagesSpent: Int? = nil) {
+            self.imagesSpent = imagesSpent
             self.chip = chip
             self.policy = policy
             self.faultRate = faultRate
@@ -118,7 +123,10 @@ public struct CampaignResults: Equatable, Sendable {
             .double("final_accuracy", units: "1", rows.map(\.finalAccuracy)),
             .int64("met_constraint", units: "1", rows.map { met($0) ? 1 : 0 }, description: "1 = final_accuracy >= target"),
             .string("flags", rows.map(\.flags), description: "budget flags: above_range, unreached (given the resilience file's E epochs); empty = none"),
-        ], attributes: ["description": .string("one row per (chip, policy)")])] + curveTables())
+        ] + (!rows.isEmpty && rows.allSatisfy { $0.imagesSpent != nil }
+             ? [.int64("images_spent", units: "images", rows.map { Int64($0.imagesSpent!) },
+                       description: "training images the policy's amount went through (epochs_spent = its whole epochs)")] : []),
+        attributes: ["description": .string("one row per (chip, policy)")])] + curveTables())
     }
 
     private func curveTables() -> [ResultsTable] {
@@ -156,8 +164,13 @@ public struct CampaignResults: Equatable, Sendable {
         guard [policy.count, rate.count, spent.count, acc.count, met.count, flags.count].allSatisfy({ $0 == chip.count }) else {
             throw f.malformed(t, "columns of different lengths")
         }
-        let rows = (0..<chip.count).map { Row(chip: Int(chip[$0]), policy: policy[$0], faultRate: rate[$0], epochsSpent: Int(spent[$0]),
-                                              finalAccuracy: acc[$0], flags: flags[$0]) }
+        // Files written before images_spent read without it.
+        let images = t["images_spent"] == nil ? nil : try f.ints(t, "images_spent")
+        if let images, images.count != chip.count { throw f.malformed(t, "columns of different lengths") }
+        let rows = (0..<chip.count).map { i in
+            Row(chip: Int(chip[i]), policy: policy[i], faultRate: rate[i], epochsSpent: Int(spent[i]),
+                finalAccuracy: acc[i], flags: flags[i], imagesSpent: images.map { Int($0[i]) })
+        }
         let curves = try readCurves(f) ?? []
         var attrs = f.file.attributes
         attrs["target"] = nil

@@ -70,8 +70,12 @@ public struct CampaignUnitFile: Equatable, Sendable {
         public var epochsSpent: Int
         public var finalAccuracy: Double
         public var flags: String
+        /// Training images the policy's amount went through; nil in unit
+        /// files of earlier versions.
+        public var imagesSpent: Int?
 
-        public init(policy: String, epochsSpent: Int, finalAccuracy: Double, flags: String) {
+        public init(policy: String, epochsSpent: Int, finalAccuracy: Double, flags: String, imagesSpent: Int? = nil) {
+            self.imagesSpent = imagesSpent
             self.policy = policy
             self.epochsSpent = epochsSpent
             self.finalAccuracy = finalAccuracy
@@ -125,7 +129,8 @@ public struct CampaignUnitFile: Equatable, Sendable {
                 .int64("epochs_spent", units: "epochs", policies.map { Int64($0.epochsSpent) }),
                 .double("final_accuracy", units: "1", policies.map(\.finalAccuracy)),
                 .string("flags", policies.map(\.flags)),
-            ]),
+            ] + (policies.allSatisfy { $0.imagesSpent != nil }
+                 ? [.int64("images_spent", units: "images", policies.map { Int64($0.imagesSpent!) })] : [])),
             ResultsTable(name: "curves", columns: [
                 .int64("run_epochs", units: "epochs", runs.flatMap { r in r.accuracy.map { _ in Int64(r.runEpochs) } }),
                 .int64("epoch", units: "epochs", runs.flatMap { $0.accuracy.indices.map(Int64.init) }),
@@ -148,6 +153,8 @@ public struct CampaignUnitFile: Equatable, Sendable {
               case .int(let trainN)? = f.attributes["train_images"], case .int(let testN)? = f.attributes["test_images"] else {
             throw FapsimError("\(path): expected a chip's policies and curves tables (a damaged unit file; delete it to recompute the chip)")
         }
+        var images: [Int64]?
+        if case .int64(let v)? = pt["images_spent"]?.values, v.count == names.count { images = v }
         var runs: [Run] = []
         var i = 0
         while i < runEpochs.count {
@@ -159,8 +166,10 @@ public struct CampaignUnitFile: Equatable, Sendable {
         }
         return CampaignUnitFile(chip: Int(chip), faultyPEs: Int(faulty), faultRate: rate, faultMapChecksum: sum,
                                 trainImages: Int(trainN), testImages: Int(testN),
-                                policies: names.indices.map { Policy(policy: names[$0], epochsSpent: Int(spent[$0]),
-                                                                     finalAccuracy: acc[$0], flags: flags[$0]) },
+                                policies: names.indices.map { i in
+                                    Policy(policy: names[i], epochsSpent: Int(spent[i]), finalAccuracy: acc[i], flags: flags[i],
+                                           imagesSpent: images.map { Int($0[i]) })
+                                },
                                 runs: runs)
     }
 }

@@ -19,6 +19,8 @@ public struct BudgetRun: Equatable, Sendable {
     /// Under the `weights` metric: the VGG11 width multiplier whose layer
     /// shapes turned each chip's map into a weight share; nil under `pe`.
     public var networkWidth: Double? = nil
+    /// The data the budgets were decided on (`ResilienceProvenance.splitAttributes`).
+    public var splits: [String: AttributeValue] = [:]
 
     public static let content = BudgetFile.content
 
@@ -45,7 +47,7 @@ public struct BudgetRun: Equatable, Sendable {
         let chips = try Budgeter.plan(table, faultyPEs: faulty, rule: rule, source: resilience)
         return BudgetRun(resiliencePath: resilience, lotPath: lot, rule: rule, chips: chips,
                          resilienceChecksum: try FNV1a64.file(resilience), lotChecksum: try FNV1a64.file(lot),
-                         weightsChecksum: p.weightsChecksum)
+                         weightsChecksum: p.weightsChecksum, splits: p.splitAttributes)
     }
 
     private static func runWeights(_ table: ResilienceTable, resilience: String, lot: String, rule: BudgetRule,
@@ -68,7 +70,7 @@ public struct BudgetRun: Equatable, Sendable {
         let chips = try Budgeter.plan(table, faultyPEs: faulty, weightShares: shares, rule: rule, source: resilience)
         return BudgetRun(resiliencePath: resilience, lotPath: lot, rule: rule, chips: chips,
                          resilienceChecksum: try FNV1a64.file(resilience), lotChecksum: try FNV1a64.file(lot),
-                         weightsChecksum: p.weightsChecksum, networkWidth: width)
+                         weightsChecksum: p.weightsChecksum, networkWidth: width, splits: p.splitAttributes)
     }
 
     /// The width multiplier of the network the resilience file was made for:
@@ -103,6 +105,7 @@ public struct BudgetRun: Equatable, Sendable {
                    networkWidth: networkWidth,
                    confidence: rule.policy == .confidence ? rule.confidence : nil,
                    judgedImages: rule.policy == .confidence ? rule.judgedImages : nil,
+                   splits: splits,
                    rows: chips.map { c in
                        BudgetFile.Row(chip: c.chip, faultRate: c.faultRate, epochs: c.epochs, flags: c.flags,
                                       rateLow: c.rateLow, rateHigh: c.rateHigh, weightShare: c.weightShare,
@@ -130,7 +133,7 @@ public struct BudgetRun: Equatable, Sendable {
         }
         return BudgetRun(resiliencePath: f.resilienceFile, lotPath: f.lotFile, rule: rule, chips: chips,
                          resilienceChecksum: f.resilienceChecksum, lotChecksum: f.lotChecksum,
-                         weightsChecksum: f.weightsChecksum, networkWidth: f.networkWidth)
+                         weightsChecksum: f.weightsChecksum, networkWidth: f.networkWidth, splits: f.splits)
     }
 
     /// Chips per budget value, "unreached" last.

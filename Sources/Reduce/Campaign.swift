@@ -8,16 +8,20 @@ import SystolicArray
 public enum CampaignPolicy: Equatable, Sendable {
     case reduce(BudgetPolicy)
     case fixed(Int)
+    /// A fixed amount of training images (`--fixed-images`), finer than an epoch.
+    case fixedImages(Int)
 
     public var label: String {
         switch self {
         case .reduce(let p): return p.rawValue
         case .fixed(let n): return "fixed-\(n)"
+        case .fixedImages(let n): return "fixed-\(n)img"
         }
     }
 
-    /// `--policies max,mean` and `--fixed 1,2,5` as policies, Reduce's first.
-    public static func parse(policies: String, fixed: String) throws -> [CampaignPolicy] {
+    /// `--policies max,mean`, `--fixed 1,2,5` and `--fixed-images 1000,5000`
+    /// as policies, Reduce's first.
+    public static func parse(policies: String, fixed: String, fixedImages: String = "") throws -> [CampaignPolicy] {
         var out: [CampaignPolicy] = []
         for name in policies.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
             guard let p = BudgetPolicy(rawValue: name) else {
@@ -33,7 +37,14 @@ public enum CampaignPolicy: Equatable, Sendable {
             guard !out.contains(.fixed(n)) else { throw FapsimError.invalid(file: nil, field: "--fixed", expected: "each epoch count once", got: fixed) }
             out.append(.fixed(n))
         }
-        guard !out.isEmpty else { throw FapsimError("--policies/--fixed: expected at least one policy (max, mean, confidence or a fixed epoch count), got none") }
+        for text in fixedImages.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !text.isEmpty {
+            guard let n = Int(text), n >= 0 else {
+                throw FapsimError.invalid(file: nil, field: "--fixed-images", expected: "a comma-separated list of training-image counts >= 0 (e.g. 1000,5000)", got: text)
+            }
+            guard !out.contains(.fixedImages(n)) else { throw FapsimError.invalid(file: nil, field: "--fixed-images", expected: "each image count once", got: fixedImages) }
+            out.append(.fixedImages(n))
+        }
+        guard !out.isEmpty else { throw FapsimError("--policies/--fixed: expected at least one policy (max, mean, confidence or a fixed epoch or image count), got none") }
         return out
     }
 }
@@ -168,6 +179,8 @@ public struct Campaign: UnitJob {
         try policies.map { policy in
             switch policy {
             case .fixed(let n): return (policy.label, n, "")
+            // Trained by image amount (`ChipPlan.imageRuns`); no epoch run.
+            case .fixedImages: return (policy.label, 0, "")
             case .reduce(let p):
                 // The campaign judges each chip on its test images.
                 let rule = BudgetRule(target: target, policy: p, interpolate: interpolate, metric: metric,
@@ -203,10 +216,17 @@ public struct Campaign: UnitJob {
     public func plan(unit u: Int) throws -> ChipPlan {
         let c = chips[u]
         let b = try budgets(map: try lot.faultMap(chip: c))
-        return ChipPlan(chip: c, budgets: b, runs: runLengths(b.map(\.epochs)))
+        let byEpochs = zip(policies, b).filter { if case .fixedImages = $0.0 { return false }; return true }.map(\.1.epochs)
+        let amounts = Array(Set(policies.compactMap { p -> Int? in if case .fixedImages(let n) = p { return n }; return nil })).sorted()
+        // As for epochs: one run to the largest amount under the constant
+        // schedule (read off, bit-identical to shorter runs), else one per amount.
+        let imageRuns = amounts.isEmpty ? [] : (fat.settings.scheduleName == "constant" ? [amounts] : amounts.map { [$0] })
+        return ChipPlan(chip: c, budgets: b, runs: byEpochs.isEmpty ? [] : runLengths(byEpochs), imageRuns: imageRuns)
     }
 
-    public mutating func images(of plan: ChipPlan) throws -> Int { plan.runs.reduce(0, +) * (try fat.train().count) }
+    public mutating func images(of plan: ChipPlan) throws -> Int {
+        plan.runs.reduce(0, +) * (try fat.train().count) + plan.imageRuns.compactMap(\.last).reduce(0, +)
+    }
 
     /// FAT on the chip's fault map for each run length, and the accuracy
     /// under each policy read off the curves.
@@ -224,6 +244,13 @@ public struct Campaign: UnitJob {
                                 evaluation: .test)
             curves.append((n, h))
         }
+        // Image amounts: the accuracy and real images of each amount's steps.
+        var byImages: [Int: AmountRecord] = [:]
+        for amounts in plan.imageRuns {
+            let points = try fat.fatAmounts(faults: map, amounts: amounts, seed: trainingSeed(chip: plan.chip),
+                                            progress: line, evaluation: .test)
+            for p in points where amounts.contains(p.images) { byImages[p.images] = p }
+        }
         // Accuracy after e epochs: the constant run's curve at e, else the
         // final point of the run of exactly e epochs (e = 0: FAP alone).
         func accuracy(_ e: Int) -> Double {
@@ -232,8 +259,14 @@ public struct Campaign: UnitJob {
         }
         return CampaignUnitFile(chip: plan.chip, faultyPEs: map.faultyCount, faultRate: Double(map.faultyCount) / Double(pes),
                                 faultMapChecksum: map.checksum, trainImages: images, testImages: try fat.test().count,
-                                policies: plan.budgets.map { .init(policy: $0.policy, epochsSpent: $0.epochs,
-                                                                   finalAccuracy: accuracy($0.epochs), flags: $0.flags) },
+                                policies: zip(policies, plan.budgets).map { policy, b in
+                                    if case .fixedImages(let n) = policy, let p = byImages[n] {
+                                        return .init(policy: b.policy, epochsSpent: p.imagesTrained / images, finalAccuracy: p.accuracy,
+                                                     flags: b.flags, imagesSpent: p.imagesTrained)
+                                    }
+                                    return .init(policy: b.policy, epochsSpent: b.epochs, finalAccuracy: accuracy(b.epochs),
+                                                 flags: b.flags, imagesSpent: b.epochs * images)
+                                },
                                 runs: curves.map { .init(runEpochs: $0.runEpochs, accuracy: $0.history.map(\.testAccuracy),
                                                          seconds: $0.history.map(\.seconds)) }).resultsFile()
     }
@@ -253,7 +286,7 @@ public struct Campaign: UnitJob {
             trainImages = unit.trainImages; testImages = unit.testImages
             for p in unit.policies {
                 rows.append(.init(chip: c, policy: p.policy, faultRate: unit.faultRate, epochsSpent: p.epochsSpent,
-                                  finalAccuracy: p.finalAccuracy, flags: p.flags))
+                                  finalAccuracy: p.finalAccuracy, flags: p.flags, imagesSpent: p.imagesSpent))
             }
             curves += unit.runs.map { .init(chip: c, runEpochs: $0.runEpochs, accuracy: $0.accuracy) }
         }
@@ -276,6 +309,28 @@ public struct Campaign: UnitJob {
         attrs["train_subset"] = .int(Int64(trainImages))
         attrs["test_subset"] = .int(Int64(testImages))
         attrs["baseline_accuracy"] = .double(base)
+        // What the campaign cost in data: every FAT run trained runEpochs
+        // passes over the training subset and evaluated each of its points
+        // on the test subset (a policy's own amount is epochs_spent x
+        // train_subset training images).
+        // Image-amount runs (--fixed-images) are not in the curves: one run to
+        // a chip's largest amount (constant schedule) or one per amount, each
+        // evaluated before training and after each of its amounts.
+        let imageLabels = Set(policies.compactMap { p -> String? in if case .fixedImages = p { return p.label }; return nil })
+        var imageTrain = 0, imageEvals = 0
+        for c in chips {
+            let spent = rows.filter { $0.chip == c && imageLabels.contains($0.policy) }.compactMap(\.imagesSpent)
+            guard !spent.isEmpty else { continue }
+            if fat.settings.scheduleName == "constant" {
+                imageTrain += spent.max()!
+                imageEvals += Set(spent).count + 1
+            } else {
+                imageTrain += spent.reduce(0, +)
+                imageEvals += 2 * spent.count
+            }
+        }
+        attrs["train_images_spent"] = .int(Int64(curves.reduce(0) { $0 + $1.runEpochs } * trainImages + imageTrain))
+        attrs["eval_images_spent"] = .int(Int64((curves.reduce(0) { $0 + $1.accuracy.count } + imageEvals) * testImages))
         // Budgets came from the curve split; final accuracies are on test_subset test images.
         attrs.merge(fat.splitAttributes) { _, b in b }
         attrs[CampaignResults.chipsAttribute] = .string(UnitIndices.compress(chips))
@@ -296,4 +351,7 @@ public struct ChipPlan: Sendable {
     public var chip: Int
     public var budgets: [(policy: String, epochs: Int, flags: String)]
     public var runs: [Int]
+    /// The image-amount runs (`--fixed-images`): each the sorted amounts one
+    /// `TrainingRun.trainAmounts` run measures.
+    public var imageRuns: [[Int]] = []
 }

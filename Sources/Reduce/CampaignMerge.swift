@@ -57,6 +57,13 @@ public enum CampaignMerge {
         var attrs = first.attributes
         attrs[CampaignResults.chipsAttribute] = .string(UnitIndices.compress(union))
         attrs[CampaignResults.partialAttribute] = .int(lotChips == nil || !missing.isEmpty ? 1 : 0)
+        // The parts' costs add up (files before these attributes have none).
+        for key in ["train_images_spent", "eval_images_spent"] where first.attributes[key] != nil {
+            attrs[key] = .int(results.reduce(0) { sum, r in
+                if case .int(let n)? = r.attributes[key] { return sum + n }
+                return sum
+            })
+        }
         return try CampaignResults(target: first.target, rows: rows, curves: curves, attributes: attrs, source: "merge of \(parts.joined(separator: ", "))")
     }
 }

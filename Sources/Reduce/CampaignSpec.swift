@@ -1,6 +1,7 @@
 import Foundation
 import Yams
 import FapsimSupport
+import Network
 
 /// A whole Reduce campaign as one YAML file (`campaigns/*.yaml`, read by
 /// `fapsim campaign run`): where the weights come from, the chip lot, the
@@ -49,6 +50,9 @@ public struct CampaignSpec: Equatable, Sendable {
     public struct FAT: Equatable, Sendable {
         public var trainSubset: Int?
         public var testSubset: Int?
+        /// Held-out validation images (the last N training images) Steps 1
+        /// and 2 decide on; nil = none (curves on the test set).
+        public var validation: Int?
         public var lr: Double?
         public var schedule: String?
         public var batch: Int?
@@ -178,14 +182,22 @@ public struct CampaignSpec: Equatable, Sendable {
         if root["fat"] != nil {
             let f = try r.mapping("fat")
             try f.check([("train_subset", false, "training images per FAT epoch"), ("test_subset", false, "test images per accuracy"),
+                         ("validation", false, "held-out training images (the last N) the budgets decide on"),
                          ("lr", false, "FAT learning rate"), ("schedule", false, "constant, onecycle, cosine or step"),
                          ("batch", false, "images per SGD step"), ("momentum", false, "SGD momentum in [0, 1)"),
                          ("weight_decay", false, "L2 weight decay >= 0"), ("nesterov", false, "Nesterov momentum (true or false)"),
                          ("augment", false, "random crop and flip (true or false)"), ("conv_algorithm", false, "winograd or gemm")])
             fat.trainSubset = try f.optionalInt("train_subset")
             fat.testSubset = try f.optionalInt("test_subset")
-            for key in ["train_subset", "test_subset", "batch"] where f.dict[key] != nil {
+            fat.validation = try f.optionalInt("validation")
+            for key in ["train_subset", "test_subset", "validation", "batch"] where f.dict[key] != nil {
                 if try f.int(key) < 1 { throw f.invalid(key, expected: "a positive number") }
+            }
+            if let v = fat.validation {
+                // The split's own checks (size, overlap), under the YAML key.
+                do { _ = try HeldOutSplits(trainSubset: fat.trainSubset, validation: v, testSubset: nil) } catch let e as FapsimError {
+                    throw FapsimError("\(file): fat.validation: \(e.message.hasPrefix("--validation: ") ? String(e.message.dropFirst(14)) : e.message)")
+                }
             }
             fat.lr = try f.optionalDouble("lr")
             if let lr = fat.lr, !(lr > 0) { throw f.invalid("lr", expected: "a positive learning rate") }
@@ -272,6 +284,8 @@ public struct CampaignSpec: Equatable, Sendable {
             "reduce.policies": list(policies), "reduce.fixed": list(fixed), "reduce.interpolate": "\(interpolate)",
             "reduce.rate_metric": rateMetric, "reduce.confidence": opt(confidence), "seed": "\(seed)",
         ]
+        // Only when set: campaign folders of earlier versions keep their lines.
+        if let v = fat.validation { kv["fat.validation"] = "\(v)" }
         switch weights {
         case .train(let width, let epochs, let seed):
             kv["weights.train.width"] = "\(width)"; kv["weights.train.epochs"] = "\(epochs)"; kv["weights.train.seed"] = "\(seed)"

@@ -169,6 +169,20 @@ public struct FATInputs {
     /// the same run is resumed, so a kill loses at most the epoch in progress.
     /// `progress` (shared by the units of a run) advances by images trained,
     /// the resumed epochs included.
+    /// FAT on `faults` up to the largest of `amounts` (training images,
+    /// `TrainingRun.trainAmounts`), measuring after each amount on the
+    /// `evaluation` set. Not checkpointed: a kill restarts the run.
+    public mutating func fatAmounts(faults: FaultMap?, amounts: [Int], seed: UInt64, progress: ProgressLine?,
+                                    evaluation: Evaluation = .curves) throws -> [AmountRecord] {
+        let train = try train()
+        let test = evaluation == .test ? try test() : try curveSet()
+        let trainer = VGG11Trainer(parameters: parameters, faults: faults, hyperparameters: settings.hyperparameters)
+        let epochs = TrainingRun.epochs(for: amounts, trainImages: train.count)
+        let run = try TrainingRun(trainer: trainer, settings: try settings.training(epochs: epochs, seed: seed),
+                                  train: train, test: test)
+        return try run.trainAmounts(amounts, progress: progress)
+    }
+
     public mutating func fat(faults: FaultMap?, epochs: Int, seed: UInt64, checkpoint: String?,
                              identity: [String: String], progress: ProgressLine?,
                              evaluation: Evaluation = .curves) throws -> [EpochRecord] {

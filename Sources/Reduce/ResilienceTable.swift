@@ -1,5 +1,7 @@
 import Foundation
+import FapsimStore
 import FapsimSupport
+import Network
 
 /// Where a resilience table came from: the inputs a budget or campaign must
 /// match before it may use the table (same weights, same array).
@@ -52,6 +54,20 @@ public struct ResilienceProvenance: Equatable, Sendable {
 
     /// Where the curves were measured: "validation" or "test".
     public var curveSplit: String { validationSubset == nil ? "test" : "validation" }
+
+    /// The data the curves were measured on, as root attributes of the files
+    /// derived from them (budget): `curve_split`, `train_subset`,
+    /// `test_subset` and, with a validation split, `validation_subset` and
+    /// `validation_first`.
+    public var splitAttributes: [String: AttributeValue] {
+        var a: [String: AttributeValue] = ["curve_split": .string(curveSplit), "train_subset": .int(Int64(trainSubset)),
+                                           "test_subset": .int(Int64(testSubset))]
+        if let v = validationSubset {
+            a["validation_subset"] = .int(Int64(v))
+            a["validation_first"] = .int(Int64(CIFAR10Set.trainImagesTotal - v))
+        }
+        return a
+    }
 
     /// Images each accuracy point was measured on (the n of correct / n).
     public var curveImages: Int { validationSubset ?? testSubset }

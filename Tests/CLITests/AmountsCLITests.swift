@@ -52,6 +52,40 @@ struct AmountsCLITests {
         #expect(file.attributes["validation"] == .string("150"))
     }
 
+    func reduce(_ f: F.Files, out: String, fixed: String, images: String) -> [String] {
+        ["reduce", "--weights", f.weights, "--lot", f.lot, "--resilience", f.resilience, "--target", "\(f.targets[1])",
+         "--policies", "", "--fixed", fixed, "--fixed-images", images, "--data", F.cifar, "--chips", "0-1",
+         "--out", out, "--quiet", "--seed", "9"]
+    }
+
+    /// A campaign's fixed image amounts: trained exactly (whole batches),
+    /// read off one run, equal to a separate campaign of the shorter amount
+    /// and, at one epoch's images, to the fixed 1-epoch policy, bit for bit.
+    @Test func campaignFixedImagesAreTrainedExactly() throws {
+        let f = try F.get()
+        let a = f.dir.file("images-a.h5"), b = f.dir.file("images-b.h5")
+        let r = try runFapsim(reduce(f, out: a, fixed: "1", images: "100,256"))
+        #expect(r.status == 0, "\(r.stderr)")
+        let s = try runFapsim(reduce(f, out: b, fixed: "", images: "100"))
+        #expect(s.status == 0, "\(s.stderr)")
+        let x = try CampaignResults.read(path: a), y = try CampaignResults.read(path: b)
+        func row(_ c: CampaignResults, _ chip: Int, _ policy: String) throws -> CampaignResults.Row {
+            try #require(c.rows.first { $0.chip == chip && $0.policy == policy })
+        }
+        for chip in 0...1 {
+            let one = try row(x, chip, "fixed-1"), full = try row(x, chip, "fixed-256img"), part = try row(x, chip, "fixed-100img")
+            #expect(one.imagesSpent == 256 && full.imagesSpent == 256 && part.imagesSpent == 128)
+            #expect(full.epochsSpent == 1 && part.epochsSpent == 0)
+            #expect(full.finalAccuracy.bitPattern == one.finalAccuracy.bitPattern)
+            #expect(try row(y, chip, "fixed-100img").finalAccuracy.bitPattern == part.finalAccuracy.bitPattern)
+        }
+        // Two chips: a 1-epoch run and a 256-image run each.
+        #expect(try ResultsFile.read(path: a).attributes["train_images_spent"] == .int(2 * (256 + 256)))
+        let bad = try runFapsim(reduce(f, out: f.dir.file("images-bad.h5"), fixed: "", images: "100,x"))
+        #expect(bad.status != 0 && bad.stderr.split(separator: "\n").count == 1)
+        #expect(bad.stderr.contains("--fixed-images: expected a comma-separated list of training-image counts >= 0 (e.g. 1000,5000), got x"), "\(bad.stderr)")
+    }
+
     @Test func badAmountsAreOneLineErrorsNamingTheFlag() throws {
         let f = try F.get()
         let out = f.dir.file("amounts-bad.h5")

@@ -56,6 +56,15 @@ struct ValidationSplitCLITests {
         #expect(c.attributes["validation_subset"] == .int(300))
         #expect(c.attributes["test_subset"] == .int(120))
         #expect(c.attributes["run_validation"] == .string("300"))
+        // 2 chips, each one constant-schedule run of its longest budget
+        // (at least the fixed 1 epoch) on 256 images, every point on 120 test images.
+        let curves = try #require(c[table: "curves"])
+        guard case .int64(let runEpochs)? = curves["run_epochs"]?.values, case .int64(let epochs)? = curves["epoch"]?.values else {
+            Issue.record("curves table without run_epochs / epoch"); return
+        }
+        let trained = zip(runEpochs, epochs).filter { $0.1 == 0 }.reduce(0) { $0 + $1.0 } * 256
+        #expect(c.attributes["train_images_spent"] == .int(trained) && trained >= 2 * 256)
+        #expect(c.attributes["eval_images_spent"] == .int(Int64(epochs.count) * 120))
         // FAP alone (fixed-0) measured on the 120 test images: a multiple of 1/120.
         let acc = try #require(CampaignCheck.read(campaign).accuracy(0, "fixed-0"))
         #expect((acc * 120).rounded() / 120 == acc)
@@ -96,6 +105,22 @@ struct ValidationSplitCLITests {
         try fails(reduceArgs(f, resilience: val, out: out) + ["--train-subset", "128"],
                   "\(val): train_subset: its curves were trained on the first 256 training images, this campaign trains on 128")
         #expect(!FileManager.default.fileExists(atPath: out))
+    }
+}
+
+extension ValidationSplitCLITests {
+    /// `fapsim evaluate --validation N`: the baseline a YAML campaign's
+    /// targets sit under when it holds out a validation split.
+    @Test func evaluateOnTheValidationSplit() throws {
+        let f = try F.get()
+        let r = try runFapsim(["evaluate", "--weights", f.weights, "--data", F.cifar, "--validation", "150", "--json", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(j["images"] as? Int == 150)
+        try fails(["evaluate", "--weights", f.weights, "--data", F.cifar, "--validation", "150", "--limit", "20"],
+                  "--validation: expected either --limit (test images) or --validation, got both")
+        try fails(["evaluate", "--weights", f.weights, "--data", F.cifar, "--validation", "50000"],
+                  "--validation: expected fewer than the 50000 training images")
     }
 }
 

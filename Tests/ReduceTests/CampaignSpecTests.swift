@@ -83,6 +83,9 @@ import FapsimTestSupport
         ("resilience: {rates: 0.1, repeats: 2, epochs: 3}", "c.yaml: resilience.rates: expected a list"),
         ("fat: {train_subset: 0}", "c.yaml: fat.train_subset: expected a positive number, got 0"),
         ("fat: {lr: -1}", "c.yaml: fat.lr: expected a positive learning rate"),
+        ("fat: {validation: 0}", "c.yaml: fat.validation: expected a positive number, got 0"),
+        ("fat: {validation: 50000}", "c.yaml: fat.validation: expected fewer than the 50000 training images"),
+        ("fat: {train_subset: 45001, validation: 5000}", "c.yaml: fat.validation: the last 5000 training images (from index 45000) overlap --train-subset 45001"),
         ("fat: {conv_algorithm: fft}", "c.yaml: fat.conv_algorithm: expected winograd or gemm, got fft"),
         ("fat: {momentum: 1.5}", "c.yaml: fat.momentum: expected a momentum in [0, 1), got 1.5"),
         ("fat: {weight_decay: -1}", "c.yaml: fat.weight_decay: expected a weight decay >= 0"),
@@ -146,5 +149,16 @@ import FapsimTestSupport
         #expect(changed == ["lot.seed = 7", "lot.seed = 8"])
         #expect(a.canonicalLines == a.canonicalLines.sorted())
         #expect(a.canonicalLines.contains("weights.train.width = 0.25"))
+    }
+
+    /// `fat.validation` reaches the spec and its line only when set, so the
+    /// folders of campaigns without it keep their canonical lines.
+    @Test func validationKeyIsParsedAndOnlyThenInTheLines() throws {
+        let a = try parse(Self.valid)
+        #expect(a.fat.validation == nil)
+        #expect(!a.canonicalLines.contains { $0.hasPrefix("fat.validation") })
+        let b = try parse(edited("fat:", "fat: {train_subset: 500, test_subset: 400, validation: 1000}"))
+        #expect(b.fat.validation == 1000)
+        #expect(b.canonicalLines.contains("fat.validation = 1000"))
     }
 }

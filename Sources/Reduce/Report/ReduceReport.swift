@@ -91,7 +91,8 @@ public enum ReduceReport {
         | Training / test images | \(p.trainSubset) / \(p.testSubset) |
         | Seed | \(p.seed) |
 
-        """ + (baseline.map { "| Fault-free test accuracy (the weights) | \(pct($0)) |\n" } ?? "")
+        """ + (p.validationSubset.map { "| Curves measured on | the last \($0) training images (held-out validation split) |\n" } ?? "")
+            + (baseline.map { "| Fault-free \(p.curveSplit) accuracy (the weights) | \(pct($0)) |\n" } ?? "")
     }
 
     static func resilienceSection(_ t: ResilienceTable) -> String {
