@@ -13,10 +13,11 @@ public enum ConfidenceObservations {
     /// the binomial noise and the amounts need.
     public static func from(_ table: ResilienceTable, coordinates: [Double], source: String) throws -> [AccuracyObservation] {
         let p = table.provenance
-        guard p.testSubset > 0 else {
-            throw FapsimError.invalid(file: source, field: "test_subset",
-                                      expected: "the number of validation images behind each accuracy (--policy confidence needs it for the binomial noise); redo Step 1",
-                                      got: "\(p.testSubset)")
+        // The curves' images: the held-out validation split when Step 1 had one, else its test subset.
+        guard p.curveImages > 0 else {
+            throw FapsimError.invalid(file: source, field: p.curveSplit == "validation" ? "validation_subset" : "test_subset",
+                                      expected: "the number of images behind each accuracy (--policy confidence needs it for the binomial noise); redo Step 1",
+                                      got: "\(p.curveImages)")
         }
         guard p.trainSubset > 0 else {
             throw FapsimError.invalid(file: source, field: "train_subset",
@@ -26,17 +27,11 @@ public enum ConfidenceObservations {
         guard table.repeats >= 2 else {
             throw FapsimError("\(source): repeats 1: --policy confidence needs at least 2 fault maps per rate to estimate the spread between maps; redo Step 1 with --repeats 3 or more")
         }
-        var out: [AccuracyObservation] = []
-        for (r, perRate) in table.accuracy.enumerated() {
-            for (k, curve) in perRate.enumerated() {
-                for (e, acc) in curve.enumerated() {
-                    // Accuracies are correct / n; rounding recovers the count.
-                    out.append(AccuracyObservation(x: coordinates[r], map: k, amount: Double(e * p.trainSubset),
-                                                   correct: Int((acc * Double(p.testSubset)).rounded()), images: p.testSubset))
-                }
-            }
+        // Accuracies are correct / n; `correctCounts` recovers the counts.
+        return table.correctCounts.map { c in
+            AccuracyObservation(x: coordinates[c.rateIndex], map: c.repeatIndex, amount: Double(c.images),
+                                correct: c.correct, images: c.n)
         }
-        return out
     }
 
     /// The budget in the table's unit (FAT epochs) for a model amount in images.

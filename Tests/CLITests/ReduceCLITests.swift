@@ -400,7 +400,7 @@ struct ReduceCLITests {
         res.testSubset = 0
         let noValidation = f.dir.file("res-no-validation.h5")
         try res.write(path: noValidation, force: true)
-        try fails(["--policy", "confidence", "--confidence", "0.9"], resilience: noValidation, "\(noValidation): test_subset: expected the number of validation images")
+        try fails(["--policy", "confidence", "--confidence", "0.9"], resilience: noValidation, "\(noValidation): test_subset: expected the number of images behind each accuracy")
         // The paper's policies still read it.
         let r = try runFapsim(["budget", "--resilience", noValidation, "--lot", f.lot, "--target", "\(f.targets[0])", "--policy", "max",
                                "--out", f.dir.file("budget-max-no-validation.h5")])

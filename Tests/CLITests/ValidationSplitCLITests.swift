@@ -68,6 +68,13 @@ struct ValidationSplitCLITests {
         // FAP alone (fixed-0) measured on the 120 test images: a multiple of 1/120.
         let acc = try #require(CampaignCheck.read(campaign).accuracy(0, "fixed-0"))
         #expect((acc * 120).rounded() / 120 == acc)
+
+        // The confidence policy reads its binomial noise off the validation split
+        // (300 images), not the test subset the file does not have (0).
+        let budget = try runFapsim(["budget", "--resilience", a, "--lot", f.lot, "--target", "0.11", "--policy", "confidence",
+                                    "--confidence", "0.9", "--out", f.dir.file("val-budget.h5"), "--json"])
+        #expect(budget.status == 0, "\(budget.stderr)")
+        #expect(budget.stdout.contains("\"p_meet\""), "\(budget.stdout)")
     }
 
     func reduceArgs(_ f: F.Files, resilience: String, out: String) -> [String] {
