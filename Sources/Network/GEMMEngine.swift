@@ -19,7 +19,8 @@ public protocol GEMMEngine: AnyObject {
 }
 
 /// im2col + FAP-masked GEMM through OpenBLAS: the fast path for evaluation,
-/// sweeps and training. With a fault map, mask[k][n] = 1 - fault[k mod R][n mod C].
+/// sweeps and training. With a fault map, the mask zeroes every weight that the
+/// layer's `WeightMapping` puts on a faulty PE.
 public final class FunctionalEngine: GEMMEngine {
     public let faults: FaultMap?
 
