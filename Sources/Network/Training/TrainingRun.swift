@@ -105,7 +105,7 @@ public final class TrainingRun {
     /// Top-1 accuracy on the test set of the current weights (BN inference mode,
     /// FAP-masked weights: the network the faulty chip computes).
     public func evaluate(progress: ProgressLine? = nil) throws -> Double {
-        let net = VGG11Network(parameters: trainer.parameters, engine: FunctionalEngine(faults: trainer.faults))
+        let net = VGG11Network(parameters: trainer.parameters, engine: FunctionalEngine(chip: trainer.chip))
         return try Evaluator.evaluate(network: net, data: test, batch: 250, progress: progress).accuracy
     }
 
