@@ -68,7 +68,8 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let hw = try Self.loadConfig(config)
-        let faults = try chip.faultMap(config: hw)
+        let chipState = try chip.chipDescription(config: hw)
+        let faults = chipState.faults
         let params = try VGG11Parameters.load(path: weights)
         let dataDir = CIFAR10Set.resolveDirectory(data)
         let test = try CIFAR10Set.load(directory: dataDir, split: .test, limit: limit)
@@ -77,9 +78,9 @@ struct EvaluateCommand: ParsableCommand {
         var arrayEngine: ArrayEngine?
         switch engine {
         case .functional:
-            gemmEngine = FunctionalEngine(faults: faults)
+            gemmEngine = FunctionalEngine(chip: chipState)
         case .array:
-            let a = try ArrayEngine(config: hw, faults: faults, threads: threads)
+            let a = try ArrayEngine(config: hw, chip: chipState, threads: threads)
             arrayEngine = a
             gemmEngine = a
         }
@@ -111,6 +112,7 @@ struct EvaluateCommand: ParsableCommand {
                 "weights": weights,
                 "width": params.spec.width,
                 "fault_rate": faults?.faultRate ?? 0,
+                "mitigation": chipState.mitigation.rawValue,
                 "wall_s": wall,
             ]
             if let faults { out["fault_map_checksum"] = faults.checksum }

@@ -47,14 +47,17 @@ struct FatCommand: ParsableCommand {
         let hw = try EvaluateCommand.loadConfig(config)
         let settings = try training.settings(defaults: .fatDefaults)
         try CheckpointedTraining.checkOutputs(out: out, options: training, extra: weightsOut.map { [$0] } ?? [])
-        guard let faults = try chip.faultMap(config: hw) else { throw FapsimError("fat: no fault map (internal)") }
+        let chipState = try chip.chipDescription(config: hw)
+        guard let faults = chipState.faults else { throw FapsimError("fat: no fault map (internal)") }
         let weightsFile = try WeightsFile.read(path: weights)
         let params = try VGG11Parameters.load(weightsFile, path: weights, width: width)
         let data = try training.loadData()
-        let trainer = VGG11Trainer(parameters: params, faults: faults, hyperparameters: settings.hyperparameters)
+        let trainer = VGG11Trainer(parameters: params, chip: chipState, hyperparameters: settings.hyperparameters)
         let run = try TrainingRun(trainer: trainer, settings: settings, train: data.train, test: data.test)
         var identity: [String: String] = [
-            "command": "fat", "weights_checksum": weightsFile.checksum, "fault_map_checksum": faults.checksum,
+            // The chip's checksum is the map's under FAP, so identities (and the
+            // checkpoints that carry them) from before mitigations existed still match.
+            "command": "fat", "weights_checksum": weightsFile.checksum, "fault_map_checksum": chipState.checksum,
             "train_images": String(data.train.count), "test_images": String(data.test.count),
         ]
         if let lot = chip.lot, let c = chip.chip { identity["lot_checksum"] = try FNV1a64.file(lot); identity["chip"] = String(c) }
@@ -63,7 +66,7 @@ struct FatCommand: ParsableCommand {
         guard try driver.execute() else { return }
         let wall = Date().timeIntervalSince(t0)
         let h = run.history
-        let share = PrunedShare.macWeighted(faults, spec: params.spec)
+        let share = PrunedShare.macWeighted(chipState, spec: params.spec)
 
         var attributes: [String: AttributeValue] = [
             "weights_file": .string(weights), "weights_checksum": .string(weightsFile.checksum),
@@ -71,6 +74,7 @@ struct FatCommand: ParsableCommand {
             "rows": .int(Int64(hw.rows)), "cols": .int(Int64(hw.cols)),
             "fault_rate": .double(faults.faultRate), "faulty_pes": .int(Int64(faults.faultyCount)),
             "fault_map_checksum": .string(faults.checksum), "pruned_mac_share": .double(share),
+            "mitigation": .string(chipState.mitigation.rawValue),
             "data_dir": .string(data.directory),
             "train_images": .int(Int64(data.train.count)), "test_images": .int(Int64(data.test.count)),
             "fap_accuracy": .double(h[0].testAccuracy), "final_accuracy": .double(h.last!.testAccuracy),

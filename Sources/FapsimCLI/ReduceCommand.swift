@@ -75,8 +75,9 @@ struct ReduceCommand: ParsableCommand {
         }
         // Unset FAT settings default to those Step 1 used.
         let res = try ResilienceFile.read(path: resilience)
+        let mitigation = try fat.mitigation.resolve(lotPath: lot, resilience: res.extraAttributes, resiliencePath: resilience)
         let inputs = try fat.inputs(defaults: try FATInputs.recordedSettings(res.extraAttributes, source: resilience),
-                                    trainSubset: res.trainSubset, testSubset: res.testSubset)
+                                    trainSubset: res.trainSubset, testSubset: res.testSubset, mitigation: mitigation)
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
                                     interpolate: interpolate, metric: metric, seed: fat.seed, chips: chips, out: out)
         guard let done = try unitOptions.execute(&campaign, force: force, quiet: quiet, json: json, beforeFinal: {

@@ -142,7 +142,7 @@ public struct Campaign: UnitJob {
             case .reduce(let p):
                 let rule = BudgetRule(target: target, policy: p, interpolate: interpolate, metric: metric)
                 let b = metric == .weights
-                    ? try Budgeter.plan(table, faultyPEs: [map.faultyCount], weightShares: [PrunedShare.macWeighted(map, spec: fat.parameters.spec)],
+                    ? try Budgeter.plan(table, faultyPEs: [map.faultyCount], weightShares: [PrunedShare.macWeighted(fat.chip(map), spec: fat.parameters.spec)],
                                         rule: rule, source: resiliencePath)[0]
                     : try Budgeter.plan(table, faultyPEs: [map.faultyCount], rule: rule, source: resiliencePath)[0]
                 return (policy.label, b.epochs ?? table.epochs, b.flags.joined(separator: ","))
@@ -188,7 +188,7 @@ public struct Campaign: UnitJob {
             var id = work.identity
             id["chip"] = String(plan.chip)
             id["run_epochs"] = String(n)
-            let h = try fat.fat(faults: map, epochs: n, seed: trainingSeed(chip: plan.chip),
+            let h = try fat.fat(chip: fat.chip(map), epochs: n, seed: trainingSeed(chip: plan.chip),
                                 checkpoint: checkpointFile(unit: u, tag: "e\(n)"), identity: id, progress: line)
             curves.append((n, h))
         }

@@ -20,6 +20,8 @@ public struct FATInputs {
     /// Learning rate and schedule, batch, optimizer, augmentation and the
     /// convolution algorithm, all recorded in the run identity.
     public let settings: FATSettings
+    /// The mitigation every chip of the run uses (its fault maps vary per unit).
+    public var mitigation: Mitigation = .fap
 
     private var trainSet: CIFAR10Set?
     private var testSet: CIFAR10Set?
@@ -44,7 +46,10 @@ public struct FATInputs {
     /// settings the keys and values are those of earlier fapsim versions, so
     /// their work directories still resume.
     public var identity: [String: String] {
-        settings.identity.merging([
+        // FAP adds no key, so work directories from before mitigations existed resume.
+        var extra: [String: String] = [:]
+        if mitigation != .fap { extra["mitigation"] = mitigation.rawValue }
+        return settings.identity.merging(extra) { a, _ in a }.merging([
             "weights_checksum": weightsChecksum, "width": WorkDir.text(parameters.spec.width),
             "data_dir": URL(fileURLWithPath: dataDir).standardizedFileURL.lastPathComponent,
             "train_subset": trainSubset.map(String.init) ?? "all", "test_subset": testSubset.map(String.init) ?? "all",
@@ -60,7 +65,23 @@ public struct FATInputs {
             "conv_algorithm": .string(settings.convolution.rawValue), "batch": .int(Int64(settings.batch)),
             "momentum": .double(Double(settings.momentum)), "weight_decay": .double(Double(settings.weightDecay)),
             "nesterov": .int(settings.nesterov ? 1 : 0), "augment": .int(settings.augment ? 1 : 0),
+            "mitigation": .string(mitigation.rawValue),
         ]
+    }
+
+    /// The mitigation a results file records (files of earlier versions, which
+    /// record none, were made under FAP).
+    public static func recordedMitigation(_ attributes: [String: AttributeValue], source: String) throws -> Mitigation {
+        guard let value = attributes["mitigation"] else { return .fap }
+        guard case .string(let text) = value else {
+            throw FapsimError.invalid(file: source, field: "attribute mitigation", expected: "a string (\(Mitigation.choices))", got: "\(value)")
+        }
+        return try Mitigation.parse(text, field: "\(source): attribute mitigation")
+    }
+
+    /// A chip of this run: `faults` under the run's mitigation.
+    public func chip(_ faults: FaultMap?) -> ChipDescription {
+        ChipDescription(faults: faults, mitigation: mitigation)
     }
 
     /// The settings a results file records (`settingsAttributes`) over
@@ -113,17 +134,17 @@ public struct FATInputs {
         return r.accuracy
     }
 
-    /// Trains `epochs` FAT epochs on `faults` from the starting weights and
+    /// Trains `epochs` FAT epochs on `chip` from the starting weights and
     /// returns the history (epoch 0 = FAP alone), through the epoch loop of
     /// every training command (`TrainingRun.execute`). After every epoch the
     /// run's state goes to `checkpoint` (atomically); an existing checkpoint of
     /// the same run is resumed, so a kill loses at most the epoch in progress.
     /// `progress` (shared by the units of a run) advances by images trained,
     /// the resumed epochs included.
-    public mutating func fat(faults: FaultMap?, epochs: Int, seed: UInt64, checkpoint: String?,
+    public mutating func fat(chip: ChipDescription, epochs: Int, seed: UInt64, checkpoint: String?,
                              identity: [String: String], progress: ProgressLine?) throws -> [EpochRecord] {
         let train = try train(), test = try test()
-        let trainer = VGG11Trainer(parameters: parameters, faults: faults, hyperparameters: settings.hyperparameters)
+        let trainer = VGG11Trainer(parameters: parameters, chip: chip, hyperparameters: settings.hyperparameters)
         let run = try TrainingRun(trainer: trainer, settings: try settings.training(epochs: epochs, seed: seed),
                                   train: train, test: test)
         try run.execute(checkpoints: checkpoint.map { EpochCheckpoints(path: $0, identity: identity, resume: true) },
