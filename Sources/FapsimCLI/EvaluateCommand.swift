@@ -68,9 +68,9 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let hw = try Self.loadConfig(config)
-        let chipState = try chip.chipDescription(config: hw)
-        let faults = chipState.faults
         let params = try VGG11Parameters.load(path: weights)
+        let chipState = FaultAwareMapping.applied(try chip.chipDescription(config: hw), parameters: params)
+        let faults = chipState.faults
         let dataDir = CIFAR10Set.resolveDirectory(data)
         let test = try CIFAR10Set.load(directory: dataDir, split: .test, limit: limit)
 

@@ -47,10 +47,10 @@ struct FatCommand: ParsableCommand {
         let hw = try EvaluateCommand.loadConfig(config)
         let settings = try training.settings(defaults: .fatDefaults)
         try CheckpointedTraining.checkOutputs(out: out, options: training, extra: weightsOut.map { [$0] } ?? [])
-        let chipState = try chip.chipDescription(config: hw)
-        guard let faults = chipState.faults else { throw FapsimError("fat: no fault map (internal)") }
         let weightsFile = try WeightsFile.read(path: weights)
         let params = try VGG11Parameters.load(weightsFile, path: weights, width: width)
+        let chipState = FaultAwareMapping.applied(try chip.chipDescription(config: hw), parameters: params)
+        guard let faults = chipState.faults else { throw FapsimError("fat: no fault map (internal)") }
         let data = try training.loadData()
         let trainer = VGG11Trainer(parameters: params, chip: chipState, hyperparameters: settings.hyperparameters)
         let run = try TrainingRun(trainer: trainer, settings: settings, train: data.train, test: data.test)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import FapsimSupport
 import MaskedGEMM
+import Network
 import SystolicArray
 
 /// `fapsim gemm`: one random GEMM through the register-level array.
@@ -24,6 +25,13 @@ struct GemmCommand: ParsableCommand {
     @Flag(help: "Also run the closed-form and functional paths and compare.") var check = false
     @Flag(help: "Machine-readable output.") var json = false
 
+    /// A lone GEMM under FAM: its output channels assigned to columns by |w|.
+    static func famMapping(_ saliency: [Double], k: Int, n: Int, faults: FaultMap) throws -> WeightMapping {
+        let kSlot = Array(0..<k)
+        return try WeightMapping(k: k, n: n, rows: faults.rows, cols: faults.cols, kSlot: kSlot,
+                                 nSlot: FaultAwareMapping.assignOutputs(saliency: saliency, k: k, n: n, kSlot: kSlot, faults: faults))
+    }
+
     func run() throws {
         let cfg = try HardwareConfig.load(path: config)
         try FaultMap.validateRate(faultRate, field: "--fault-rate")
@@ -31,7 +39,7 @@ struct GemmCommand: ParsableCommand {
         if let threads, threads < 1 { throw FapsimError("--threads: expected a positive integer, got \(threads)") }
         let faults = try FaultMap.uniform(rows: cfg.rows, cols: cfg.cols, rate: faultRate, seed: seed)
         let chip = ChipDescription(faults: faults, mitigation: try mitigation.resolve())
-        let mapping = chip.mapping(layer: "gemm", k: k, n: n, rows: cfg.rows, cols: cfg.cols)
+        var mapping = chip.mapping(layer: "gemm", k: k, n: n, rows: cfg.rows, cols: cfg.cols)
         let stuck = try stuckAt.map { try StuckAtFault(parsing: $0, rows: cfg.rows, cols: cfg.cols) }
         var rng = SeededRNG.derived(seed: seed, 0x6F70)
         var report: [String: Any] = ["config": cfg.name, "m": m, "k": k, "n": n, "fault_rate": faults.faultRate,
@@ -42,6 +50,7 @@ struct GemmCommand: ParsableCommand {
         case .float32:
             let a = (0..<(m * k)).map { _ in Float(rng.nextGaussian()) }
             let w = (0..<(k * n)).map { _ in Float(rng.nextGaussian()) }
+            if chip.mitigation == .fam { mapping = try Self.famMapping(w.map { Double(abs($0)) }, k: k, n: n, faults: faults) }
             let run = try ArrayGEMM.run(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping,
                                         stuckAt: stuck, threads: threads)
             stats = run.stats
@@ -52,6 +61,7 @@ struct GemmCommand: ParsableCommand {
         case .int8:
             let a = (0..<(m * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
             let w = (0..<(k * n)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+            if chip.mitigation == .fam { mapping = try Self.famMapping(w.map { Double(abs(Int($0))) }, k: k, n: n, faults: faults) }
             let run = try ArrayGEMM.runInt8(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping,
                                             stuckAt: stuck, threads: threads)
             stats = run.stats

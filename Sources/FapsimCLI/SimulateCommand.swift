@@ -80,9 +80,9 @@ struct SimulateCommand: ParsableCommand {
 
     func run() throws {
         let hw = try HardwareConfig.load(path: config)
-        let chipState = try chip.chipDescription(config: hw)
-        let faults = chipState.faults
         let params = try VGG11Parameters.load(path: weights)
+        let chipState = FaultAwareMapping.applied(try chip.chipDescription(config: hw), parameters: params)
+        let faults = chipState.faults
         let h5 = CycleTrace.h5Path(for: trace)
         // Refuse before hours of simulation, not after.
         try AtomicWrite.checkOverwrite(trace, force: force)

@@ -93,6 +93,9 @@ struct VectorsCommand: ParsableCommand {
         // The vector files hold A and W in channel order and the RTL loads W by the
         // default mapping; a mitigation that moves weights would write them permuted.
         let chip = ChipDescription(faults: faults, mitigation: try mitigation.resolve())
+        guard chip.mitigation == .fap else {
+            throw FapsimError("--mitigation \(chip.mitigation.rawValue): vectors writes W in the default mapping the RTL loads; only fap is supported here")
+        }
         let mapping = chip.mapping(layer: "gemm", k: k, n: n, rows: cfg.rows, cols: cfg.cols)
 
         let staleVCD = (out as NSString).appendingPathComponent("fapsim.vcd")

@@ -81,7 +81,7 @@ public struct FATInputs {
 
     /// A chip of this run: `faults` under the run's mitigation.
     public func chip(_ faults: FaultMap?) -> ChipDescription {
-        ChipDescription(faults: faults, mitigation: mitigation)
+        FaultAwareMapping.applied(ChipDescription(faults: faults, mitigation: mitigation), parameters: parameters)
     }
 
     /// The settings a results file records (`settingsAttributes`) over

@@ -6,6 +6,11 @@ public enum Mitigation: String, Sendable, CaseIterable, Equatable {
     /// Fault-aware pruning: the default mapping, and every weight on a faulty PE
     /// is bypassed (its FAP mux passes the partial sum through).
     case fap
+    /// Fault-aware mapping, then FAP: each layer's output channels are assigned
+    /// to array columns so that the weights landing on faulty PEs are the least
+    /// salient ones (docs/hardware-model.md); the weights still on faulty PEs are
+    /// bypassed as under FAP.
+    case fam
 
     /// The names a command line or a file may give, for error messages.
     public static var choices: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -28,10 +33,14 @@ public struct ChipDescription: Sendable, Equatable {
     /// The faulty PEs (nil: a fault-free chip).
     public var faults: FaultMap?
     public var mitigation: Mitigation
+    /// Under FAM, each layer's mapping by layer name (a layer without one, and
+    /// every layer of a fault-free chip, uses the default mapping).
+    public var layerMappings: [String: WeightMapping]
 
-    public init(faults: FaultMap?, mitigation: Mitigation = .fap) {
+    public init(faults: FaultMap?, mitigation: Mitigation = .fap, layerMappings: [String: WeightMapping] = [:]) {
         self.faults = faults
         self.mitigation = mitigation
+        self.layerMappings = layerMappings
     }
 
     /// A fault-free chip under FAP (nothing to mitigate).
@@ -42,6 +51,9 @@ public struct ChipDescription: Sendable, Equatable {
     public func mapping(layer: String, k: Int, n: Int, rows: Int, cols: Int) -> WeightMapping {
         switch mitigation {
         case .fap: return WeightMapping(k: k, n: n, rows: rows, cols: cols)
+        case .fam:
+            if let m = layerMappings[layer], m.k == k, m.n == n, m.rows == rows, m.cols == cols { return m }
+            return WeightMapping(k: k, n: n, rows: rows, cols: cols)
         }
     }
 
@@ -65,6 +77,16 @@ public struct ChipDescription: Sendable, Equatable {
         let mapSum = faults?.checksum ?? "fault-free"
         switch mitigation {
         case .fap: return mapSum
+        case .fam:
+            var h = FNV1a64()
+            h.update(array: Array(mapSum.utf8))
+            h.update(array: Array("fam".utf8))
+            for name in layerMappings.keys.sorted() {
+                let m = layerMappings[name]!
+                h.update(array: Array(name.utf8))
+                h.update(array: (m.kSlot + m.nSlot).map { UInt64($0) })
+            }
+            return h.hex
         }
     }
 }
