@@ -69,9 +69,11 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let hw = try Self.loadConfig(config)
         let params = try VGG11Parameters.load(path: weights)
-        let chipState = FaultAwareMapping.applied(try chip.chipDescription(config: hw), parameters: params)
-        let faults = chipState.faults
         let dataDir = CIFAR10Set.resolveDirectory(data)
+        let chipState = try chip.mitigation.applied(try chip.chipDescription(config: hw), parameters: params) {
+            try CIFAR10Set.load(directory: dataDir, split: .train, limit: chip.mitigation.famCalibration)
+        }
+        let faults = chipState.faults
         let test = try CIFAR10Set.load(directory: dataDir, split: .test, limit: limit)
 
         let gemmEngine: any GEMMEngine

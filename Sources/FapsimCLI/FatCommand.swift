@@ -49,9 +49,9 @@ struct FatCommand: ParsableCommand {
         try CheckpointedTraining.checkOutputs(out: out, options: training, extra: weightsOut.map { [$0] } ?? [])
         let weightsFile = try WeightsFile.read(path: weights)
         let params = try VGG11Parameters.load(weightsFile, path: weights, width: width)
-        let chipState = FaultAwareMapping.applied(try chip.chipDescription(config: hw), parameters: params)
-        guard let faults = chipState.faults else { throw FapsimError("fat: no fault map (internal)") }
         let data = try training.loadData()
+        let chipState = try chip.mitigation.applied(try chip.chipDescription(config: hw), parameters: params) { data.train }
+        guard let faults = chipState.faults else { throw FapsimError("fat: no fault map (internal)") }
         let trainer = VGG11Trainer(parameters: params, chip: chipState, hyperparameters: settings.hyperparameters)
         let run = try TrainingRun(trainer: trainer, settings: settings, train: data.train, test: data.test)
         var identity: [String: String] = [

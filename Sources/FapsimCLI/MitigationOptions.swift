@@ -1,6 +1,7 @@
 import ArgumentParser
 import FapsimStore
 import FapsimSupport
+import Network
 import Reduce
 import SystolicArray
 
@@ -12,8 +13,31 @@ struct MitigationOptions: ParsableArguments {
                                valueName: "name"))
     var mitigation: String?
 
+    @Option(name: .customLong("fam-saliency"),
+            help: "FAM's weight saliency: magnitude (|w|, default) or taylor (|w dL/dw| on a calibration batch of training images).")
+    var famSaliency: String = "magnitude"
+
+    @Option(name: .customLong("fam-calibration"), help: "Training images in FAM's Taylor calibration batch.")
+    var famCalibration: Int = 256
+
     func validate() throws {
         if let mitigation { _ = try parsed(mitigation) }
+        guard ["magnitude", "taylor"].contains(famSaliency) else {
+            throw ValidationError("--fam-saliency: expected magnitude or taylor, got '\(famSaliency)'")
+        }
+        guard famCalibration > 0 else {
+            throw ValidationError("--fam-calibration: expected a positive number of images, got \(famCalibration)")
+        }
+    }
+
+    /// `chip` with FAM planned for `parameters` when it runs FAM; `training`
+    /// gives the calibration images for the Taylor saliency (read only then).
+    func applied(_ chip: ChipDescription, parameters: VGG11Parameters,
+                 training: () throws -> CIFAR10Set) throws -> ChipDescription {
+        guard chip.mitigation == .fam else { return chip }
+        let saliency: FaultAwareMapping.Saliency = famSaliency == "taylor"
+            ? .taylor(FaultAwareMapping.CalibrationBatch(try training(), count: famCalibration)) : .magnitude
+        return FaultAwareMapping.chip(faults: chip.faults, parameters: parameters, saliency: saliency)
     }
 
     private func parsed(_ text: String) throws -> Mitigation {

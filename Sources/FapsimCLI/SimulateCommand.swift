@@ -81,7 +81,9 @@ struct SimulateCommand: ParsableCommand {
     func run() throws {
         let hw = try HardwareConfig.load(path: config)
         let params = try VGG11Parameters.load(path: weights)
-        let chipState = FaultAwareMapping.applied(try chip.chipDescription(config: hw), parameters: params)
+        let chipState = try chip.mitigation.applied(try chip.chipDescription(config: hw), parameters: params) {
+            try CIFAR10Set.load(directory: CIFAR10Set.resolveDirectory(data), split: .train, limit: chip.mitigation.famCalibration)
+        }
         let faults = chipState.faults
         let h5 = CycleTrace.h5Path(for: trace)
         // Refuse before hours of simulation, not after.

@@ -69,6 +69,10 @@ struct VectorsCommand: ParsableCommand {
         try FoldPlan.validate(m: m, k: k, n: n)
         try FaultMap.validateRate(faultRate, field: "--fault-rate")
         let stuck = try stuckAt.map { try StuckAtFault(parsing: $0, rows: cfg.rows, cols: cfg.cols) }
+        let chosen = try mitigation.resolve()
+        guard chosen == .fap else {
+            throw FapsimError("--mitigation \(chosen.rawValue): vectors writes W in the default mapping the RTL loads; only fap is supported here")
+        }
 
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -92,10 +96,7 @@ struct VectorsCommand: ParsableCommand {
         let faults = try FaultMap.uniform(rows: cfg.rows, cols: cfg.cols, rate: faultRate, rng: &rf)
         // The vector files hold A and W in channel order and the RTL loads W by the
         // default mapping; a mitigation that moves weights would write them permuted.
-        let chip = ChipDescription(faults: faults, mitigation: try mitigation.resolve())
-        guard chip.mitigation == .fap else {
-            throw FapsimError("--mitigation \(chip.mitigation.rawValue): vectors writes W in the default mapping the RTL loads; only fap is supported here")
-        }
+        let chip = ChipDescription(faults: faults, mitigation: chosen)
         let mapping = chip.mapping(layer: "gemm", k: k, n: n, rows: cfg.rows, cols: cfg.cols)
 
         let staleVCD = (out as NSString).appendingPathComponent("fapsim.vcd")

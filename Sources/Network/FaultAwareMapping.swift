@@ -24,9 +24,38 @@ import SystolicArray
 /// come out in class order.
 public enum FaultAwareMapping {
     /// How much a weight matters.
-    public enum Saliency: String, Sendable, CaseIterable {
+    public enum Saliency: Sendable, Equatable {
         /// |w|.
         case magnitude
+        /// First-order Taylor estimate of the loss change when w is removed,
+        /// |w · dL/dw|, with dL/dw from one forward-backward pass of the fault-free
+        /// network on a calibration batch of training images.
+        case taylor(CalibrationBatch)
+
+        public var name: String {
+            switch self {
+            case .magnitude: return "magnitude"
+            case .taylor: return "taylor"
+            }
+        }
+    }
+
+    /// Normalized NCHW training images and their labels.
+    public struct CalibrationBatch: Sendable, Equatable {
+        public var images: [Float]
+        public var labels: [Int]
+
+        public init(images: [Float], labels: [Int]) {
+            precondition(!labels.isEmpty && images.count % labels.count == 0)
+            self.images = images
+            self.labels = labels
+        }
+
+        /// The first `count` images of `set`.
+        public init(_ set: CIFAR10Set, count: Int) {
+            let n = min(count, set.count)
+            self.init(images: set.normalized(0..<n), labels: set.labels[0..<n].map(Int.init))
+        }
     }
 
     /// The chip under FAM: the fault map and every GEMM layer's mapping for
@@ -51,6 +80,7 @@ public enum FaultAwareMapping {
     public static func plan(faults: FaultMap, parameters: VGG11Parameters,
                             saliency: Saliency = .magnitude) -> [String: WeightMapping] {
         let layers = parameters.spec.gemmLayers
+        let scores = saliencies(parameters: parameters, saliency: saliency)
         var out: [String: WeightMapping] = [:]
         // The previous layer's N slots: the order in which this layer receives its input channels.
         var incoming: [Int]? = nil
@@ -58,14 +88,8 @@ public enum FaultAwareMapping {
             let k = layer.k, n = layer.n
             let kSlot = inducedInputSlots(k: k, channelSlots: incoming)
             let isLast = i == layers.count - 1
-            let w = parameters.gemm[layer.name]!.weight
-            let nSlot: [Int]
-            if isLast {
-                nSlot = Array(0..<n)
-            } else {
-                let s = saliencies(w, saliency: saliency)
-                nSlot = assignOutputs(saliency: s, k: k, n: n, kSlot: kSlot, faults: faults)
-            }
+            let nSlot = isLast ? Array(0..<n)
+                : assignOutputs(saliency: scores[layer.name]!, k: k, n: n, kSlot: kSlot, faults: faults)
             let mapping = try! WeightMapping(k: k, n: n, rows: faults.rows, cols: faults.cols, kSlot: kSlot, nSlot: nSlot)
             out[layer.name] = mapping
             incoming = nSlot
@@ -82,10 +106,25 @@ public enum FaultAwareMapping {
         return (0..<k).map { channelSlots[$0 / group] * group + $0 % group }
     }
 
-    static func saliencies(_ w: [Float], saliency: Saliency) -> [Double] {
+    /// Every GEMM layer's weight saliencies, W[K][N] order.
+    public static func saliencies(parameters: VGG11Parameters, saliency: Saliency) -> [String: [Double]] {
+        var out: [String: [Double]] = [:]
         switch saliency {
-        case .magnitude: return w.map { Double(abs($0)) }
+        case .magnitude:
+            for layer in parameters.spec.gemmLayers {
+                out[layer.name] = parameters.gemm[layer.name]!.weight.map { Double(abs($0)) }
+            }
+        case .taylor(let batch):
+            // Gradients of the fault-free network: FAM decides where weights go
+            // before any of them is pruned.
+            let trainer = VGG11Trainer(parameters: parameters, chip: .faultFree)
+            batch.images.withUnsafeBufferPointer { _ = trainer.forwardBackward(images: $0.baseAddress!, labels: batch.labels) }
+            for (i, layer) in parameters.spec.gemmLayers.enumerated() {
+                let w = parameters.gemm[layer.name]!.weight, g = trainer.dW[i]
+                out[layer.name] = (0..<w.count).map { Double(abs(w[$0] * g[$0])) }
+            }
         }
+        return out
     }
 
     /// The N slots (a permutation) minimising the total saliency of the weights

@@ -34,4 +34,36 @@ import FapsimTestSupport
         #expect(j["cycles_match_closed_form"] as? Bool == true)
         #expect((j["max_abs_diff"] as? Double ?? 1) < 1e-4)
     }
+
+    /// A lone GEMM under FAM: its columns permuted by |w|; the array, the
+    /// functional path and the closed form still agree, and fewer of the
+    /// largest weights are lost (the bypassed MAC count is the same).
+    @Test func gemmUnderFAMKeepsItsPathsInStep() throws {
+        func gemm(_ mitigation: String) throws -> [String: Any] {
+            let r = try runFapsim(["gemm", "--config", "hw-configs/small-8x8-int8.yaml", "--m", "3", "--k", "17", "--n", "13",
+                                   "--fault-rate", "0.3", "--seed", "2", "--mitigation", mitigation, "--check", "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        }
+        let fam = try gemm("fam"), fap = try gemm("fap")
+        #expect(fam["mitigation"] as? String == "fam")
+        #expect(fam["max_abs_diff"] as? Double == 0)
+        #expect(fam["cycles_match_closed_form"] as? Bool == true)
+        #expect(fam["macs_bypassed"] as? Int == fap["macs_bypassed"] as? Int)
+        #expect(fam["cycles"] as? Int == fap["cycles"] as? Int)
+    }
+
+    @Test(arguments: [
+        (["vectors", "--config", "hw-configs/small-8x8-int8.yaml", "--m", "2", "--k", "3", "--n", "4", "--seed", "1",
+          "--mitigation", "fam", "--out"], "--mitigation fam: vectors writes W in the default mapping"),
+        (["gemm", "--config", "hw-configs/small-8x8.yaml", "--m", "2", "--k", "3", "--n", "4", "--fam-saliency", "random"],
+         "--fam-saliency: expected magnitude or taylor, got 'random'"),
+    ])
+    func unsupportedFAMInputsAreOneLineErrors(args: [String], message: String) throws {
+        let dir = try TemporaryDirectory()
+        let r = try runFapsim(args.last == "--out" ? args + [dir.file("v")] : args)
+        #expect(r.status != 0)
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains(message), "\(r.stderr)")
+    }
 }

@@ -163,4 +163,25 @@ import SystolicArray
             #expect(run.stats == closed, "\(run.layer)")
         }
     }
+
+    /// The Taylor saliency |w dL/dw| comes from a real gradient: non-negative,
+    /// not all zero, and ranking weights differently from |w|; FAM under it
+    /// still assigns every channel a slot.
+    @Test func taylorSaliencyIsFromTheGradient() throws {
+        let params = VGG11Parameters.random(spec: try VGG11Spec(width: 0.125), seed: 9)
+        let batch = FaultAwareMapping.CalibrationBatch(images: TestData.random(4 * 3 * 32 * 32, seed: 10), labels: [0, 3, 7, 9])
+        let taylor = FaultAwareMapping.saliencies(parameters: params, saliency: .taylor(batch))
+        let magnitude = FaultAwareMapping.saliencies(parameters: params, saliency: .magnitude)
+        for layer in params.spec.gemmLayers {
+            let t = taylor[layer.name]!, m = magnitude[layer.name]!
+            #expect(t.count == layer.k * layer.n && t.allSatisfy { $0 >= 0 && $0.isFinite })
+            #expect(t.contains { $0 > 0 }, "\(layer.name)")
+            let rankT = t.indices.sorted { t[$0] < t[$1] }, rankM = m.indices.sorted { m[$0] < m[$1] }
+            #expect(rankT != rankM, "\(layer.name)")
+        }
+        let faults = try FaultMap.uniform(rows: 8, cols: 8, rate: 0.2, seed: 1)
+        let chip = FaultAwareMapping.chip(faults: faults, parameters: params, saliency: .taylor(batch))
+        #expect(chip.layerMappings.count == params.spec.gemmLayers.count)
+        #expect(chip.layerMappings != FaultAwareMapping.chip(faults: faults, parameters: params).layerMappings)
+    }
 }
