@@ -131,10 +131,13 @@ public enum FaultAwareMapping {
     /// on faulty PEs, given where the rows go (`kSlot`).
     public static func assignOutputs(saliency s: [Double], k: Int, n: Int, kSlot: [Int], faults: FaultMap) -> [Int] {
         let rows = faults.rows, cols = faults.cols
+        // Where rows and slots land, from the one mapping rule: the inherited K
+        // slots, and N slots in order (so peCol[s] is slot s's column).
+        let placement = try! WeightMapping(k: k, n: n, rows: rows, cols: cols, kSlot: kSlot, nSlot: Array(0..<n))
         // Saliency of channel n's weights on array row r: T[r][n].
         var t = [Double](repeating: 0, count: rows * n)
         for kk in 0..<k {
-            let r = kSlot[kk] % rows
+            let r = placement.peRow[kk]
             for nn in 0..<n { t[r * n + nn] += s[kk * n + nn] }
         }
         // Cost of channel n in column c: its saliency on the faulty PEs of column c.
@@ -148,7 +151,7 @@ public enum FaultAwareMapping {
         // Slot s is column s mod C: the square problem channel x slot.
         var square = [Double](repeating: 0, count: n * n)
         for nn in 0..<n {
-            for slot in 0..<n { square[nn * n + slot] = cost[nn * usedCols + slot % cols] }
+            for slot in 0..<n { square[nn * n + slot] = cost[nn * usedCols + placement.peCol[slot]] }
         }
         return Assignment.minimumCost(square, size: n)
     }
