@@ -140,9 +140,11 @@ public struct Campaign: UnitJob {
             switch policy {
             case .fixed(let n): return (policy.label, n, "")
             case .reduce(let p):
+                // The pruned share is the same under every mapping (a mapping moves
+                // weights between the PEs a fold uses, not their number), so no FAM plan is needed.
                 let rule = BudgetRule(target: target, policy: p, interpolate: interpolate, metric: metric)
                 let b = metric == .weights
-                    ? try Budgeter.plan(table, faultyPEs: [map.faultyCount], weightShares: [PrunedShare.macWeighted(fat.chip(map), spec: fat.parameters.spec)],
+                    ? try Budgeter.plan(table, faultyPEs: [map.faultyCount], weightShares: [PrunedShare.macWeighted(map, spec: fat.parameters.spec)],
                                         rule: rule, source: resiliencePath)[0]
                     : try Budgeter.plan(table, faultyPEs: [map.faultyCount], rule: rule, source: resiliencePath)[0]
                 return (policy.label, b.epochs ?? table.epochs, b.flags.joined(separator: ","))
