@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import FapsimSupport
+import FapsimStore
 import Reduce
 
 /// `fapsim budget`: Reduce Step 2, each chip's fault-aware retraining budget
@@ -52,6 +53,8 @@ public struct BudgetCommand: ParsableCommand {
     @Option(help: "Weights file the resilience file was made from (checked by checksum); gives the network width for --rate-metric weights when the resilience file does not record network_width.")
     var weights: String?
 
+    @OptionGroup var mitigation: MitigationOptions
+
     @Option(help: "Output results file (HDF5, content \"budget\").")
     var out: String
 
@@ -88,6 +91,9 @@ public struct BudgetCommand: ParsableCommand {
         }
         // Fail before reading anything when the output cannot be written.
         try AtomicWrite.checkOverwrite(out, force: force)
+        // The lot's chips, the resilience table and --mitigation must agree on the mitigation.
+        _ = try mitigation.resolve(lotPath: lot, resilience: try ResilienceFile.read(path: resilience).extraAttributes,
+                                   resiliencePath: resilience)
         let rule = BudgetRule(target: target, policy: p, interpolate: interpolate, metric: metric,
                               confidence: p == .confidence ? confidence : nil, judgedImages: judgedImages)
         let result = try BudgetRun.run(resilience: resilience, lot: lot, rule: rule, weights: weights)

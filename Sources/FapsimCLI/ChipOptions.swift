@@ -18,6 +18,8 @@ struct ChipOptions: ParsableArguments {
     @Option(help: "Seed of the uniform random fault map.")
     var seed: UInt64?
 
+    @OptionGroup var mitigation: MitigationOptions
+
     func validate() throws {
         if (lot == nil) != (chip == nil) {
             throw ValidationError("--lot and --chip go together")
@@ -44,6 +46,17 @@ struct ChipOptions: ParsableArguments {
             return try FaultMap.uniform(rows: config.rows, cols: config.cols, rate: faultRate, seed: seed)
         }
         return nil
+    }
+
+    /// The chip: its fault map on `config`'s array (nil: fault-free) and its
+    /// mitigation (a lot's own, or --mitigation).
+    func chipDescription(config: HardwareConfig) throws -> ChipDescription {
+        if let lot, let chip {
+            let described = try ChipLotFile.readChipDescription(path: lot, chip: chip, config: config)
+            return ChipDescription(faults: described.faults,
+                                   mitigation: try mitigation.resolve(lot: described.mitigation, lotPath: lot))
+        }
+        return ChipDescription(faults: try faultMap(config: config), mitigation: try mitigation.resolve())
     }
 
     /// Root attributes / JSON keys naming the fault source.

@@ -73,9 +73,12 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let hw = try Self.loadConfig(config)
-        let faults = try chip.faultMap(config: hw)
         let params = try VGG11Parameters.load(path: weights)
         let dataDir = CIFAR10Set.resolveDirectory(data)
+        let chipState = try chip.mitigation.applied(try chip.chipDescription(config: hw), parameters: params) {
+            try CIFAR10Set.load(directory: dataDir, split: .train, limit: chip.mitigation.famCalibration)
+        }
+        let faults = chipState.faults
         let splits = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: limit)
         let test = try splits.loadValidation(directory: dataDir) ?? splits.loadTest(directory: dataDir)
 
@@ -83,9 +86,9 @@ struct EvaluateCommand: ParsableCommand {
         var arrayEngine: ArrayEngine?
         switch engine {
         case .functional:
-            gemmEngine = FunctionalEngine(faults: faults)
+            gemmEngine = FunctionalEngine(chip: chipState)
         case .array:
-            let a = try ArrayEngine(config: hw, faults: faults, threads: threads)
+            let a = try ArrayEngine(config: hw, chip: chipState, threads: threads)
             arrayEngine = a
             gemmEngine = a
         }
@@ -117,6 +120,7 @@ struct EvaluateCommand: ParsableCommand {
                 "weights": weights,
                 "width": params.spec.width,
                 "fault_rate": faults?.faultRate ?? 0,
+                "mitigation": chipState.mitigation.rawValue,
                 "wall_s": wall,
             ]
             if let faults { out["fault_map_checksum"] = faults.checksum }

@@ -62,17 +62,20 @@ struct FatCommand: ParsableCommand {
         let amountList = try amounts.map { try TrainingAmounts.parse($0, option: "--amounts") }
         let hw = try EvaluateCommand.loadConfig(config)
         try CheckpointedTraining.checkOutputs(out: out, options: training, extra: weightsOut.map { [$0] } ?? [])
-        guard let faults = try chip.faultMap(config: hw) else { throw FapsimError("fat: no fault map (internal)") }
         let weightsFile = try WeightsFile.read(path: weights)
         let params = try VGG11Parameters.load(weightsFile, path: weights, width: width)
         let data = try training.loadData()
         let settings = try amountList.map {
             try training.settings(defaults: .fatDefaults, epochs: TrainingRun.epochs(for: $0, trainImages: data.train.count))
         } ?? training.settings(defaults: .fatDefaults)
-        let trainer = VGG11Trainer(parameters: params, faults: faults, hyperparameters: settings.hyperparameters)
+        let chipState = try chip.mitigation.applied(try chip.chipDescription(config: hw), parameters: params) { data.train }
+        guard let faults = chipState.faults else { throw FapsimError("fat: no fault map (internal)") }
+        let trainer = VGG11Trainer(parameters: params, chip: chipState, hyperparameters: settings.hyperparameters)
         let run = try TrainingRun(trainer: trainer, settings: settings, train: data.train, test: data.test)
         var identity: [String: String] = [
-            "command": "fat", "weights_checksum": weightsFile.checksum, "fault_map_checksum": faults.checksum,
+            // The chip's checksum is the map's under FAP, so identities (and the
+            // checkpoints that carry them) from before mitigations existed still match.
+            "command": "fat", "weights_checksum": weightsFile.checksum, "fault_map_checksum": chipState.checksum,
             "train_images": String(data.train.count), "test_images": String(data.test.count),
         ].merging(data.splits.identity) { a, _ in a }
         if let lot = chip.lot, let c = chip.chip { identity["lot_checksum"] = try FNV1a64.file(lot); identity["chip"] = String(c) }
@@ -89,7 +92,7 @@ struct FatCommand: ParsableCommand {
         let wall = Date().timeIntervalSince(t0)
         let h = run.history
         let finalAccuracy = points?.last?.accuracy ?? h.last!.testAccuracy
-        let share = PrunedShare.macWeighted(faults, spec: params.spec)
+        let share = PrunedShare.macWeighted(chipState, spec: params.spec)
 
         var attributes: [String: AttributeValue] = [
             "weights_file": .string(weights), "weights_checksum": .string(weightsFile.checksum),
@@ -97,6 +100,7 @@ struct FatCommand: ParsableCommand {
             "rows": .int(Int64(hw.rows)), "cols": .int(Int64(hw.cols)),
             "fault_rate": .double(faults.faultRate), "faulty_pes": .int(Int64(faults.faultyCount)),
             "fault_map_checksum": .string(faults.checksum), "pruned_mac_share": .double(share),
+            "mitigation": .string(chipState.mitigation.rawValue),
             "data_dir": .string(data.directory),
             "train_images": .int(Int64(data.train.count)), "test_images": .int(Int64(data.test.count)),
             "fap_accuracy": .double(h[0].testAccuracy), "final_accuracy": .double(finalAccuracy),

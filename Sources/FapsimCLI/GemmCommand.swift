@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import FapsimSupport
 import MaskedGEMM
+import Network
 import SystolicArray
 
 /// `fapsim gemm`: one random GEMM through the register-level array.
@@ -20,8 +21,16 @@ struct GemmCommand: ParsableCommand {
     @Option(help: "Seed for the fault map and the random operands.") var seed: UInt64 = 1
     @Option(name: .customLong("stuck-at"), help: "Unmitigated fault ROW,COL,BIT,VALUE on a PE's partial-sum output.") var stuckAt: String?
     @Option(help: "Threads clocking column strips (default 1; see docs/hardware-model.md).") var threads: Int?
+    @OptionGroup var mitigation: MitigationOptions
     @Flag(help: "Also run the closed-form and functional paths and compare.") var check = false
     @Flag(help: "Machine-readable output.") var json = false
+
+    /// A lone GEMM under FAM: its output channels assigned to columns by |w|.
+    static func famMapping(_ saliency: [Double], k: Int, n: Int, faults: FaultMap) throws -> WeightMapping {
+        let kSlot = Array(0..<k)
+        return try WeightMapping(k: k, n: n, rows: faults.rows, cols: faults.cols, kSlot: kSlot,
+                                 nSlot: FaultAwareMapping.assignOutputs(saliency: saliency, k: k, n: n, kSlot: kSlot, faults: faults))
+    }
 
     func run() throws {
         let cfg = try HardwareConfig.load(path: config)
@@ -29,29 +38,35 @@ struct GemmCommand: ParsableCommand {
         try FoldPlan.validate(m: m, k: k, n: n)
         if let threads, threads < 1 { throw FapsimError("--threads: expected a positive integer, got \(threads)") }
         let faults = try FaultMap.uniform(rows: cfg.rows, cols: cfg.cols, rate: faultRate, seed: seed)
+        let chip = ChipDescription(faults: faults, mitigation: try mitigation.resolve())
+        var mapping = chip.mapping(layer: "gemm", k: k, n: n, rows: cfg.rows, cols: cfg.cols)
         let stuck = try stuckAt.map { try StuckAtFault(parsing: $0, rows: cfg.rows, cols: cfg.cols) }
         var rng = SeededRNG.derived(seed: seed, 0x6F70)
         var report: [String: Any] = ["config": cfg.name, "m": m, "k": k, "n": n, "fault_rate": faults.faultRate,
-                                     "datapath": cfg.datapath.rawValue, "weight_load": cfg.weightLoad.rawValue]
+                                     "mitigation": chip.mitigation.rawValue, "datapath": cfg.datapath.rawValue, "weight_load": cfg.weightLoad.rawValue]
         let t0 = ProcessStats.now()
         let stats: GEMMStats
         switch cfg.datapath {
         case .float32:
             let a = (0..<(m * k)).map { _ in Float(rng.nextGaussian()) }
             let w = (0..<(k * n)).map { _ in Float(rng.nextGaussian()) }
-            let run = try ArrayGEMM.run(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n, stuckAt: stuck, threads: threads)
+            if chip.mitigation == .fam { mapping = try Self.famMapping(w.map { Double(abs($0)) }, k: k, n: n, faults: faults) }
+            let run = try ArrayGEMM.run(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping,
+                                        stuckAt: stuck, threads: threads)
             stats = run.stats
             if check {
-                let fast = MaskedGEMM.forward(a: a, m: m, k: k, w: w, n: n, faults: faults)
+                let fast = MaskedGEMM.forward(a: a, m: m, k: k, w: w, n: n, faults: faults, mapping: mapping)
                 report["max_abs_diff"] = Double(zip(run.output, fast).map { abs($0 - $1) }.max() ?? 0)
             }
         case .int8:
             let a = (0..<(m * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
             let w = (0..<(k * n)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
-            let run = try ArrayGEMM.runInt8(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n, stuckAt: stuck, threads: threads)
+            if chip.mitigation == .fam { mapping = try Self.famMapping(w.map { Double(abs(Int($0))) }, k: k, n: n, faults: faults) }
+            let run = try ArrayGEMM.runInt8(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping,
+                                            stuckAt: stuck, threads: threads)
             stats = run.stats
             if check {
-                let fast = MaskedGEMM.forwardInt8(a: a, m: m, k: k, w: w, n: n, faults: faults)
+                let fast = MaskedGEMM.forwardInt8(a: a, m: m, k: k, w: w, n: n, faults: faults, mapping: mapping)
                 report["max_abs_diff"] = Double(zip(run.output, fast).map { abs(Int64($0) - Int64($1)) }.max() ?? 0)
             }
         }
@@ -59,7 +74,7 @@ struct GemmCommand: ParsableCommand {
         report.merge(StatsJSON.gemm(stats, config: cfg)) { $1 }
         report["wall_s"] = wall
         if check {
-            let closed = try ClosedFormTiming.gemm(config: cfg, m: m, k: k, n: n, faults: faults)
+            let closed = try ClosedFormTiming.gemm(config: cfg, m: m, k: k, n: n, faults: faults, mapping: mapping)
             report["cycles_match_closed_form"] = closed == stats
             report["closed_form_cycles"] = closed.cycles
         }

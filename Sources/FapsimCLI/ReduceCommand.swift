@@ -86,6 +86,7 @@ struct ReduceCommand: ParsableCommand {
         }
         // Unset FAT settings default to those Step 1 used.
         let res = try ResilienceFile.read(path: resilience)
+        let mitigation = try fat.mitigation.resolve(lotPath: lot, resilience: res.extraAttributes, resiliencePath: resilience)
         // With a validation split Step 1 used no test image: the final
         // accuracies are then on every test image unless --test-subset says otherwise.
         let split = try res.validationSplit(path: resilience)
@@ -94,7 +95,7 @@ struct ReduceCommand: ParsableCommand {
                                     // open so the split check below names the resilience file.
                                     trainSubset: split == nil && fat.inputs.validation != nil ? nil : res.trainSubset,
                                     testSubset: split == nil ? res.testSubset : nil,
-                                    validation: split?.size)
+                                    validation: split?.size, mitigation: mitigation)
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
                                     interpolate: interpolate, metric: metric, confidence: confidence, seed: fat.seed, chips: chips,
                                     out: out)

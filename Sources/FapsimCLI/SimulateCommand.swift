@@ -80,8 +80,11 @@ struct SimulateCommand: ParsableCommand {
 
     func run() throws {
         let hw = try HardwareConfig.load(path: config)
-        let faults = try chip.faultMap(config: hw)
         let params = try VGG11Parameters.load(path: weights)
+        let chipState = try chip.mitigation.applied(try chip.chipDescription(config: hw), parameters: params) {
+            try CIFAR10Set.load(directory: CIFAR10Set.resolveDirectory(data), split: .train, limit: chip.mitigation.famCalibration)
+        }
+        let faults = chipState.faults
         let h5 = CycleTrace.h5Path(for: trace)
         // Refuse before hours of simulation, not after.
         try AtomicWrite.checkOverwrite(trace, force: force)
@@ -101,7 +104,7 @@ struct SimulateCommand: ParsableCommand {
         guard test.count == images else {
             throw FapsimError("--images \(images): the test split has only \(test.count) images")
         }
-        let engine = try ArrayEngine(config: hw, faults: faults, threads: threads)
+        let engine = try ArrayEngine(config: hw, chip: chipState, threads: threads)
         var recorder: WaveformRecorder?
         var vcdTemp: String?
         if let vcd, let layer, let window {
@@ -151,6 +154,7 @@ struct SimulateCommand: ParsableCommand {
             "fault_rate": .double(faults?.faultRate ?? 0),
         ]
         if let faults { attrs["fault_map_checksum"] = .string(faults.checksum) }
+        attrs["mitigation"] = .string(chipState.mitigation.rawValue)
         if let lot = chip.lot, let index = chip.chip { attrs["lot"] = .string(lot); attrs["chip"] = .int(Int64(index)) }
         if let seed = chip.seed { attrs["seed"] = .int(Int64(bitPattern: seed)) }
         try result.write(csvPath: trace, h5Path: h5, attributes: attrs, force: force)

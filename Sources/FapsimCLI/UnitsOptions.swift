@@ -3,6 +3,7 @@ import Foundation
 import FapsimSupport
 import Network
 import Reduce
+import SystolicArray
 
 /// The unit contract shared by `fapsim resilience` and `fapsim reduce`
 /// (docs/reduce.md), which `fapsim slurm` drives: list the units, compute some,
@@ -88,13 +89,19 @@ struct FATOptions: ParsableArguments {
     @Option(help: "Seed of the fault maps and the training order (unsigned 64-bit, default 1).")
     var seed: UInt64 = 1
 
+    @OptionGroup var mitigation: MitigationOptions
+
     /// The FAT inputs: the options over `defaults` (FAT's, or what the
     /// resilience file recorded for `reduce`).
-    func inputs(defaults: FATSettings, trainSubset: Int? = nil, testSubset: Int? = nil, validation: Int? = nil) throws -> FATInputs {
-        try FATInputs(weightsPath: weights, width: width, dataDir: inputs.directory,
-                      trainSubset: inputs.trainSubset ?? trainSubset, testSubset: inputs.testSubset ?? testSubset,
-                      validation: inputs.validation ?? validation,
-                      settings: try hyperparameters.settings(defaults: defaults, convolution: inputs.convAlgorithm))
+    /// `mitigation` is the run's (resolved against its lot by `reduce`).
+    func inputs(defaults: FATSettings, trainSubset: Int? = nil, testSubset: Int? = nil, validation: Int? = nil,
+                mitigation chosen: Mitigation? = nil) throws -> FATInputs {
+        var fat = try FATInputs(weightsPath: weights, width: width, dataDir: inputs.directory,
+                                trainSubset: inputs.trainSubset ?? trainSubset, testSubset: inputs.testSubset ?? testSubset,
+                                validation: inputs.validation ?? validation,
+                                settings: try hyperparameters.settings(defaults: defaults, convolution: inputs.convAlgorithm))
+        fat.mitigation = try chosen ?? mitigation.resolve()
+        return fat
     }
 }
 

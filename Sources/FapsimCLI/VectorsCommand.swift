@@ -53,6 +53,8 @@ struct VectorsCommand: ParsableCommand {
     @Flag(help: "Overwrite the files of an existing non-empty output directory.")
     var force = false
 
+    @OptionGroup var mitigation: MitigationOptions
+
     @Flag(name: .customLong("no-vcd"), help: "Skip fapsim.vcd (large arrays, speed runs).")
     var noVCD = false
 
@@ -67,6 +69,10 @@ struct VectorsCommand: ParsableCommand {
         try FoldPlan.validate(m: m, k: k, n: n)
         try FaultMap.validateRate(faultRate, field: "--fault-rate")
         let stuck = try stuckAt.map { try StuckAtFault(parsing: $0, rows: cfg.rows, cols: cfg.cols) }
+        let chosen = try mitigation.resolve()
+        guard chosen == .fap else {
+            throw FapsimError("--mitigation \(chosen.rawValue): vectors writes W in the default mapping the RTL loads; only fap is supported here")
+        }
 
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -88,12 +94,16 @@ struct VectorsCommand: ParsableCommand {
         let a = (0..<(m * k)).map { _ in Int8(ra.nextInt(below: 256) - 128) }
         let w = (0..<(k * n)).map { _ in Int8(rw.nextInt(below: 256) - 128) }
         let faults = try FaultMap.uniform(rows: cfg.rows, cols: cfg.cols, rate: faultRate, rng: &rf)
+        // The vector files hold A and W in channel order and the RTL loads W by the
+        // default mapping; a mitigation that moves weights would write them permuted.
+        let chip = ChipDescription(faults: faults, mitigation: chosen)
+        let mapping = chip.mapping(layer: "gemm", k: k, n: n, rows: cfg.rows, cols: cfg.cols)
 
         let staleVCD = (out as NSString).appendingPathComponent("fapsim.vcd")
         if noVCD && fm.fileExists(atPath: staleVCD) { try? fm.removeItem(atPath: staleVCD) }
         let rec = try VectorRecorder(dir: out, config: cfg, vcd: !noVCD)
         let (output, stats) = try ArrayGEMM.runInt8(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n,
-                                                     stuckAt: stuck, observer: rec)
+                                                     mapping: mapping, stuckAt: stuck, observer: rec)
         try rec.finish(cycles: stats.cycles)
 
         // The observer forces the single-threaded stepper; the RTL check should also
@@ -102,7 +112,7 @@ struct VectorsCommand: ParsableCommand {
         var threadCheck = "skipped (1 column)"
         if cfg.cols >= 2 {
             let (out2, stats2) = try ArrayGEMM.runInt8(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n,
-                                                        stuckAt: stuck, threads: 2)
+                                                        mapping: mapping, stuckAt: stuck, threads: 2)
             guard out2 == output, stats2.cycles == stats.cycles else {
                 throw FapsimError("vectors: the 2-thread run disagrees with the observed single-thread run "
                                   + "(cycles \(stats2.cycles) vs \(stats.cycles), outputs \(out2 == output ? "equal" : "differ"))")

@@ -30,10 +30,14 @@ public struct ChipLot: Equatable, Sendable {
     public var generatorParameters: [String: Double]
     /// Seed the whole lot was generated from (chip seeds derive from it).
     public var lotSeed: UInt64
+    /// The mitigation every chip of the lot runs (files written before
+    /// mitigations existed read as FAP).
+    public var mitigation: Mitigation
     public var chips: [Chip]
 
     public init(rows: Int, cols: Int, generator: String, generatorParameters: [String: Double] = [:],
-                lotSeed: UInt64, chips: [Chip]) {
+                lotSeed: UInt64, mitigation: Mitigation = .fap, chips: [Chip]) {
+        self.mitigation = mitigation
         self.rows = rows
         self.cols = cols
         self.generator = generator
@@ -52,6 +56,8 @@ public struct ChipLotInfo: Equatable, Sendable {
     public var generator: String
     public var generatorParameters: [String: Double]
     public var lotSeed: UInt64
+    /// The mitigation the lot's chips run.
+    public var mitigation: Mitigation = .fap
     /// Smallest and largest per-chip fault rate (nil for an empty lot).
     public var faultRateRange: ClosedRange<Double>?
     public var meanFaultRate: Double?

@@ -8,7 +8,8 @@ import FapsimSupport
 /// Layout (docs/hdf5-schema.md):
 /// - root attributes: schema, schema_version, rows, cols (Int64), generator
 ///   (string), `generator.<name>` (Float64, one per generator parameter),
-///   lot_seed (UInt64);
+///   lot_seed (UInt64), mitigation (string, e.g. "fap"; absent in files written
+///   before mitigations existed, which read as "fap");
 /// - `/fault_maps` UInt8 [chips][rows][cols], 1 = faulty, chunked one chip per
 ///   chunk with shuffle + gzip, so reading one chip reads one chunk;
 /// - `/fault_rate` Float64 [chips];
@@ -19,6 +20,7 @@ public enum ChipLotFile {
     static let faultRate = "fault_rate"
     static let chipSeed = "chip_seed"
     static let parameterPrefix = "generator."
+    static let mitigation = "mitigation"
 
     // MARK: writing
 
@@ -26,7 +28,7 @@ public enum ChipLotFile {
     public static func write(_ lot: ChipLot, to path: String, force: Bool) throws {
         try write(path: path, rows: lot.rows, cols: lot.cols, chips: lot.chips.count,
                   generator: lot.generator, generatorParameters: lot.generatorParameters,
-                  lotSeed: lot.lotSeed, force: force) { writer in
+                  lotSeed: lot.lotSeed, mitigation: lot.mitigation, force: force) { writer in
             for (i, chip) in lot.chips.enumerated() { try writer.write(chip: i, chip) }
         }
     }
@@ -36,7 +38,7 @@ public enum ChipLotFile {
     /// returns without throwing and every chip was written.
     public static func write(path: String, rows: Int, cols: Int, chips: Int, generator: String,
                              generatorParameters: [String: Double] = [:], lotSeed: UInt64,
-                             force: Bool, _ fill: (ChipLotWriter) throws -> Void) throws {
+                             mitigation: Mitigation = .fap, force: Bool, _ fill: (ChipLotWriter) throws -> Void) throws {
         guard rows > 0, cols > 0, chips >= 0 else {
             throw FapsimError("\(path): invalid lot size \(chips) chips of \(rows) x \(cols)")
         }
@@ -50,6 +52,7 @@ public enum ChipLotFile {
                 try file.setAttribute(parameterPrefix + name, value)
             }
             try file.setAttribute("lot_seed", lotSeed)
+            try file.setAttribute(ChipLotFile.mitigation, mitigation.rawValue)
             let writer = try ChipLotWriter(file: file, finalPath: path, rows: rows, cols: cols, chips: chips)
             try fill(writer)
             try writer.finish()  // releases the writer's datasets
@@ -73,6 +76,13 @@ public enum ChipLotFile {
     /// One chip's fault map, checked against the array size of `config`.
     public static func readFaultMap(path: String, chip: Int, config: HardwareConfig) throws -> FaultMap {
         try ChipLotReader(path: path).faultMap(chip: chip, for: config)
+    }
+
+    /// One chip as the engines see it: its fault map (checked against `config`'s
+    /// array) and the lot's mitigation.
+    public static func readChipDescription(path: String, chip: Int, config: HardwareConfig) throws -> ChipDescription {
+        let reader = try ChipLotReader(path: path)
+        return ChipDescription(faults: try reader.faultMap(chip: chip, for: config), mitigation: reader.info.mitigation)
     }
 
     /// One chip: fault map, fault rate and seed.

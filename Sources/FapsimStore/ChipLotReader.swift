@@ -32,11 +32,21 @@ public final class ChipLotReader {
         for name in try file.attributeNames() where name.hasPrefix(ChipLotFile.parameterPrefix) {
             parameters[String(name.dropFirst(ChipLotFile.parameterPrefix.count))] = try file.numberAttribute(name)
         }
+        var mitigation = Mitigation.fap
+        if file.hasAttribute(ChipLotFile.mitigation) {
+            let text = try file.stringAttribute(ChipLotFile.mitigation)
+            do {
+                mitigation = try Mitigation.parse(text, field: "attribute \(ChipLotFile.mitigation)")
+            } catch let error as FapsimError {
+                throw file.failure(error.description)
+            }
+        }
         info = ChipLotInfo(
             schemaVersion: version, rows: rows, cols: cols, chipCount: chips,
             generator: try file.stringAttribute("generator"),
             generatorParameters: parameters,
             lotSeed: try file.attribute("lot_seed", as: UInt64.self),
+            mitigation: mitigation,
             faultRateRange: rates.min().map { $0...rates.max()! },
             meanFaultRate: rates.isEmpty ? nil : rates.reduce(0, +) / Double(rates.count))
     }
@@ -102,6 +112,7 @@ public final class ChipLotReader {
                          faultRate: rates[i], seed: seeds[i])
         }
         return ChipLot(rows: info.rows, cols: info.cols, generator: info.generator,
-                       generatorParameters: info.generatorParameters, lotSeed: info.lotSeed, chips: chips)
+                       generatorParameters: info.generatorParameters, lotSeed: info.lotSeed,
+                       mitigation: info.mitigation, chips: chips)
     }
 }

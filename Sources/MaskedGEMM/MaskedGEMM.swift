@@ -2,8 +2,8 @@ import COpenBLAS
 import SystolicArray
 import FapsimSupport
 
-/// The fast functional path: Out = A x (W ⊙ mask) with the FAP mask of SPEC
-/// section 2, through OpenBLAS. Training and sweeps use it; tests prove it equals
+/// The fast functional path: Out = A x (W ⊙ mask) with the FAP mask of a fault
+/// map under a `WeightMapping` (docs/conventions.md §2), through OpenBLAS. Training and sweeps use it; tests prove it equals
 /// the register-level array (bit-exactly for int8, to a stated bound for float32).
 public enum MaskedGEMM {
     /// Row-major C[m x n] = alpha * A[m x k] * B[k x n] + beta * C.
@@ -24,38 +24,37 @@ public enum MaskedGEMM {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// W ⊙ mask for a K x N weight matrix under `faults` (nil = fault-free).
-    public static func maskedWeights(_ w: [Float], k: Int, n: Int, faults: FaultMap?) -> [Float] {
+    /// W ⊙ mask for a K x N weight matrix under `faults` (nil = fault-free) and
+    /// `mapping` (nil = the default mapping).
+    public static func maskedWeights(_ w: [Float], k: Int, n: Int, faults: FaultMap?,
+                                     mapping: WeightMapping? = nil) -> [Float] {
         precondition(w.count == k * n)
         guard let faults else { return w }
         var out = w
-        applyMask(&out, k: k, n: n, faults: faults)
+        applyMask(&out, k: k, n: n, faults: faults, mapping: mapping)
         return out
     }
 
-    /// Zeroes, in place, every weight that sits on a faulty PE.
-    public static func applyMask(_ w: inout [Float], k: Int, n: Int, faults: FaultMap) {
-        w.withUnsafeMutableBufferPointer { wp in
-            faults.bits.withUnsafeBufferPointer { fb in
-                let r = faults.rows, cc = faults.cols
-                for kk in 0..<k {
-                    let frow = (kk % r) * cc
-                    let base = kk * n
-                    var col = 0
-                    for nn in 0..<n {
-                        if fb[frow + col] != 0 { wp[base + nn] = 0 }
-                        col += 1
-                        if col == cc { col = 0 }
-                    }
-                }
-            }
-        }
+    /// Zeroes, in place, every weight that `mapping` (nil = the default one) puts
+    /// on a faulty PE.
+    public static func applyMask(_ w: inout [Float], k: Int, n: Int, faults: FaultMap, mapping: WeightMapping? = nil) {
+        precondition(w.count == k * n)
+        let map = resolved(mapping, k: k, n: n, faults: faults)
+        w.withUnsafeMutableBufferPointer { wp in map.forEachPruned(faults: faults) { wp[$0] = 0 } }
+    }
+
+    /// The mapping to mask with: the given one, checked against the GEMM's shape, or the default.
+    static func resolved(_ mapping: WeightMapping?, k: Int, n: Int, faults: FaultMap) -> WeightMapping {
+        guard let mapping else { return WeightMapping(k: k, n: n, rows: faults.rows, cols: faults.cols) }
+        precondition(mapping.k == k && mapping.n == n, "mapping for K=\(mapping.k) N=\(mapping.n) used on K=\(k) N=\(n)")
+        return mapping
     }
 
     /// Out[M x N] = A[M x K] x (W ⊙ mask)[K x N], float32, all row-major.
-    public static func forward(a: [Float], m: Int, k: Int, w: [Float], n: Int, faults: FaultMap?) -> [Float] {
+    public static func forward(a: [Float], m: Int, k: Int, w: [Float], n: Int, faults: FaultMap?,
+                               mapping: WeightMapping? = nil) -> [Float] {
         precondition(a.count == m * k && w.count == k * n)
-        let wm = maskedWeights(w, k: k, n: n, faults: faults)
+        let wm = maskedWeights(w, k: k, n: n, faults: faults, mapping: mapping)
         var out = [Float](repeating: 0, count: m * n)
         a.withUnsafeBufferPointer { ap in
             wm.withUnsafeBufferPointer { wp in
@@ -71,13 +70,12 @@ public enum MaskedGEMM {
     /// Integer path: int8 x int8 products summed into int32 with two's-complement
     /// wrap-around. Modular addition is associative, so any summation order gives
     /// the array's exact bits.
-    public static func forwardInt8(a: [Int8], m: Int, k: Int, w: [Int8], n: Int, faults: FaultMap?) -> [Int32] {
+    public static func forwardInt8(a: [Int8], m: Int, k: Int, w: [Int8], n: Int, faults: FaultMap?,
+                                   mapping: WeightMapping? = nil) -> [Int32] {
         precondition(a.count == m * k && w.count == k * n)
         var wm = w
         if let faults {
-            for kk in 0..<k {
-                for nn in 0..<n where faults.isFaulty(kk % faults.rows, nn % faults.cols) { wm[kk * n + nn] = 0 }
-            }
+            resolved(mapping, k: k, n: n, faults: faults).forEachPruned(faults: faults) { wm[$0] = 0 }
         }
         var out = [Int32](repeating: 0, count: m * n)
         for i in 0..<m {

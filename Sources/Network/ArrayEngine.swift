@@ -20,10 +20,11 @@ public struct LayerRun: Sendable, Equatable {
 }
 
 /// Every conv and linear GEMM runs fold by fold on the register-level PE array,
-/// with the chip's fault map in the bypass muxes (SPEC sections 1-2).
+/// with the chip's fault map in the bypass muxes and each layer's weights where
+/// the chip's mitigation maps them.
 public final class ArrayEngine: GEMMEngine {
     public let config: HardwareConfig
-    public let faults: FaultMap?
+    public let chip: ChipDescription
     /// Worker threads the array simulation may use (nil = the array's default).
     public let threads: Int?
     /// One record per GEMM executed, in execution order (a layer run on several
@@ -35,13 +36,18 @@ public final class ArrayEngine: GEMMEngine {
     /// one for the layers to watch, nil for the rest.
     public var observerForLayer: ((String) -> ArrayObserver?)?
 
-    public init(config: HardwareConfig, faults: FaultMap?, threads: Int? = nil) throws {
-        if let faults, faults.rows != config.rows || faults.cols != config.cols {
+    public init(config: HardwareConfig, chip: ChipDescription, threads: Int? = nil) throws {
+        if let faults = chip.faults, faults.rows != config.rows || faults.cols != config.cols {
             throw FapsimError("fault map is \(faults.rows)x\(faults.cols) but the array in config \(config.name) is \(config.rows)x\(config.cols)")
         }
         self.config = config
-        self.faults = faults
+        self.chip = chip
         self.threads = threads
+    }
+
+    /// A chip under FAP with this fault map.
+    public convenience init(config: HardwareConfig, faults: FaultMap?, threads: Int? = nil) throws {
+        try self.init(config: config, chip: ChipDescription(faults: faults), threads: threads)
     }
 
     public func prepare(layer: String, weights: [Float], k: Int, n: Int) -> [Float] {
@@ -56,8 +62,9 @@ public final class ArrayEngine: GEMMEngine {
         var a = [Float](repeating: 0, count: m * k)
         a.withUnsafeMutableBufferPointer { Layout.transpose(src: at, rows: k, cols: m, dst: $0.baseAddress!) }
         let w = Array(UnsafeBufferPointer(start: weights, count: k * n))
-        let result = try ArrayGEMM.run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, threads: threads,
-                                       observer: observerForLayer?(layer))
+        let mapping = chip.mapping(layer: layer, k: k, n: n, rows: config.rows, cols: config.cols)
+        let result = try ArrayGEMM.run(config: config, faults: chip.faults, a: a, m: m, k: k, w: w, n: n,
+                                       mapping: mapping, threads: threads, observer: observerForLayer?(layer))
         result.output.withUnsafeBufferPointer { o in
             Layout.transpose(src: o.baseAddress!, rows: m, cols: n, dst: out)
         }

@@ -4,8 +4,9 @@ import SystolicArray
 /// Where the network's conv and linear GEMMs run. The network description, im2col,
 /// BN, ReLU and pooling are shared; only this step differs between engines.
 public protocol GEMMEngine: AnyObject {
-    /// The fault map the GEMMs are subject to (nil = fault-free chip).
-    var faults: FaultMap? { get }
+    /// The chip the GEMMs run on: its faulty PEs and its mitigation, which says
+    /// where each layer's weights sit.
+    var chip: ChipDescription { get }
 
     /// The weights this engine multiplies with, derived once per layer from the
     /// trained W[K][N]: the functional engine applies the FAP mask here, the array
@@ -18,19 +19,30 @@ public protocol GEMMEngine: AnyObject {
               columns at: UnsafePointer<Float>, m: Int, out: UnsafeMutablePointer<Float>) throws
 }
 
-/// im2col + FAP-masked GEMM through OpenBLAS: the fast path for evaluation,
-/// sweeps and training. With a fault map, mask[k][n] = 1 - fault[k mod R][n mod C].
-public final class FunctionalEngine: GEMMEngine {
-    public let faults: FaultMap?
+extension GEMMEngine {
+    /// The chip's fault map (nil = fault-free chip).
+    public var faults: FaultMap? { chip.faults }
+}
 
-    public init(faults: FaultMap? = nil) {
-        self.faults = faults
+/// im2col + FAP-masked GEMM through OpenBLAS: the fast path for evaluation,
+/// sweeps and training. With a fault map, the mask zeroes every weight that the
+/// layer's `WeightMapping` puts on a faulty PE.
+public final class FunctionalEngine: GEMMEngine {
+    public let chip: ChipDescription
+
+    public init(chip: ChipDescription = .faultFree) {
+        self.chip = chip
+    }
+
+    /// A chip under FAP with this fault map.
+    public convenience init(faults: FaultMap?) {
+        self.init(chip: ChipDescription(faults: faults))
     }
 
     public func prepare(layer: String, weights: [Float], k: Int, n: Int) -> [Float] {
-        guard let faults else { return weights }
+        guard let faults = chip.faults, let mapping = chip.mapping(layer: layer, k: k, n: n) else { return weights }
         var w = weights
-        MaskedGEMM.applyMask(&w, k: k, n: n, faults: faults)
+        MaskedGEMM.applyMask(&w, k: k, n: n, faults: faults, mapping: mapping)
         return w
     }
 

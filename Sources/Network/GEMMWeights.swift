@@ -1,7 +1,7 @@
 /// The GEMM weight layout shared by both engines and the array: W[k][n],
 /// row-major K x N, the transpose of PyTorch's [Cout, Cin*KH*KW] (or [out, in])
-/// view. W[k][n] sits on PE(k mod R, n mod C) (SPEC section 2), so the FAP mask
-/// and the array's folds are defined on this layout.
+/// view. A layer's `WeightMapping` places W[k][n] on a PE, so the FAP mask and the
+/// array's folds are defined on this layout.
 public enum GEMMWeights {
     /// PyTorch [N][K] (weight.view(N, -1)) -> W[K][N].
     public static func fromPyTorch(_ w: [Float], n: Int, k: Int) -> [Float] {

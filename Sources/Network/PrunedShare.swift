@@ -11,10 +11,15 @@ public enum PrunedShare {
     /// `weights` rate metric: weighting by MACs counts each pruned weight as
     /// often as the array would have used it.
     public static func macWeighted(_ faults: FaultMap, spec: VGG11Spec) -> Double {
+        macWeighted(ChipDescription(faults: faults), spec: spec)
+    }
+
+    /// The same for a chip under its mitigation, which decides where weights sit.
+    public static func macWeighted(_ chip: ChipDescription, spec: VGG11Spec) -> Double {
         var pruned = 0.0, total = 0.0
         for layer in spec.gemmLayers {
             let s = layer.shape(batch: 1)
-            pruned += Double(faults.prunedWeights(k: layer.k, n: layer.n)) * Double(s.m)
+            pruned += Double(chip.prunedWeights(layer: layer.name, k: layer.k, n: layer.n)) * Double(s.m)
             total += Double(layer.k * layer.n) * Double(s.m)
         }
         return total > 0 ? pruned / total : 0
@@ -22,9 +27,13 @@ public enum PrunedShare {
 
     /// Share of the network's weights (each weight counted once) that are pruned.
     public static func weightCounted(_ faults: FaultMap, spec: VGG11Spec) -> Double {
+        weightCounted(ChipDescription(faults: faults), spec: spec)
+    }
+
+    public static func weightCounted(_ chip: ChipDescription, spec: VGG11Spec) -> Double {
         var pruned = 0, total = 0
         for layer in spec.gemmLayers {
-            pruned += faults.prunedWeights(k: layer.k, n: layer.n)
+            pruned += chip.prunedWeights(layer: layer.name, k: layer.k, n: layer.n)
             total += layer.k * layer.n
         }
         return total > 0 ? Double(pruned) / Double(total) : 0

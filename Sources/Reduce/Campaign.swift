@@ -182,6 +182,8 @@ public struct Campaign: UnitJob {
             // Trained by image amount (`ChipPlan.imageRuns`); no epoch run.
             case .fixedImages: return (policy.label, 0, "")
             case .reduce(let p):
+                // The pruned share is the same under every mapping (a mapping moves
+                // weights between the PEs a fold uses, not their number), so no FAM plan is needed.
                 // The campaign judges each chip on its test images.
                 let rule = BudgetRule(target: target, policy: p, interpolate: interpolate, metric: metric,
                                       confidence: p == .confidence ? confidence : nil, judgedImages: fat.testSubset ?? 10_000)
@@ -239,7 +241,7 @@ public struct Campaign: UnitJob {
             var id = work.identity
             id["chip"] = String(plan.chip)
             id["run_epochs"] = String(n)
-            let h = try fat.fat(faults: map, epochs: n, seed: trainingSeed(chip: plan.chip),
+            let h = try fat.fat(chip: fat.chip(map), epochs: n, seed: trainingSeed(chip: plan.chip),
                                 checkpoint: checkpointFile(unit: u, tag: "e\(n)"), identity: id, progress: line,
                                 evaluation: .test)
             curves.append((n, h))
@@ -247,7 +249,7 @@ public struct Campaign: UnitJob {
         // Image amounts: the accuracy and real images of each amount's steps.
         var byImages: [Int: AmountRecord] = [:]
         for amounts in plan.imageRuns {
-            let points = try fat.fatAmounts(faults: map, amounts: amounts, seed: trainingSeed(chip: plan.chip),
+            let points = try fat.fatAmounts(chip: fat.chip(map), amounts: amounts, seed: trainingSeed(chip: plan.chip),
                                             progress: line, evaluation: .test)
             for p in points where amounts.contains(p.images) { byImages[p.images] = p }
         }

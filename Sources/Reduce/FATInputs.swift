@@ -25,6 +25,8 @@ public struct FATInputs {
     /// Learning rate and schedule, batch, optimizer, augmentation and the
     /// convolution algorithm, all recorded in the run identity.
     public let settings: FATSettings
+    /// The mitigation every chip of the run uses (its fault maps vary per unit).
+    public var mitigation: Mitigation = .fap
 
     private var trainSet: CIFAR10Set?
     private var testSet: CIFAR10Set?
@@ -56,6 +58,8 @@ public struct FATInputs {
             "train_subset": trainSubset.map(String.init) ?? "all", "test_subset": testSubset.map(String.init) ?? "all",
         ]
         inputs.merge(splitIdentity) { a, _ in a }
+        // FAP adds no key, so work directories from before mitigations existed resume.
+        if mitigation != .fap { inputs["mitigation"] = mitigation.rawValue }
         return settings.identity.merging(inputs) { a, _ in a }
     }
 
@@ -85,7 +89,23 @@ public struct FATInputs {
             "conv_algorithm": .string(settings.convolution.rawValue), "batch": .int(Int64(settings.batch)),
             "momentum": .double(Double(settings.momentum)), "weight_decay": .double(Double(settings.weightDecay)),
             "nesterov": .int(settings.nesterov ? 1 : 0), "augment": .int(settings.augment ? 1 : 0),
+            "mitigation": .string(mitigation.rawValue),
         ]
+    }
+
+    /// The mitigation a results file records (files of earlier versions, which
+    /// record none, were made under FAP).
+    public static func recordedMitigation(_ attributes: [String: AttributeValue], source: String) throws -> Mitigation {
+        guard let value = attributes["mitigation"] else { return .fap }
+        guard case .string(let text) = value else {
+            throw FapsimError.invalid(file: source, field: "attribute mitigation", expected: "a string (\(Mitigation.choices))", got: "\(value)")
+        }
+        return try Mitigation.parse(text, field: "\(source): attribute mitigation")
+    }
+
+    /// A chip of this run: `faults` under the run's mitigation.
+    public func chip(_ faults: FaultMap?) -> ChipDescription {
+        FaultAwareMapping.applied(ChipDescription(faults: faults, mitigation: mitigation), parameters: parameters)
     }
 
     /// The settings a results file records (`settingsAttributes`) over
@@ -162,33 +182,33 @@ public struct FATInputs {
         return r.accuracy
     }
 
-    /// Trains `epochs` FAT epochs on `faults` from the starting weights and
+    /// Trains `epochs` FAT epochs on `chip` from the starting weights and
     /// returns the history (epoch 0 = FAP alone), through the epoch loop of
     /// every training command (`TrainingRun.execute`). After every epoch the
     /// run's state goes to `checkpoint` (atomically); an existing checkpoint of
     /// the same run is resumed, so a kill loses at most the epoch in progress.
     /// `progress` (shared by the units of a run) advances by images trained,
     /// the resumed epochs included.
-    /// FAT on `faults` up to the largest of `amounts` (training images,
+    /// FAT on `chip` up to the largest of `amounts` (training images,
     /// `TrainingRun.trainAmounts`), measuring after each amount on the
     /// `evaluation` set. Not checkpointed: a kill restarts the run.
-    public mutating func fatAmounts(faults: FaultMap?, amounts: [Int], seed: UInt64, progress: ProgressLine?,
+    public mutating func fatAmounts(chip: ChipDescription, amounts: [Int], seed: UInt64, progress: ProgressLine?,
                                     evaluation: Evaluation = .curves) throws -> [AmountRecord] {
         let train = try train()
         let test = evaluation == .test ? try test() : try curveSet()
-        let trainer = VGG11Trainer(parameters: parameters, faults: faults, hyperparameters: settings.hyperparameters)
+        let trainer = VGG11Trainer(parameters: parameters, chip: chip, hyperparameters: settings.hyperparameters)
         let epochs = TrainingRun.epochs(for: amounts, trainImages: train.count)
         let run = try TrainingRun(trainer: trainer, settings: try settings.training(epochs: epochs, seed: seed),
                                   train: train, test: test)
         return try run.trainAmounts(amounts, progress: progress)
     }
 
-    public mutating func fat(faults: FaultMap?, epochs: Int, seed: UInt64, checkpoint: String?,
+    public mutating func fat(chip: ChipDescription, epochs: Int, seed: UInt64, checkpoint: String?,
                              identity: [String: String], progress: ProgressLine?,
                              evaluation: Evaluation = .curves) throws -> [EpochRecord] {
         let train = try train()
         let test = evaluation == .test ? try test() : try curveSet()
-        let trainer = VGG11Trainer(parameters: parameters, faults: faults, hyperparameters: settings.hyperparameters)
+        let trainer = VGG11Trainer(parameters: parameters, chip: chip, hyperparameters: settings.hyperparameters)
         let run = try TrainingRun(trainer: trainer, settings: try settings.training(epochs: epochs, seed: seed),
                                   train: train, test: test)
         try run.execute(checkpoints: checkpoint.map { EpochCheckpoints(path: $0, identity: identity, resume: true) },

@@ -117,10 +117,11 @@ public struct ResilienceSweep: UnitJob {
         let map = try faultMap(rateIndex: r, repeat: k)
         var id = work.identity
         id["unit"] = String(u)
-        let history = try fat.fat(faults: map, epochs: epochs, seed: trainingSeed(rateIndex: r, repeat: k),
+        let chip = fat.chip(map)
+        let history = try fat.fat(chip: chip, epochs: epochs, seed: trainingSeed(rateIndex: r, repeat: k),
                                   checkpoint: checkpointFile(unit: u), identity: id, progress: progress)
         return ResilienceUnitFile(unit: u, rateIndex: r, repeatIndex: k, faultRate: rates[r], faultyPEs: map.faultyCount,
-                                  faultMapChecksum: map.checksum, weightShare: PrunedShare.macWeighted(map, spec: fat.parameters.spec),
+                                  faultMapChecksum: map.checksum, weightShare: PrunedShare.macWeighted(chip, spec: fat.parameters.spec),
                                   trainImages: try fat.train().count, testImages: try fat.curveSet().count,
                                   history: history.columns).resultsFile()
     }

@@ -14,24 +14,28 @@ public struct GEMMRun: Sendable {
 /// K folds. The GEMM ends on the edge that captures its last output; nothing in
 /// the cycle count comes from a formula.
 public enum ArrayGEMM {
-    /// Float32 datapath: Out[M x N] = A[M x K] x W[K x N], row-major.
+    /// Float32 datapath: Out[M x N] = A[M x K] x W[K x N], row-major. `mapping`
+    /// (nil: the default one) says which PE holds each weight: the feeder, the
+    /// weight chain and the accumulators address A, W and Out through it, so A, W
+    /// and Out stay in channel order whatever the mapping.
     public static func run(config: HardwareConfig, faults: FaultMap?, a: [Float], m: Int, k: Int,
-                           w: [Float], n: Int, stuckAt: StuckAtFault? = nil, threads: Int? = nil,
-                           stripWidth: Int? = nil, observer: ArrayObserver? = nil) throws -> GEMMRun {
-        try run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, stuckAt: stuckAt, threads: threads,
-                stripWidth: stripWidth, observer: observer, streamTailAdjust: 0)
+                           w: [Float], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault? = nil,
+                           threads: Int? = nil, stripWidth: Int? = nil, observer: ArrayObserver? = nil) throws -> GEMMRun {
+        try run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping, stuckAt: stuckAt,
+                threads: threads, stripWidth: stripWidth, observer: observer, streamTailAdjust: 0)
     }
 
     /// `streamTailAdjust` (tests only) shortens every fold's stream, to show what
     /// the controller's fold boundary protects.
     static func run(config: HardwareConfig, faults: FaultMap?, a: [Float], m: Int, k: Int,
-                    w: [Float], n: Int, stuckAt: StuckAtFault?, threads: Int?,
+                    w: [Float], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault?, threads: Int?,
                     stripWidth: Int?, observer: ArrayObserver?, streamTailAdjust: Int) throws -> GEMMRun {
-        try check(config: config, faults: faults, aCount: a.count, m: m, k: k, wCount: w.count, n: n, stuckAt: stuckAt)
+        let plan = try check(config: config, faults: faults, aCount: a.count, m: m, k: k, wCount: w.count, n: n,
+                             mapping: mapping, stuckAt: stuckAt)
         guard w.allSatisfy(\.isFinite) else {
             throw FapsimError("GEMM weights: expected finite values (a NaN or infinite weight cannot be pruned by a pass-through)")
         }
-        let (out, stats) = simulate(Float32PE.self, config: config, faults: faults, a: a, m: m, k: k, w: w, n: n,
+        let (out, stats) = simulate(Float32PE.self, config: config, plan: plan, faults: faults, a: a, w: w,
                                     stuckAt: stuckAt, threads: threads, stripWidth: stripWidth, observer: observer,
                                     streamTailAdjust: streamTailAdjust)
         return GEMMRun(output: out, stats: stats)
@@ -39,24 +43,30 @@ public enum ArrayGEMM {
 
     /// Int8 datapath: int8 A and W, int32 partial sums and accumulators with wrap-around.
     public static func runInt8(config: HardwareConfig, faults: FaultMap?, a: [Int8], m: Int, k: Int,
-                               w: [Int8], n: Int, stuckAt: StuckAtFault? = nil, threads: Int? = nil,
-                               stripWidth: Int? = nil,
+                               w: [Int8], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault? = nil,
+                               threads: Int? = nil, stripWidth: Int? = nil,
                                observer: ArrayObserver? = nil) throws -> (output: [Int32], stats: GEMMStats) {
-        try check(config: config, faults: faults, aCount: a.count, m: m, k: k, wCount: w.count, n: n, stuckAt: stuckAt)
-        return simulate(Int8PE.self, config: config, faults: faults, a: a.map(Int32.init), m: m, k: k,
-                        w: w.map(Int32.init), n: n, stuckAt: stuckAt, threads: threads, stripWidth: stripWidth, observer: observer,
+        let plan = try check(config: config, faults: faults, aCount: a.count, m: m, k: k, wCount: w.count, n: n,
+                             mapping: mapping, stuckAt: stuckAt)
+        return simulate(Int8PE.self, config: config, plan: plan, faults: faults, a: a.map(Int32.init),
+                        w: w.map(Int32.init), stuckAt: stuckAt, threads: threads, stripWidth: stripWidth, observer: observer,
                         streamTailAdjust: 0)
     }
 
+    /// Validates the operands and returns the GEMM's fold plan under `mapping`.
     static func check(config: HardwareConfig, faults: FaultMap?, aCount: Int, m: Int, k: Int, wCount: Int, n: Int,
-                      stuckAt: StuckAtFault?) throws {
+                      mapping: WeightMapping?, stuckAt: StuckAtFault?) throws -> FoldPlan {
         try FoldPlan.validate(m: m, k: k, n: n)
+        if let mapping, mapping.k != k || mapping.n != n {
+            throw FapsimError("weight mapping is for a K=\(mapping.k) N=\(mapping.n) GEMM, not K=\(k) N=\(n)")
+        }
         guard aCount == m * k else { throw FapsimError("GEMM operand A: expected \(m)x\(k) = \(m * k) values, got \(aCount)") }
         guard wCount == k * n else { throw FapsimError("GEMM operand W: expected \(k)x\(n) = \(k * n) values, got \(wCount)") }
         if let faults, faults.rows != config.rows || faults.cols != config.cols {
             throw FapsimError("fault map is \(faults.rows)x\(faults.cols) but the array (\(config.name)) is \(config.rows)x\(config.cols)")
         }
         try stuckAt?.validate(rows: config.rows, cols: config.cols)
+        return try mapping.map { try FoldPlan(config: config, m: m, mapping: $0) } ?? FoldPlan(config: config, m: m, k: k, n: n)
     }
 
     /// Threads used when the caller does not say: one. Measured on VGG11's
@@ -75,10 +85,10 @@ public enum ArrayGEMM {
     /// Edges a strip is clocked for before the next strip takes its turn.
     static let blockEdges = 64
 
-    static func simulate<A: PEArithmetic>(_: A.Type, config: HardwareConfig, faults: FaultMap?, a: [A.Lane], m: Int, k: Int,
-                                          w: [A.Lane], n: Int, stuckAt: StuckAtFault?, threads: Int?, stripWidth: Int?,
+    static func simulate<A: PEArithmetic>(_: A.Type, config: HardwareConfig, plan: FoldPlan, faults: FaultMap?, a: [A.Lane],
+                                          w: [A.Lane], stuckAt: StuckAtFault?, threads: Int?, stripWidth: Int?,
                                           observer: ArrayObserver?, streamTailAdjust: Int) -> ([A.Lane], GEMMStats) {
-        let plan = try! FoldPlan(config: config, m: m, k: k, n: n)
+        let m = plan.m, k = plan.k, n = plan.n
         let array = PEArray<A>(rows: config.rows, cols: config.cols, faults: faults, stuckAt: stuckAt)
         var acc = [A.Lane](repeating: A.zero, count: m * n)
         let cols = config.cols
@@ -250,6 +260,9 @@ final class StripRunner<A: PEArithmetic> {
     func advance(until limit: Int) {
         let plan = shared.plan, array = shared.array, a = shared.a, w = shared.w, acc = shared.acc
         let rows = plan.rows, cols = plan.cols, m = plan.m, k = plan.k, n = plan.n
+        // Slot -> channel: the address generators read A and W, and write Out, in
+        // channel order through the mapping.
+        let kAt = plan.mapping.kAtSlot, nAt = plan.mapping.nAtSlot
         let bottom = (rows - 1) * cols
         let me = shared.progress[index]
         let producer: SliceProgress? = index > 0 ? shared.progress[index - 1] : nil
@@ -277,7 +290,7 @@ final class StripRunner<A: PEArithmetic> {
                 for j in j0..<j1 where array.pv[bottom + j] != 0 {
                     let f = colFold[j - j0]
                     let fold = plan.folds[f]
-                    let idx = colRow[j - j0] * n + fold.n0 + j
+                    let idx = colRow[j - j0] * n + nAt[fold.n0 + j]
                     acc[idx] = A.add(acc[idx], array.p[bottom + j])
                     colRow[j - j0] += 1
                     capturesLeft -= 1
@@ -302,7 +315,7 @@ final class StripRunner<A: PEArithmetic> {
                 for i in 0..<rows {
                     let item = c.tau - i
                     if i < fold.rowsUsed && item >= 0 && item < m {
-                        feed[i] = a[item * k + fold.k0 + i]
+                        feed[i] = a[item * k + kAt[fold.k0 + i]]
                         feedValid[i] = 0xFF
                     } else {
                         feed[i] = A.zero
@@ -324,10 +337,10 @@ final class StripRunner<A: PEArithmetic> {
             if c.swap { array.swapWeights(j0: j0, j1: j1) }
             if c.shiftFold >= 0 {
                 let fold = plan.folds[c.shiftFold]
-                let kk = fold.k0 + fold.rowsUsed - 1 - c.shiftStep
+                let kk = kAt[fold.k0 + fold.rowsUsed - 1 - c.shiftStep]
                 for j in j0..<j1 {
                     if j < fold.colsUsed {
-                        weightIn[j] = w[kk * n + fold.n0 + j]
+                        weightIn[j] = w[kk * n + nAt[fold.n0 + j]]
                         weightValidIn[j] = 0xFF
                     } else {
                         weightIn[j] = A.zero
@@ -385,9 +398,9 @@ final class StripRunner<A: PEArithmetic> {
         if c.shiftFold >= 0 {
             e.shiftWeights = true
             let fold = plan.folds[c.shiftFold]
-            let kk = fold.k0 + fold.rowsUsed - 1 - c.shiftStep
+            let kk = plan.mapping.kAtSlot[fold.k0 + fold.rowsUsed - 1 - c.shiftStep]
             for j in 0..<min(cols, fold.colsUsed) {
-                e.weightIn[j] = A.double(w[kk * plan.n + fold.n0 + j])
+                e.weightIn[j] = A.double(w[kk * plan.n + plan.mapping.nAtSlot[fold.n0 + j]])
                 e.weightValidIn[j] = true
             }
         }

@@ -1,3 +1,5 @@
+import FapsimSupport
+
 /// Cycle counts of a GEMM from formulas, without clocking the array. Training and
 /// sweeps use these; tests prove them equal, term by term, to the register-level
 /// model for every shape, fault map and both weight-load policies.
@@ -10,24 +12,24 @@
 ///   double-buffered:  load_0 = r_0 + 1 (shift + swap), load_f = max(1, r_f - (M + r_{f-1} + c_{f-1} - 2))
 /// MACs: performed = M x (weights on working PEs), bypassed = M x (weights on faulty PEs).
 public enum ClosedFormTiming {
-    public static func gemm(config: HardwareConfig, m: Int, k: Int, n: Int, faults: FaultMap?) throws -> GEMMStats {
-        let plan = try FoldPlan(config: config, m: m, k: k, n: n)
+    /// `mapping` (nil: the default one) moves weights between PEs but not the fold
+    /// structure, so it changes no cycle count; nor the MAC split, which depends on
+    /// the corner of the array each fold uses, the same for every mapping of a shape.
+    public static func gemm(config: HardwareConfig, m: Int, k: Int, n: Int, faults: FaultMap?,
+                            mapping: WeightMapping? = nil) throws -> GEMMStats {
+        let plan = try mapping.map { try FoldPlan(config: config, m: m, mapping: $0) }
+            ?? FoldPlan(config: config, m: m, k: k, n: n)
+        guard plan.k == k, plan.n == n else {
+            throw FapsimError("weight mapping is for a K=\(plan.k) N=\(plan.n) GEMM, not K=\(k) N=\(n)")
+        }
         return stats(plan: plan, policy: config.weightLoad, faults: faults)
     }
 
     public static func stats(plan: FoldPlan, policy: WeightLoadPolicy, faults: FaultMap?) -> GEMMStats {
         let m = plan.m
-        // Faulty PEs in the top-left r x c corner, from a 2-D prefix sum of the map.
+        // A fold runs on the top-left rowsUsed x colsUsed corner of the array.
         let rows = plan.rows, cols = plan.cols
-        var prefix = [Int](repeating: 0, count: (rows + 1) * (cols + 1))
-        if let faults {
-            for i in 0..<rows {
-                for j in 0..<cols {
-                    prefix[(i + 1) * (cols + 1) + j + 1] = Int(faults.bits[i * cols + j])
-                        + prefix[i * (cols + 1) + j + 1] + prefix[(i + 1) * (cols + 1) + j] - prefix[i * (cols + 1) + j]
-                }
-            }
-        }
+        let corners = FaultCorners(faults, rows: rows, cols: cols)
         var folds: [FoldStats] = []
         folds.reserveCapacity(plan.folds.count)
         for (f, fold) in plan.folds.enumerated() {
@@ -46,7 +48,7 @@ public enum ClosedFormTiming {
             }
             s.fillCycles = r + c - 2
             s.steadyCycles = m
-            let faulty = prefix[r * (cols + 1) + c]
+            let faulty = corners.faulty(rows: r, cols: c)
             s.macsBypassed = m * faulty
             s.macsPerformed = m * (r * c - faulty)
             folds.append(s)

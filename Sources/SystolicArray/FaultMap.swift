@@ -55,31 +55,17 @@ public struct FaultMap: Sendable, Equatable {
     public var faultyCount: Int { bits.reduce(0) { $0 + Int($1) } }
     public var faultRate: Double { Double(faultyCount) / Double(rows * cols) }
 
-    /// FAP weight mask for a K x N weight matrix (row-major, k major):
-    /// mask[k][n] = 1 - fault[k mod R][n mod C], identical for every fold (SPEC section 2).
-    public func weightMask(k: Int, n: Int) -> [Float] {
-        var m = [Float](repeating: 1, count: k * n)
-        for kk in 0..<k {
-            let fr = (kk % rows) * cols
-            for nn in 0..<n where bits[fr + nn % cols] != 0 { m[kk * n + nn] = 0 }
-        }
-        return m
+    /// FAP weight mask for a K x N weight matrix (row-major, k major) under
+    /// `mapping` (nil: the default mapping of this array). The rule lives in
+    /// `WeightMapping`; this is a shorthand.
+    public func weightMask(k: Int, n: Int, mapping: WeightMapping? = nil) -> [Float] {
+        (mapping ?? WeightMapping(k: k, n: n, rows: rows, cols: cols)).pruneMask(faults: self)
     }
 
-    /// Number of weights of a K x N matrix that this map prunes.
-    public func prunedWeights(k: Int, n: Int) -> Int {
-        // Counts faulty PEs per (row residue, col residue) class times class sizes,
-        // which avoids materialising the mask for large layers.
-        var total = 0
-        let fullK = k / rows, remK = k % rows, fullN = n / cols, remN = n % cols
-        for i in 0..<rows {
-            let kCount = fullK + (i < remK ? 1 : 0)
-            if kCount == 0 { continue }
-            for j in 0..<cols where bits[i * cols + j] != 0 {
-                total += kCount * (fullN + (j < remN ? 1 : 0))
-            }
-        }
-        return total
+    /// Number of weights of a K x N matrix that this map prunes under `mapping`
+    /// (nil: the default mapping).
+    public func prunedWeights(k: Int, n: Int, mapping: WeightMapping? = nil) -> Int {
+        (mapping ?? WeightMapping(k: k, n: n, rows: rows, cols: cols)).prunedCount(faults: self)
     }
 
     /// Checksum of the map's bits and shape, recorded as provenance.

@@ -1,7 +1,9 @@
 import FapsimSupport
 
-/// One fold: the K rows [k0, k0 + rowsUsed) and N columns [n0, n0 + colsUsed) of W
-/// that sit on the array at once (W[k][n] on PE(k mod R, n mod C), SPEC section 2).
+/// One fold: the K slots [k0, k0 + rowsUsed) and N slots [n0, n0 + colsUsed) of the
+/// GEMM's `WeightMapping` that sit on the array at once. Slot k0 + i is on array row
+/// i and slot n0 + j in column j; which weight a slot holds is the mapping's to say
+/// (under the default mapping, slot = channel index).
 public struct Fold: Sendable, Equatable {
     public var kFold: Int
     public var nFold: Int
@@ -19,22 +21,34 @@ public struct FoldPlan: Sendable, Equatable {
     public let rows: Int
     public let cols: Int
     public let folds: [Fold]
+    /// Which weight each slot of each fold holds.
+    public let mapping: WeightMapping
 
+    /// The plan under the default mapping.
     public init(config: HardwareConfig, m: Int, k: Int, n: Int) throws {
         try FoldPlan.validate(m: m, k: k, n: n)
+        try self.init(config: config, m: m, mapping: WeightMapping(config: config, k: k, n: n))
+    }
+
+    public init(config: HardwareConfig, m: Int, mapping: WeightMapping) throws {
+        let k = mapping.k, n = mapping.n
+        try FoldPlan.validate(m: m, k: k, n: n)
+        guard mapping.rows == config.rows, mapping.cols == config.cols else {
+            throw FapsimError("weight mapping is for a \(mapping.rows)x\(mapping.cols) array but the array (\(config.name)) is \(config.rows)x\(config.cols)")
+        }
         self.m = m
         self.k = k
         self.n = n
-        let rows = config.rows, cols = config.cols
-        self.rows = rows
-        self.cols = cols
-        let kFolds = (k + rows - 1) / rows
-        let nFolds = (n + cols - 1) / cols
+        self.rows = config.rows
+        self.cols = config.cols
+        self.mapping = mapping
+        let kFolds = mapping.kFolds
+        let nFolds = mapping.nFolds
         var f: [Fold] = []
         f.reserveCapacity(kFolds * nFolds)
         func fold(_ kf: Int, _ nf: Int) -> Fold {
-            Fold(kFold: kf, nFold: nf, k0: kf * rows, n0: nf * cols,
-                 rowsUsed: min(rows, k - kf * rows), colsUsed: min(cols, n - nf * cols))
+            Fold(kFold: kf, nFold: nf, k0: mapping.firstKSlot(kFold: kf), n0: mapping.firstNSlot(nFold: nf),
+                 rowsUsed: mapping.rowsUsed(kFold: kf), colsUsed: mapping.colsUsed(nFold: nf))
         }
         switch config.mappingOrder {
         case .nOuter:

@@ -1,8 +1,7 @@
 import SystolicArray
 
 /// The FAT mask of one K x N GEMM weight matrix, stored as the flat indices of
-/// the weights that sit on faulty PEs (mask[k][n] = 0 where
-/// fault[k mod R][n mod C] = 1, SPEC section 2).
+/// the weights that the layer's `WeightMapping` puts on faulty PEs.
 ///
 /// Keeping the pruned indices instead of a dense 0/1 mask lets the optimizer run
 /// its ordinary, unmasked arithmetic over the whole tensor and then force the
@@ -20,17 +19,13 @@ public struct PruneMask: Sendable, Equatable {
         self.pruned = pruned.sorted()
     }
 
-    /// The mask of a K x N weight matrix under `faults`.
-    public init(faults: FaultMap, k: Int, n: Int) {
-        var idx: [Int] = []
-        idx.reserveCapacity(faults.prunedWeights(k: k, n: n))
-        // One pass in k-major order, so the indices come out ascending.
-        for kk in 0..<k {
-            let fr = kk % faults.rows
-            for nn in 0..<n where faults.isFaulty(fr, nn % faults.cols) { idx.append(kk * n + nn) }
-        }
+    /// The mask of a K x N weight matrix under `faults` and `mapping` (nil: the
+    /// default mapping of the fault map's array).
+    public init(faults: FaultMap, k: Int, n: Int, mapping: WeightMapping? = nil) {
+        let map = mapping ?? WeightMapping(k: k, n: n, rows: faults.rows, cols: faults.cols)
+        precondition(map.k == k && map.n == n, "mapping for K=\(map.k) N=\(map.n) used on K=\(k) N=\(n)")
         count = k * n
-        pruned = idx
+        pruned = map.prunedIndices(faults: faults)
     }
 
     /// From a dense 0/1 mask (0 = pruned), e.g. `FaultMap.weightMask(k:n:)`.

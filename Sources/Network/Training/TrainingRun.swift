@@ -113,7 +113,7 @@ public final class TrainingRun {
 
     /// `evaluate` with the counts (correct of images).
     public func evaluation(progress: ProgressLine? = nil) throws -> EvaluationResult {
-        let net = VGG11Network(parameters: trainer.parameters, engine: FunctionalEngine(faults: trainer.faults))
+        let net = VGG11Network(parameters: trainer.parameters, engine: FunctionalEngine(chip: trainer.chip))
         return try Evaluator.evaluate(network: net, data: test, batch: 250, progress: progress)
     }
 

@@ -17,7 +17,9 @@ import SystolicArray
 /// Not thread-safe; the GEMMs use OpenBLAS's threads, the elementwise passes `Parallel`.
 public final class VGG11Trainer {
     public let spec: VGG11Spec
-    public let faults: FaultMap?
+    /// The chip trained for: its fault map and mitigation decide the prune masks.
+    public let chip: ChipDescription
+    public var faults: FaultMap? { chip.faults }
     public let convolution: ConvAlgorithm
     public private(set) var optimizer: SGD
     /// Optimizer steps taken (the LR schedule's clock; restored by checkpoints).
@@ -93,18 +95,25 @@ public final class VGG11Trainer {
             + spec.batchNormLayers.flatMap { [$0.name + ".weight", $0.name + ".bias"] }
     }
 
-    public init(parameters: VGG11Parameters, faults: FaultMap?, hyperparameters h: Hyperparameters = .init()) {
+    /// A trainer for a chip under FAP with this fault map.
+    public convenience init(parameters: VGG11Parameters, faults: FaultMap?, hyperparameters h: Hyperparameters = .init()) {
+        self.init(parameters: parameters, chip: ChipDescription(faults: faults), hyperparameters: h)
+    }
+
+    public init(parameters: VGG11Parameters, chip: ChipDescription, hyperparameters h: Hyperparameters = .init()) {
         spec = parameters.spec
         convolution = h.convolution
-        self.faults = faults
+        self.chip = chip
         let gemmLayers = spec.gemmLayers
         let bnLayers = spec.batchNormLayers
         weights = gemmLayers.map { parameters.gemm[$0.name]!.weight }
         biases = gemmLayers.map { parameters.gemm[$0.name]!.bias }
         bn = bnLayers.map { parameters.batchNorm[$0.name]! }
         masks = gemmLayers.map { layer in
-            guard let faults else { return nil }
-            let m = PruneMask(faults: faults, k: layer.k, n: layer.n)
+            guard let faults = chip.faults, let mapping = chip.mapping(layer: layer.name, k: layer.k, n: layer.n) else {
+                return nil
+            }
+            let m = PruneMask(faults: faults, k: layer.k, n: layer.n, mapping: mapping)
             return m.isEmpty ? nil : m
         }
         for i in weights.indices { masks[i]?.zero(&weights[i]) }

@@ -1,0 +1,75 @@
+import ArgumentParser
+import FapsimStore
+import FapsimSupport
+import Network
+import Reduce
+import SystolicArray
+
+/// `--mitigation`, shared by every command that runs a network or a GEMM on a
+/// chip: how the chip copes with its faulty PEs (docs/cli.md). A chip taken from
+/// a lot runs the lot's mitigation unless the option names it.
+struct MitigationOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("How the chip copes with faulty PEs: \(Mitigation.choices) (default: the lot's, else fap).",
+                               valueName: "name"))
+    var mitigation: String?
+
+    @Option(name: .customLong("fam-saliency"),
+            help: "FAM's weight saliency: magnitude (|w|, default) or taylor (|w dL/dw| on a calibration batch of training images).")
+    var famSaliency: String = "magnitude"
+
+    @Option(name: .customLong("fam-calibration"), help: "Training images in FAM's Taylor calibration batch.")
+    var famCalibration: Int = 256
+
+    func validate() throws {
+        if let mitigation { _ = try parsed(mitigation) }
+        guard ["magnitude", "taylor"].contains(famSaliency) else {
+            throw ValidationError("--fam-saliency: expected magnitude or taylor, got '\(famSaliency)'")
+        }
+        guard famCalibration > 0 else {
+            throw ValidationError("--fam-calibration: expected a positive number of images, got \(famCalibration)")
+        }
+    }
+
+    /// `chip` with FAM planned for `parameters` when it runs FAM; `training`
+    /// gives the calibration images for the Taylor saliency (read only then).
+    func applied(_ chip: ChipDescription, parameters: VGG11Parameters,
+                 training: () throws -> CIFAR10Set) throws -> ChipDescription {
+        guard chip.mitigation == .fam else { return chip }
+        let saliency: FaultAwareMapping.Saliency = famSaliency == "taylor"
+            ? .taylor(FaultAwareMapping.CalibrationBatch(try training(), count: famCalibration)) : .magnitude
+        return FaultAwareMapping.chip(faults: chip.faults, parameters: parameters, saliency: saliency)
+    }
+
+    private func parsed(_ text: String) throws -> Mitigation {
+        do {
+            return try Mitigation.parse(text, field: "--mitigation")
+        } catch let error as FapsimError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// The mitigation asked for, or `lot`'s when the option is absent. A lot whose
+    /// chips carry another mitigation than the one asked for is refused: its
+    /// chips were described (and budgeted) for that one.
+    func resolve(lot: Mitigation? = nil, lotPath: String? = nil) throws -> Mitigation {
+        guard let mitigation else { return lot ?? .fap }
+        let asked = try parsed(mitigation)
+        if let lot, lot != asked {
+            throw FapsimError("\(lotPath ?? "lot"): attribute mitigation: the lot's chips run \(lot.rawValue), but --mitigation asks for \(asked.rawValue)")
+        }
+        return asked
+    }
+
+    /// The mitigation of a run that reads a lot and a resilience file (Steps 2
+    /// and 3): the lot's chips must run the mitigation the resilience table was
+    /// measured under, and --mitigation, when given, must be that one too.
+    func resolve(lotPath: String, resilience attributes: [String: AttributeValue], resiliencePath: String) throws -> Mitigation {
+        let lot = try ChipLotFile.info(path: lotPath).mitigation
+        let chosen = try resolve(lot: lot, lotPath: lotPath)
+        let measured = try FATInputs.recordedMitigation(attributes, source: resiliencePath)
+        guard measured == chosen else {
+            throw FapsimError("\(resiliencePath): attribute mitigation: the table was measured under \(measured.rawValue), but the chips of \(lotPath) run \(chosen.rawValue)")
+        }
+        return chosen
+    }
+}

@@ -1,0 +1,92 @@
+import FapsimSupport
+
+/// How a chip copes with its faulty PEs: what decides where weights sit and what
+/// the array does with the weights that land on faulty PEs.
+public enum Mitigation: String, Sendable, CaseIterable, Equatable {
+    /// Fault-aware pruning: the default mapping, and every weight on a faulty PE
+    /// is bypassed (its FAP mux passes the partial sum through).
+    case fap
+    /// Fault-aware mapping, then FAP: each layer's output channels are assigned
+    /// to array columns so that the weights landing on faulty PEs are the least
+    /// salient ones (docs/hardware-model.md); the weights still on faulty PEs are
+    /// bypassed as under FAP.
+    case fam
+
+    /// The names a command line or a file may give, for error messages.
+    public static var choices: String { allCases.map(\.rawValue).joined(separator: ", ") }
+
+    /// Parses a mitigation name; `field` names where it came from (an option or
+    /// a file attribute) in the one-line error.
+    public static func parse(_ text: String, field: String) throws -> Mitigation {
+        guard let m = Mitigation(rawValue: text.lowercased()) else {
+            throw FapsimError("\(field): expected one of \(choices), got '\(text)'")
+        }
+        return m
+    }
+}
+
+/// Everything the engines, the trainer, the Reduce units and the run identities
+/// need to know about one chip's hardware state: which PEs are faulty and which
+/// mitigation the chip runs. It answers, per layer, where each weight sits
+/// (`mapping`) and so which weights are pruned.
+public struct ChipDescription: Sendable, Equatable {
+    /// The faulty PEs (nil: a fault-free chip).
+    public var faults: FaultMap?
+    public var mitigation: Mitigation
+    /// Under FAM, each layer's mapping by layer name (a layer without one, and
+    /// every layer of a fault-free chip, uses the default mapping).
+    public var layerMappings: [String: WeightMapping]
+
+    public init(faults: FaultMap?, mitigation: Mitigation = .fap, layerMappings: [String: WeightMapping] = [:]) {
+        self.faults = faults
+        self.mitigation = mitigation
+        self.layerMappings = layerMappings
+    }
+
+    /// A fault-free chip under FAP (nothing to mitigate).
+    public static let faultFree = ChipDescription(faults: nil)
+
+    /// Where layer `layer`'s K x N weights sit on an R x C array. Under FAP every
+    /// layer uses the default mapping.
+    public func mapping(layer: String, k: Int, n: Int, rows: Int, cols: Int) -> WeightMapping {
+        switch mitigation {
+        case .fap: return WeightMapping(k: k, n: n, rows: rows, cols: cols)
+        case .fam:
+            if let m = layerMappings[layer], m.k == k, m.n == n, m.rows == rows, m.cols == cols { return m }
+            return WeightMapping(k: k, n: n, rows: rows, cols: cols)
+        }
+    }
+
+    /// The mapping of a layer on this chip's own array; nil for a fault-free chip,
+    /// whose weights are all kept wherever they sit.
+    public func mapping(layer: String, k: Int, n: Int) -> WeightMapping? {
+        faults.map { mapping(layer: layer, k: k, n: n, rows: $0.rows, cols: $0.cols) }
+    }
+
+    /// Number of weights of layer `layer` (K x N) that sit on faulty PEs.
+    public func prunedWeights(layer: String, k: Int, n: Int) -> Int {
+        guard let faults, let map = mapping(layer: layer, k: k, n: n) else { return 0 }
+        return map.prunedCount(faults: faults)
+    }
+
+    /// Checksum of the fault map and the mitigation, for run identities: two
+    /// chips with the same map but different mitigations are different runs.
+    /// Under FAP it is the fault map's own checksum, so identities recorded
+    /// before mitigations existed stay valid.
+    public var checksum: String {
+        let mapSum = faults?.checksum ?? "fault-free"
+        switch mitigation {
+        case .fap: return mapSum
+        case .fam:
+            var h = FNV1a64()
+            h.update(array: Array(mapSum.utf8))
+            h.update(array: Array("fam".utf8))
+            for name in layerMappings.keys.sorted() {
+                let m = layerMappings[name]!
+                h.update(array: Array(name.utf8))
+                h.update(array: (m.kSlot + m.nSlot).map { UInt64($0) })
+            }
+            return h.hex
+        }
+    }
+}
