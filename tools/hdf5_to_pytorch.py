@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Load fapsim weights (or a SPEC section 4 state_dict file) into PyTorch.
+"""Load fapsim weights (or a docs/conventions.md §4 state_dict file) into PyTorch.
 
 Usage:
     python3 tools/hdf5_to_pytorch.py WEIGHTS.h5 OUT.pt

@@ -9,7 +9,7 @@ MODEL.pt is either a saved state_dict (torch.save(model.state_dict(), ...)) or a
 whole pickled model (its .state_dict() is used). OUT.h5 gets one dataset per
 state_dict key at the root (float32 tensors, int64 scalar num_batches_tracked),
 and root attributes layout="pytorch-state_dict", architecture, width and, when
-given, test_accuracy and notes (SPEC section 4; docs/hdf5-schema.md). fapsim
+given, test_accuracy and notes (docs/conventions.md §4; docs/hdf5-schema.md). fapsim
 reads it with `WeightsFile.read` and `fapsim inspect OUT.h5` describes it.
 
 Needs h5py and numpy; torch is only imported by main(), so the h5py part
@@ -21,7 +21,7 @@ import sys
 
 
 def write_state_dict(path, arrays, attributes=None, force=False):
-    """Write {key: numpy array} to `path` in the SPEC section 4 layout.
+    """Write {key: numpy array} to `path` in the docs/conventions.md §4 layout.
 
     Floating tensors are stored as float32 and integer ones as int64 (as
     PyTorch's BN num_batches_tracked). The file is written beside `path` and

@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 
-# VGG11 (SPEC section 3) for one 32x32 image: name, input size, Cin, Cout.
+# VGG11 (docs/conventions.md §3) for one 32x32 image: name, input size, Cin, Cout.
 VGG11_CONVS = [
     ("features.0", 32, 3, 64),
     ("features.4", 16, 64, 128),

@@ -5,7 +5,7 @@ import MaskedGEMM
 import Network
 
 /// `fapsim bench infer`: functional-engine inference throughput of VGG11 on
-/// synthetic images (the figure compared with PyTorch CPU in SPEC section 5).
+/// synthetic images (the figure compared with PyTorch CPU in docs/conventions.md §5).
 struct BenchInferCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "infer",

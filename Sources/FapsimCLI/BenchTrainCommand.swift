@@ -6,7 +6,7 @@ import SystolicArray
 
 /// Training throughput: forward + backward + SGD step of VGG11 on synthetic
 /// batches (the data pipeline is measured separately by `fapsim train`'s own
-/// img/s), the figure to hold against PyTorch's 183-192 images/s (SPEC section 5).
+/// img/s), the figure to hold against PyTorch's 183-192 images/s (docs/conventions.md §5).
 struct BenchTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",

@@ -12,7 +12,7 @@ struct FatCommand: ParsableCommand {
         commandName: "fat",
         abstract: "Fault-aware retraining for one chip: accuracy after FAP alone and after every retraining epoch.",
         discussion: """
-        The chip's fault map prunes every weight that sits on a faulty PE (SPEC section 2); retraining \
+        The chip's fault map prunes every weight that sits on a faulty PE (docs/conventions.md §2); retraining \
         keeps those weights, their gradients and their momentum at exactly zero, so the network trained \
         is the one the faulty array computes. The default schedule is a constant rate, under which the \
         first e epochs of a run equal an e-epoch run (what Reduce's budgets assume). \

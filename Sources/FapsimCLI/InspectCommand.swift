@@ -9,7 +9,7 @@ public struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Say what a fapsim HDF5 file (chip lot, weights, results, or PyTorch state_dict) holds.")
 
-    @Argument(help: "An HDF5 file written by fapsim, or a PyTorch state_dict in the SPEC section 4 layout.")
+    @Argument(help: "An HDF5 file written by fapsim, or a PyTorch state_dict in the docs/conventions.md §4 layout.")
     var file: String
 
     @Flag(help: "Print the facts as JSON instead of readable lines.")

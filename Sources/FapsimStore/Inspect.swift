@@ -33,7 +33,7 @@ public struct InspectReport {
 }
 
 public enum FapsimInspect {
-    /// Identifies and summarises a fapsim (or SPEC section 4 PyTorch) file.
+    /// Identifies and summarises a fapsim (or docs/conventions.md §4 PyTorch) file.
     /// Every problem is a one-line error naming the file and object.
     public static func inspect(path: String) throws -> InspectReport {
         let identified: (kind: FapsimFileKind, version: Int64)?
@@ -92,7 +92,7 @@ public enum FapsimInspect {
         let w = try WeightsFile.read(path: path)
         let kind = version == nil ? "pytorch-state_dict" : "weights"
         let title = version.map { "fapsim weights (schema fapsim.weights v\($0))" }
-            ?? "PyTorch state_dict in HDF5 (SPEC section 4 layout, no fapsim schema)"
+            ?? "PyTorch state_dict in HDF5 (docs/conventions.md §4 layout, no fapsim schema)"
         var lines = [
             "\(path): \(title)",
             "  \(w.architecture) width \(w.width): \(w.tensors.count) tensors, \(w.parameterCount) values, \(w.batchesTracked.count) BN counters",

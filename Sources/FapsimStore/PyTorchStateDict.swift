@@ -1,7 +1,7 @@
 import HDF5Kit
 import FapsimSupport
 
-/// The SPEC section 4 interchange layout: one dataset per PyTorch `state_dict`
+/// The docs/conventions.md §4 interchange layout: one dataset per PyTorch `state_dict`
 /// key at the root, float32 tensors and int64 scalar `num_batches_tracked`, with
 /// root attributes such as `architecture` and `test_accuracy`; no `schema`.
 ///
@@ -50,13 +50,13 @@ enum PyTorchStateDict {
         if file.hasAttribute("width") {
             width = try file.numberAttribute("width")
         } else if architecture == "vgg11", let first = tensors.first(where: { $0.name == "features.0.weight" }), !first.shape.isEmpty {
-            width = Double(first.shape[0]) / 64  // SPEC section 3: the first conv has 64 filters at width 1
+            width = Double(first.shape[0]) / 64  // docs/conventions.md §3: the first conv has 64 filters at width 1
         }
         return WeightsFile(architecture: architecture, width: width, tensors: tensors,
                            batchesTracked: counters, provenance: provenance)
     }
 
-    /// "vgg11-bn-cifar10" (the SPEC file) and "VGG11" are the fapsim "vgg11";
+    /// "vgg11-bn-cifar10" (the name docs/conventions.md §4 gives) and "VGG11" are the fapsim "vgg11";
     /// other names are kept as they are. Without an attribute, a features.* +
     /// classifier.* key set is taken as VGG11.
     static func normalizedArchitecture(_ raw: String?, tensors: [NamedTensor]) -> String {

@@ -47,12 +47,12 @@ public struct WeightsProvenance: Equatable, Sendable {
 
 /// A network's weights: every `state_dict` tensor under its PyTorch key, the BN
 /// `num_batches_tracked` counters, and provenance. Stored as a `fapsim.weights`
-/// file (`write`), exchanged with PyTorch through the SPEC section 4 layout
+/// file (`write`), exchanged with PyTorch through the docs/conventions.md §4 layout
 /// (`exportPyTorch`, and `read` of such a file). See docs/hdf5-schema.md.
 public struct WeightsFile: Equatable, Sendable {
     /// Network family, e.g. "vgg11".
     public var architecture: String
-    /// Width multiplier (1.0 = the SPEC section 3 network).
+    /// Width multiplier (1.0 = the docs/conventions.md §3 network).
     public var width: Double
     /// `state_dict` float tensors, in `state_dict` order.
     public var tensors: [NamedTensor]

@@ -8,13 +8,13 @@ import FapsimSupport
 /// - group `/tensors`, creation order tracked: one dataset per `state_dict` key,
 ///   named by the key, float32 tensors of their PyTorch shape and int64 scalar
 ///   `*.num_batches_tracked`, in `state_dict` order.
-/// The group holds exactly the SPEC section 4 datasets, so export to PyTorch is
+/// The group holds exactly the docs/conventions.md §4 datasets, so export to PyTorch is
 /// a move of those datasets to the root.
 extension WeightsFile {
     static let tensorsGroup = "tensors"
 
-    /// Reads a fapsim weights file, or a PyTorch state_dict-in-HDF5 file (SPEC
-    /// section 4: tensors at the root, no `schema` attribute).
+    /// Reads a fapsim weights file, or a PyTorch state_dict-in-HDF5 file (docs/conventions.md
+    /// §4: tensors at the root, no `schema` attribute).
     public static func read(path: String) throws -> WeightsFile {
         let file = try H5File.open(path)
         if try Schema.identify(file) == nil {
@@ -50,7 +50,7 @@ extension WeightsFile {
         }
     }
 
-    /// Writes the SPEC section 4 layout (one dataset per `state_dict` key at the
+    /// Writes the docs/conventions.md §4 layout (one dataset per `state_dict` key at the
     /// root) so `torch.load_state_dict({k: torch.from_numpy(f[k][()]) ...})` works.
     public func exportPyTorch(path: String, force: Bool) throws {
         try validate(path: path)

@@ -27,7 +27,7 @@ public struct BatchNormParameters: Sendable, Equatable {
 
 /// BatchNorm in inference mode and the fused per-channel affine + ReLU pass.
 public enum BatchNorm {
-    /// SPEC section 3.
+    /// docs/conventions.md §3.
     public static let eps: Float = 1e-5
     public static let momentum: Float = 0.1
 

@@ -1,7 +1,7 @@
 import Foundation
 import FapsimSupport
 
-/// CIFAR-10 in its standard binary layout (SPEC section 4): each record is one
+/// CIFAR-10 in its standard binary layout (docs/conventions.md §4): each record is one
 /// label byte then 3072 bytes (R, G, B planes of 32x32, row-major).
 public struct CIFAR10Set: Sendable {
     public static let recordBytes = 3073
@@ -136,7 +136,7 @@ public struct CIFAR10Set: Sendable {
         return names
     }
 
-    /// Normalized NCHW floats of images `range` into `dst` (SPEC section 3).
+    /// Normalized NCHW floats of images `range` into `dst` (docs/conventions.md §3).
     public func normalize(_ range: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
         pixels.withUnsafeBufferPointer { p in
             CIFARNormalization.apply(pixels: p.baseAddress! + range.lowerBound * Self.imageBytes,
@@ -152,7 +152,7 @@ public struct CIFAR10Set: Sendable {
 }
 
 /// x = (pixel / 255 - mean[c]) / std[c], in float32 like torchvision's
-/// ToTensor + Normalize, with the CIFAR-10 statistics of SPEC section 3.
+/// ToTensor + Normalize, with the CIFAR-10 statistics of docs/conventions.md §3.
 public enum CIFARNormalization {
     public static let mean: [Float] = [0.4914, 0.4822, 0.4465]
     public static let std: [Float] = [0.2470, 0.2435, 0.2616]

@@ -1,6 +1,6 @@
 import MaskedGEMM
 
-/// 3x3, stride-1, padding-1 convolution as im2col + GEMM (SPEC section 2).
+/// 3x3, stride-1, padding-1 convolution as im2col + GEMM (docs/conventions.md §2).
 public enum Conv2D {
     /// Out^T[N][M] = W^T x At through OpenBLAS, where W is K x N (GEMM layout)
     /// and At is the K x M im2col matrix; the result is CNHW.

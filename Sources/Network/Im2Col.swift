@@ -6,7 +6,7 @@
 /// Out^T[N][M] (M ordered (b, y, x)) is already CNHW for the next layer.
 ///
 /// The matrix is stored transposed, At[K][M] with M = B * H * W, so that
-/// k = (c * KH + kh) * KW + kw (SPEC section 2, the order of PyTorch's
+/// k = (c * KH + kh) * KW + kw (docs/conventions.md §2, the order of PyTorch's
 /// `weight.view(Cout, -1)`) indexes rows and output pixel m = (b * H + y) * W + x
 /// indexes columns: A[m][k] = At[k][m].
 public enum Im2Col {

@@ -1,6 +1,6 @@
 import FapsimSupport
 
-/// The network description both engines execute (SPEC section 3): VGG11 with
+/// The network description both engines execute (docs/conventions.md §3): VGG11 with
 /// BatchNorm for 32x32 CIFAR-10 images, scaled by a width multiplier.
 ///
 /// Layer names are the PyTorch `state_dict` prefixes of `torchvision`-style
@@ -121,7 +121,7 @@ public struct ConvSpec: Sendable, Equatable {
         self.width = width
     }
 
-    /// GEMM reduction length K = Cin * KH * KW (k = (c * KH + kh) * KW + kw, SPEC section 2).
+    /// GEMM reduction length K = Cin * KH * KW (k = (c * KH + kh) * KW + kw, docs/conventions.md §2).
     public var k: Int { inChannels * kernel * kernel }
     /// PyTorch's weight shape [Cout, Cin, KH, KW].
     public var weightShape: [Int] { [outChannels, inChannels, kernel, kernel] }

@@ -3,7 +3,7 @@ import FapsimSupport
 
 extension VGG11Parameters {
     /// Architecture names accepted in a weights file: fapsim's own, the name the
-    /// reference PyTorch export records (SPEC section 4), and torchvision's name
+    /// reference PyTorch export records (docs/conventions.md §4), and torchvision's name
     /// for the same BN variant.
     public static let acceptedArchitectures: Set<String> = [VGG11Spec.architecture, "vgg11-bn-cifar10", "vgg11_bn", "vgg11-bn"]
 

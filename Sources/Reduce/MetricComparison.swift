@@ -5,7 +5,7 @@ import Network
 import SystolicArray
 
 /// Which rate metric predicts the epochs a chip really needed better
-/// (issue 6 item 6, docs/rate-metric.md): for every chip with a real FAT
+/// (docs/rate-metric.md; docs/rate-metric.md): for every chip with a real FAT
 /// curve, the budget each metric gives (`Budgeter.plan`, same target, policy
 /// and interpolation) against the first epoch the curve reached the target.
 public struct MetricComparison: Equatable, Sendable {

@@ -15,7 +15,7 @@ public struct ResilienceProvenance: Equatable, Sendable {
     /// Name of the hardware config the array came from.
     public var configName: String
     /// What a "fault rate" measures: "pe" (share of faulty PEs, the paper's
-    /// metric) or "weights" (share of pruned weights, issue 6 item 6).
+    /// metric) or "weights" (share of pruned weights, docs/rate-metric.md).
     public var rateMetric: String
     /// Training and test images actually used per epoch / evaluation.
     public var trainSubset: Int
@@ -31,7 +31,7 @@ public struct ResilienceProvenance: Equatable, Sendable {
     /// Width multiplier of the VGG11 FAT trained (the weights file's `width`),
     /// when the resilience step recorded it (`network_width`). The `weights`
     /// rate metric needs the network's layer shapes to turn a chip's fault map
-    /// into a pruned share; nil in files written before issue 6 item 6.
+    /// into a pruned share; nil in files written before weight shares were recorded.
     public var networkWidth: Double?
 
     public init(weightsChecksum: String, weightsFile: String = "", rows: Int, cols: Int, configName: String,
@@ -89,7 +89,7 @@ public struct ResilienceTable: Equatable, Sendable {
     public var provenance: ResilienceProvenance
     /// weightShare[rate][repeat]: the MAC-weighted pruned share
     /// (`PrunedShare.macWeighted`) of that repeat's fault map, in [0, 1]; nil
-    /// when the resilience step did not record it (files before issue 6 item 6).
+    /// when the resilience step did not record it (files written before weight shares were recorded).
     /// The `weights` rate metric of `fapsim budget` needs it (docs/rate-metric.md).
     public var weightShare: [[Double]]?
 

@@ -1,7 +1,7 @@
 import FapsimSupport
 
 /// Which PEs of one chip are permanently faulty (1 = faulty, bypassed by its FAP
-/// mux). Row-major [rows][cols], PE(i, j) at index i * cols + j (SPEC section 1).
+/// mux). Row-major [rows][cols], PE(i, j) at index i * cols + j (docs/conventions.md §1).
 public struct FaultMap: Sendable, Equatable {
     public let rows: Int
     public let cols: Int

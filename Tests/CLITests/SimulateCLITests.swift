@@ -5,7 +5,7 @@ import FapsimTestSupport
 import Network
 import SystolicArray
 
-/// `fapsim simulate` end to end: the trace's totals against SPEC and the closed
+/// `fapsim simulate` end to end: the trace's totals against docs/conventions.md §3 and the closed
 /// form, the VCD against the register-level model's rules (read back by an
 /// independent Python parser), and bad input.
 @Suite struct SimulateCLITests {
@@ -38,7 +38,7 @@ import SystolicArray
         let r = try simulate(["--json"], config: "hw-configs/tpu-256x256.yaml", trace: dir.file("t.csv"))
         #expect(r.status == 0, "\(r.stderr)")
         let j = try json(r.stdout)
-        #expect(j["macs_performed"] as? Int == 152_769_536)  // SPEC section 3
+        #expect(j["macs_performed"] as? Int == 152_769_536)  // docs/conventions.md §3
         #expect(j["macs_bypassed"] as? Int == 0)
         let hw = try HardwareConfig.load(path: TestPaths.packageRoot + "/hw-configs/tpu-256x256.yaml")
         let layers = try #require(j["layers"] as? [[String: Any]])
@@ -88,7 +88,7 @@ import SystolicArray
     }
 
     /// Reads the VCD with vcdvcd and checks, for every PE and edge of the window,
-    /// the register-transfer rules of SPEC section 1 and PEArray: a(i,j)[t] =
+    /// the register-transfer rules of docs/conventions.md §1 and PEArray: a(i,j)[t] =
     /// a(i,j-1)[t-1]; p(i,j)[t] = fl32(p(i-1,j)[t-1] + fl32(w*a)) when the PE
     /// has a valid weight and activation and is not bypassed, else p(i-1,j)[t-1];
     /// bypass bits equal the fault map; at the window's end the weights are the

@@ -113,7 +113,7 @@ func sampleResults() -> ResultsFile {
 
         let t = try FapsimInspect.inspect(path: torch)
         #expect(t.kind == "pytorch-state_dict" && t.schemaVersion == nil)
-        #expect(t.lines[0] == "\(torch): PyTorch state_dict in HDF5 (SPEC section 4 layout, no fapsim schema)")
+        #expect(t.lines[0] == "\(torch): PyTorch state_dict in HDF5 (docs/conventions.md §4 layout, no fapsim schema)")
 
         let r = try FapsimInspect.inspect(path: results)
         #expect(r.lines.contains("  table per_chip: 3 rows; chip [index], fault_rate [1], accuracy [1], status [label]"))

@@ -25,7 +25,7 @@ import HDF5Kit
         let w = sampleWeights()
         try w.exportPyTorch(path: path, force: false)
         #expect(try WeightsFile.read(path: path) == w)
-        // The SPEC section 4 layout: every state_dict key is a root dataset, no schema.
+        // The docs/conventions.md §4 layout: every state_dict key is a root dataset, no schema.
         let f = try H5File.open(path)
         #expect(!f.hasAttribute("schema"))
         #expect(try f.stringAttribute("layout") == "pytorch-state_dict")

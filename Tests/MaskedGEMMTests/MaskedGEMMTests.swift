@@ -4,7 +4,7 @@ import SystolicArray
 @testable import MaskedGEMM
 
 @Suite struct MaskedGEMMTests {
-    /// BLAS against a naive triple loop in Double, with the SPEC section 2 mask.
+    /// BLAS against a naive triple loop in Double, with the docs/conventions.md §2 mask.
     @Test(arguments: [(1, 1, 1), (3, 5, 7), (17, 33, 9), (64, 70, 129)])
     func maskedSgemmMatchesNaive(m: Int, k: Int, n: Int) throws {
         var rng = SeededRNG(seed: UInt64(m * k * n))

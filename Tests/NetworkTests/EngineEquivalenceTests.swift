@@ -101,7 +101,7 @@ import SystolicArray
     }
 
     /// One fault-free image through the full-width VGG11 on the 256x256 array
-    /// performs exactly the SPEC's 152,769,536 MACs, none bypassed, and every
+    /// performs exactly the 152,769,536 MACs of docs/conventions.md §3, none bypassed, and every
     /// layer's M, K, N is the network description's GEMM shape for one image.
     @Test func fullWidthImageOnTPUArrayPerformsSpecMACs() throws {
         let params = VGG11Parameters.random(spec: try VGG11Spec(width: 1.0), seed: 5)

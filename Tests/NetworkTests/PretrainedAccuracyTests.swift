@@ -4,7 +4,7 @@ import FapsimStore
 @testable import Network
 
 @Suite struct PretrainedAccuracyTests {
-    /// SPEC section 4: fault-free functional accuracy on all 10,000 test images
+    /// docs/conventions.md §4: fault-free functional accuracy on all 10,000 test images
     /// equals the `test_accuracy` the model file records (PyTorch's figure) to
     /// within 0.1 point; the two differ only by float summation order.
     @Test(.requiresSharedData(.pretrainedModel, .cifarTestBatch))

@@ -4,7 +4,7 @@ import FapsimStore
 import FapsimSupport
 @testable import Reduce
 
-/// Weight shares (issue 6 item 6) in the resilience file: optional, validated,
+/// Weight shares (docs/rate-metric.md) in the resilience file: optional, validated,
 /// round-tripped through the `maps` table, and absent from old files.
 struct RateMetricFileTests {
     /// The fixture's 4 rates x 3 repeats with weight shares near the PE rate.

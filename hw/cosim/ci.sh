@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# RTL co-simulation CI (issue 7): the Verilog array in hw/rtl against fapsim's
+# RTL co-simulation CI: the Verilog array in hw/rtl against fapsim's
 # register-level model, cycle by cycle and bit by bit.
 #
 #   usage: hw/cosim/ci.sh [PATH/TO/fapsim]      (or FAPSIM_BIN=... hw/cosim/ci.sh)

@@ -6,7 +6,7 @@ import SystolicArray
 /// update, all on reused buffers (nothing is allocated per step once the first
 /// batch of the largest size has run).
 ///
-/// FAT (SPEC section 2): with a fault map, every GEMM layer gets its PruneMask;
+/// FAT (docs/conventions.md §2): with a fault map, every GEMM layer gets its PruneMask;
 /// the pruned weights are zeroed once at construction (epoch 0 = FAP alone) and
 /// the optimizer keeps them, their gradients and their momentum exactly zero, so
 /// the weights held here are at every step the masked weights W * mask the

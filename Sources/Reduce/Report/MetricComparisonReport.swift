@@ -1,6 +1,6 @@
 import Foundation
 
-/// The report's "which rate metric predicts better" part (issue 6 item 6,
+/// The report's "which rate metric predicts better" part (docs/rate-metric.md;
 /// docs/rate-metric.md): a Markdown section and one SVG scatter of every
 /// chip's metric value against the epochs its real FAT needed, both metrics,
 /// with each metric's budget curve (its measured rates) as a dashed step line.
