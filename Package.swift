@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Module map (one job each):
-//   FapsimSupport  errors, deterministic RNG, progress lines, JSON output, atomic writes,
+//   FapsimSupport  errors, deterministic RNG, progress lines, JSON output, atomic writes, strict YAML fields,
 //                  child processes, the version (the executable records its git commit)
 //   SystolicArray  hardware config, fault maps, the register-level PE array and its
 //                  GEMM driver, closed-form timing
@@ -36,19 +36,13 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "FapsimSupport"),
-        .target(name: "SystolicArray", dependencies: [
-            "FapsimSupport",
-            .product(name: "Yams", package: "Yams"),
-        ], swiftSettings: simdSettings),
+        .target(name: "FapsimSupport", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "SystolicArray", dependencies: ["FapsimSupport"], swiftSettings: simdSettings),
         .target(name: "MaskedGEMM", dependencies: ["COpenBLAS", "SystolicArray", "FapsimSupport"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "FapsimSupport"]),
         .target(name: "FapsimStore", dependencies: ["HDF5Kit", "SystolicArray", "FapsimSupport"]),
         .target(name: "Network", dependencies: ["SystolicArray", "MaskedGEMM", "FapsimStore", "FapsimSupport"]),
-        .target(name: "Reduce", dependencies: [
-            "SystolicArray", "FapsimStore", "Network", "FapsimSupport",
-            .product(name: "Yams", package: "Yams"),
-        ]),
+        .target(name: "Reduce", dependencies: ["SystolicArray", "FapsimStore", "Network", "FapsimSupport"]),
         .target(name: "FapsimCLI", dependencies: [
             "Reduce", "SystolicArray", "MaskedGEMM", "FapsimStore", "Network", "FapsimSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 import FapsimSupport
 import Network
 
@@ -111,15 +110,8 @@ public struct CampaignSpec: Equatable, Sendable {
     }
 
     public static func parse(yaml text: String, file: String) throws -> CampaignSpec {
-        let node: Any?
-        do { node = try Yams.load(yaml: text) } catch {
-            let first = "\(error)".split(separator: "\n").first.map(String.init) ?? "syntax error"
-            throw FapsimError("\(file): not valid YAML: \(first)")
-        }
-        guard let root = node as? [String: Any] else {
-            throw FapsimError("\(file): expected a YAML mapping of campaign fields (\(topKeys.map(\.0).joined(separator: ", ")))")
-        }
-        let r = Fields(file: file, path: "", dict: root)
+        let r = try YAMLFields.root(yaml: text, file: file,
+                                    expected: "a YAML mapping of campaign fields (\(topKeys.map(\.0).joined(separator: ", ")))")
         try r.check(topKeys)
 
         let w = try r.mapping("weights")
@@ -179,7 +171,7 @@ public struct CampaignSpec: Equatable, Sendable {
         }
 
         var fat = FAT()
-        if root["fat"] != nil {
+        if r.dict["fat"] != nil {
             let f = try r.mapping("fat")
             try f.check([("train_subset", false, "training images per FAT epoch"), ("test_subset", false, "test images per accuracy"),
                          ("validation", false, "held-out training images (the last N) the budgets decide on"),
@@ -293,101 +285,5 @@ public struct CampaignSpec: Equatable, Sendable {
             kv["weights.file"] = path
         }
         return kv.keys.sorted().map { "\($0) = \(kv[$0]!)" }
-    }
-}
-
-/// One YAML mapping of a campaign file with typed, path-naming accessors.
-private struct Fields {
-    let file: String
-    let path: String
-    let dict: [String: Any]
-
-    func name(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
-
-    func invalid(_ key: String, expected: String) -> FapsimError {
-        FapsimError.invalid(file: file, field: name(key), expected: expected, got: dict[key].map { "\($0)" } ?? "nothing")
-    }
-
-    func check(_ keys: [(String, Bool, String)]) throws {
-        let known = Set(keys.map(\.0))
-        for key in dict.keys.sorted() where !known.contains(key) {
-            throw FapsimError("\(file): \(name(key)): unknown field; expected one of \(keys.map(\.0).joined(separator: ", "))")
-        }
-        for (key, required, help) in keys where required && dict[key] == nil {
-            throw FapsimError("\(file): \(name(key)): missing required field (\(help))")
-        }
-    }
-
-    func mapping(_ key: String) throws -> Fields {
-        guard let d = dict[key] as? [String: Any] else { throw invalid(key, expected: "a mapping of fields") }
-        return Fields(file: file, path: name(key), dict: d)
-    }
-
-    func string(_ key: String) throws -> String {
-        guard let s = dict[key] as? String, !s.isEmpty else { throw invalid(key, expected: "a non-empty string") }
-        return s
-    }
-
-    func optionalString(_ key: String) throws -> String? { dict[key] == nil ? nil : try string(key) }
-
-    func int(_ key: String) throws -> Int {
-        // YAML booleans are not numbers here, even though Yams could bridge them.
-        guard !(dict[key] is Bool), let v = dict[key] as? Int else { throw invalid(key, expected: "an integer") }
-        return v
-    }
-
-    func optionalInt(_ key: String) throws -> Int? { dict[key] == nil ? nil : try int(key) }
-
-    func uint64(_ key: String) throws -> UInt64 {
-        guard !(dict[key] is Bool), let v = dict[key] as? Int, v >= 0 else { throw invalid(key, expected: "an unsigned integer") }
-        return UInt64(v)
-    }
-
-    func optionalUInt64(_ key: String) throws -> UInt64? { dict[key] == nil ? nil : try uint64(key) }
-
-    static func number(_ v: Any?) -> Double? {
-        if v is Bool { return nil }
-        if let d = v as? Double, d.isFinite { return d }
-        if let i = v as? Int { return Double(i) }
-        return nil
-    }
-
-    func double(_ key: String) throws -> Double {
-        guard let d = Self.number(dict[key]) else { throw invalid(key, expected: "a number") }
-        return d
-    }
-
-    func optionalDouble(_ key: String) throws -> Double? { dict[key] == nil ? nil : try double(key) }
-
-    func optionalBool(_ key: String) throws -> Bool? {
-        guard let v = dict[key] else { return nil }
-        guard let b = v as? Bool else { throw invalid(key, expected: "true or false") }
-        return b
-    }
-
-    func list(_ key: String) throws -> [Any] {
-        guard let a = dict[key] as? [Any] else { throw invalid(key, expected: "a list, e.g. [a, b]") }
-        return a
-    }
-
-    func doubles(_ key: String) throws -> [Double] {
-        try list(key).map { v in
-            guard let d = Self.number(v) else { throw invalid(key, expected: "a list of numbers") }
-            return d
-        }
-    }
-
-    func ints(_ key: String) throws -> [Int] {
-        try list(key).map { v in
-            guard !(v is Bool), let i = v as? Int else { throw invalid(key, expected: "a list of integers") }
-            return i
-        }
-    }
-
-    func strings(_ key: String) throws -> [String] {
-        try list(key).map { v in
-            guard let s = v as? String else { throw invalid(key, expected: "a list of names") }
-            return s
-        }
     }
 }

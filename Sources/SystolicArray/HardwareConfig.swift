@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 import FapsimSupport
 
 /// How a fold's weights reach the PEs.
@@ -75,23 +74,10 @@ public struct HardwareConfig: Sendable, Equatable {
     }
 
     public static func parse(yaml text: String, file: String) throws -> HardwareConfig {
-        let node: Any?
-        do {
-            node = try Yams.load(yaml: text)
-        } catch {
-            let first = "\(error)".split(separator: "\n").first.map(String.init) ?? "syntax error"
-            throw FapsimError("\(file): not valid YAML: \(first)")
-        }
-        guard let dict = node as? [String: Any] else {
-            throw FapsimError("\(file): expected a YAML mapping of config fields (rows, cols, weight_load, clock_mhz, ...)")
-        }
-        let known = Set(keys.map(\.name))
-        for key in dict.keys.sorted() where !known.contains(key) {
-            throw FapsimError("\(file): \(key): unknown field; expected one of \(keys.map(\.name).joined(separator: ", "))")
-        }
-        for k in keys where k.required && dict[k.name] == nil {
-            throw FapsimError("\(file): \(k.name): missing required field (\(k.help))")
-        }
+        let fields = try YAMLFields.root(yaml: text, file: file,
+                                         expected: "a YAML mapping of config fields (rows, cols, weight_load, clock_mhz, ...)")
+        try fields.check(keys.map { ($0.name, $0.required, $0.help) })
+        let dict = fields.dict
         func int(_ key: String) throws -> Int {
             guard let v = dict[key] as? Int, (1...4096).contains(v) else {
                 throw FapsimError.invalid(file: file, field: key, expected: "an integer from 1 to 4096", got: "\(dict[key]!)")
