@@ -277,11 +277,13 @@ struct CampaignSteps {
     /// Step 4: Reduce step 1.
     mutating func resilience(weights: String, targets: [String]) throws {
         let out = path("resilience.h5")
-        begin("resilience", "rates \(spec.rates.map { "\($0)" }.joined(separator: ",")), \(spec.repeats) maps each, \(spec.resilienceEpochs) FAT epochs")
+        let amounts = spec.resilienceAmounts.map { $0.map(String.init).joined(separator: ",") }
+        begin("resilience", "rates \(spec.rates.map { "\($0)" }.joined(separator: ",")), \(spec.repeats) maps each, "
+              + (amounts.map { "FAT amounts \($0) images" } ?? "\(spec.resilienceEpochs) FAT epochs"))
         if FileManager.default.fileExists(atPath: out) { note("  \(out) exists (finished earlier)"); return }
         let args = ["resilience", "--weights", weights] + dataArgs + [
             "--config", spec.config, "--rates", spec.rates.map { "\($0)" }.joined(separator: ","),
-            "--repeats", String(spec.repeats), "--epochs", String(spec.resilienceEpochs),
+            "--repeats", String(spec.repeats)] + (amounts.map { ["--amounts", $0] } ?? ["--epochs", String(spec.resilienceEpochs)]) + [
             "--targets", targets.joined(separator: ","),
         ] + fatArgs + ["--rate-metric", spec.rateMetric, "--seed", String(spec.seed), "--out", out]
         try fapsim("resilience", args + quietArgs)

@@ -123,11 +123,7 @@ struct FatCommand: ParsableCommand {
             attributes["map_rate"] = .double(rate)
             attributes["map_seed"] = .string(String(seed))
         }
-        let table = points.map { p in
-            AmountsTable(images: p.map { Int64($0.images) }, steps: p.map { Int64($0.steps) },
-                         imagesTrained: p.map { Int64($0.imagesTrained) }, epochs: p.map(\.epochs),
-                         correct: p.map { Int64($0.correct) }, evaluated: p.map { Int64($0.evaluated) })
-        }
+        let table = points.map(AmountsTable.init)
         if let p = points {
             attributes["train_images_spent"] = .int(Int64(p.last!.imagesTrained))
             attributes["train_steps"] = .int(Int64(p.last!.steps))

@@ -9,11 +9,14 @@ import SystolicArray
 struct ResilienceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resilience",
-        abstract: "Measure FAT accuracy vs epochs at each fault rate over random fault maps (Reduce Step 1).",
+        abstract: "Measure FAT accuracy vs retraining amount at each fault rate over random fault maps (Reduce Step 1).",
         discussion: """
         For each rate in --rates and each of --repeats uniform random fault maps (round(rate x R x C) faulty PEs), \
         prune the weights on faulty PEs (FAP) and retrain for --epochs epochs (FAT), recording the test accuracy \
-        after FAP alone and after every epoch. One unit = one (rate, repeat), unit u = rate index x repeats + repeat; \
+        after FAP alone and after every epoch. With --amounts 0,500,1000,2000,5000 (training images, instead of \
+        --epochs) each unit runs one constant-length FAT run to the largest amount and records the accuracy after \
+        every amount, inside and across epochs (each amount rounded up to whole batches; --epochs E is the schedule \
+        E x N); such a unit is not checkpointed and restarts after a kill. One unit = one (rate, repeat), unit u = rate index x repeats + repeat; \
         finished units go to OUT.work/ and a rerun of the same command skips them. The final file (content \
         "resilience") is assembled when every unit is done. The FAT hyper-parameters (--lr, --schedule, --batch, \
         --momentum, --weight-decay, --[no-]nesterov, --[no-]augment, --conv-algorithm) are those of fapsim fat, \
@@ -36,8 +39,11 @@ struct ResilienceCommand: ParsableCommand {
     @Option(help: "Random fault maps per rate (>= 1).")
     var repeats: Int
 
-    @Option(help: "FAT epochs per fault map (>= 1).")
-    var epochs: Int
+    @Option(help: "FAT epochs per fault map (>= 1); or give --amounts.")
+    var epochs: Int?
+
+    @Option(help: "Retraining amounts in training images, strictly increasing (0 = FAP alone is added if missing), e.g. 0,500,1000,2000,5000: the accuracy after each; instead of --epochs.")
+    var amounts: String?
 
     @Option(help: "Accuracy targets as fractions in (0, 1], at most the weights' fault-free accuracy, e.g. 0.8,0.85.")
     var targets: String
@@ -62,12 +68,17 @@ struct ResilienceCommand: ParsableCommand {
     func run() throws {
         let rateList = try ListParsing.doubles(rates, option: "--rates")
         let targetList = try ListParsing.doubles(targets, option: "--targets")
+        let amountList = try amounts.map { try TrainingAmounts.parse($0, option: "--amounts") }
+        guard epochs != nil || amountList != nil else {
+            throw FapsimError("--epochs: expected the FAT epochs per fault map (or --amounts), got none")
+        }
         // Option checks before any file is read.
-        try ResilienceSweep.validate(rates: rateList, repeats: repeats, epochs: epochs, targets: targetList, rateMetric: rateMetric)
+        try ResilienceSweep.validate(rates: rateList, repeats: repeats, epochs: epochs ?? 0, amounts: amountList,
+                                     targets: targetList, rateMetric: rateMetric)
         let hw = try HardwareConfig.load(path: config)
         let inputs = try fat.inputs(defaults: .fatDefaults)
         var sweep = try ResilienceSweep(fat: inputs, config: hw, configPath: config, rates: rateList, repeats: repeats,
-                                        epochs: epochs, targets: targetList, seed: fat.seed, rateMetric: rateMetric, out: out)
+                                        epochs: epochs ?? 0, amounts: amountList, targets: targetList, seed: fat.seed, rateMetric: rateMetric, out: out)
         guard let done = try unitOptions.execute(&sweep, force: force, quiet: quiet, json: json) else { return }
         let (computed, table, seconds) = (done.computed, done.final, done.seconds)
         if json {
@@ -76,8 +87,9 @@ struct ResilienceCommand: ParsableCommand {
                                     "written": table != nil]
             if !computed.isEmpty { j["seconds_per_unit"] = seconds / Double(computed.count) }
             if let table {
-                j["epochs_needed"] = table.targets.map { t -> [String: Any] in
-                    ["target": t, "per_rate": zip(table.rates, table.epochsNeeded(target: t)).map { r, s -> [String: Any] in
+                if let a = table.amounts { j["amounts"] = ["images": a.images, "steps": a.steps] }
+                j["\(table.unit)_needed"] = table.targets.map { t -> [String: Any] in
+                    ["target": t, "per_rate": zip(table.rates, table.needed(target: t)).map { r, s -> [String: Any] in
                         ["rate": r, "min": s.min.map { $0 as Any } ?? NSNull(), "mean": s.mean.map { $0 as Any } ?? NSNull(),
                          "max": s.max.map { $0 as Any } ?? NSNull(), "reached": s.reachedCount]
                     }]
@@ -93,12 +105,14 @@ struct ResilienceCommand: ParsableCommand {
             print("\(out): final file not written (--units); see the rest with --list-units, assemble it with --merge-only")
             return
         }
-        print("\(out): \(table.rates.count) rates x \(table.repeats) repeats x \(table.epochs) epochs on \(table.provenance.rows)x\(table.provenance.cols)")
+        let axis = table.amounts.map { "amounts \($0.images.map(String.init).joined(separator: ",")) images" } ?? "\(table.epochs) epochs"
+        print("\(out): \(table.rates.count) rates x \(table.repeats) repeats x \(axis) on \(table.provenance.rows)x\(table.provenance.cols)")
         for t in table.targets {
-            let cells = zip(table.rates, table.epochsNeeded(target: t)).map { r, s in
-                "\(ReduceReportText.percent(r)): \(s.min.map(String.init) ?? "-")/\(s.mean.map { String(format: "%.2f", $0) } ?? "-")/\(s.max.map(String.init) ?? "-")"
+            let mean = table.measuredInImages ? "%.0f" : "%.2f"
+            let cells = zip(table.rates, table.needed(target: t)).map { r, s in
+                "\(ReduceReportText.percent(r)): \(s.min.map(String.init) ?? "-")/\(s.mean.map { String(format: mean, $0) } ?? "-")/\(s.max.map(String.init) ?? "-")"
             }
-            print("  target \(ReduceReportText.percent(t)) epochs needed min/mean/max: " + cells.joined(separator: ", "))
+            print("  target \(ReduceReportText.percent(t)) \(table.unit) needed min/mean/max: " + cells.joined(separator: ", "))
         }
     }
 }

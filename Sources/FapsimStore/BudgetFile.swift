@@ -14,8 +14,13 @@ public struct BudgetFile: Equatable, Sendable {
     public struct Row: Equatable, Sendable {
         public var chip: Int
         public var faultRate: Double
-        /// nil = unreached (stored as -1).
+        /// nil = unreached (stored as -1), or an image budget.
         public var epochs: Int?
+        /// An image budget (a resilience file measured at an image schedule,
+        /// `budget_unit` "images"): training images and optimizer steps; nil =
+        /// unreached, or an epoch budget.
+        public var images: Int? = nil
+        public var steps: Int? = nil
         /// Of `knownFlags`, in order.
         public var flags: [String]
         public var rateLow: Double
@@ -70,7 +75,8 @@ public struct BudgetFile: Equatable, Sendable {
     public init(resilienceFile: String, resilienceChecksum: String, lotFile: String, lotChecksum: String,
                 weightsChecksum: String, target: Double, policy: String, interpolate: Bool, rateMetric: String,
                 networkWidth: Double?, confidence: Double? = nil, judgedImages: Int? = nil,
-                splits: [String: AttributeValue] = [:], rows: [Row]) {
+                splits: [String: AttributeValue] = [:], rows: [Row], imageBudgets: Bool = false) {
+        self.imageBudgets = imageBudgets
         self.splits = splits.filter { Self.splitKeys.contains($0.key) }
         self.resilienceFile = resilienceFile
         self.resilienceChecksum = resilienceChecksum
@@ -88,6 +94,9 @@ public struct BudgetFile: Equatable, Sendable {
     }
 
     public var totalEpochs: Int { rows.compactMap(\.epochs).reduce(0, +) }
+    /// Budgets are training images (rows carry `images` and `steps`), not epochs.
+    public var imageBudgets: Bool
+    public var totalImages: Int { rows.compactMap(\.images).reduce(0, +) }
     public var flaggedChips: Int { rows.filter { !$0.flags.isEmpty }.count }
 
     public func resultsFile() -> ResultsFile {
@@ -103,16 +112,32 @@ public struct BudgetFile: Equatable, Sendable {
         if let confidence { attributes["confidence"] = .double(confidence) }
         if let judgedImages { attributes["judged_images"] = .int(Int64(judgedImages)) }
         attributes.merge(splits) { layout, _ in layout }
+        let trainSubset: Int64? = { if case .int(let n)? = splits["train_subset"], n > 0 { return n }; return nil }()
         var columns: [ResultsColumn] = [
             .int64("chip", units: "index", rows.map { Int64($0.chip) }),
             .double("fault_rate", units: "1", rows.map(\.faultRate), description: "faulty PEs / (rows x cols)"),
-            .int64("budget_epochs", units: "epochs", rows.map { $0.epochs.map(Int64.init) ?? Self.unreachedSentinel },
-                   description: "FAT epochs to give the chip; -1 = unreached (no budget)"),
+        ]
+        if imageBudgets {
+            attributes["budget_unit"] = .string("images")
+            attributes["total_images"] = .int(Int64(totalImages))
+            columns += [
+                .int64("budget_images", units: "images", rows.map { $0.images.map(Int64.init) ?? Self.unreachedSentinel },
+                       description: "training images to give the chip (a scheduled amount of the resilience file); -1 = unreached"),
+                .int64("budget_steps", units: "steps", rows.map { $0.steps.map(Int64.init) ?? Self.unreachedSentinel },
+                       description: "optimizer steps of budget_images (whole batches); -1 = unreached"),
+                .double("budget_epochs", units: "epochs", rows.map { r in r.images.map { Double($0) / Double(trainSubset ?? 1) } ?? .nan },
+                        description: "budget_images / train_subset, a fraction; NaN = unreached"),
+            ]
+        } else {
+            columns.append(.int64("budget_epochs", units: "epochs", rows.map { $0.epochs.map(Int64.init) ?? Self.unreachedSentinel },
+                                  description: "FAT epochs to give the chip; -1 = unreached (no budget)"))
+        }
+        columns += [
             .string("flags", rows.map { $0.flags.joined(separator: ",") }, description: "above_range, unreached, comma-separated; empty = none"),
             .double("rate_low", units: "1", rows.map(\.rateLow), description: "measured rate the budget was read from (lower end if interpolated)"),
             .double("rate_high", units: "1", rows.map(\.rateHigh), description: "measured rate the budget was read from (upper end if interpolated)"),
         ]
-        if case .int(let n)? = splits["train_subset"], n > 0 {
+        if !imageBudgets, let n = trainSubset {
             // The budget as an amount of training: a budget of e epochs is e
             // passes over the train_subset images the curves were trained on.
             columns.append(.int64("budget_images", units: "images", rows.map { $0.epochs.map { Int64($0) * n } ?? Self.unreachedSentinel },
@@ -156,8 +181,16 @@ public struct BudgetFile: Equatable, Sendable {
         guard ["pe", "weights"].contains(metric) else {
             throw FapsimError("\(path): /: attribute rate_metric: expected pe or weights, got \(metric)")
         }
+        let images: Bool
+        switch f.file.attributes["budget_unit"] {
+        case nil: images = false
+        case .string("images")?: images = true
+        case let other?: throw FapsimError.invalid(file: path, field: "/: attribute budget_unit", expected: "\"images\" (or absent: epochs)", got: "\(other)")
+        }
         let t = try f.table("per_chip")
-        let chip = try f.ints(t, "chip"), rate = try f.doubles(t, "fault_rate"), epochs = try f.ints(t, "budget_epochs")
+        // An image file's budget column is budget_images (budget_epochs is its fraction).
+        let chip = try f.ints(t, "chip"), rate = try f.doubles(t, "fault_rate"), epochs = try f.ints(t, images ? "budget_images" : "budget_epochs")
+        let steps: [Int64]? = images ? try f.ints(t, "budget_steps") : nil
         let flags = try f.strings(t, "flags"), lo = try f.doubles(t, "rate_low"), hi = try f.doubles(t, "rate_high")
         let shares: [Double]? = metric == "weights" ? try f.doubles(t, "weight_share") : nil
         let pMeet: [Double]? = confident ? try f.doubles(t, "p_meet") : nil
@@ -167,11 +200,17 @@ public struct BudgetFile: Equatable, Sendable {
             let set = Set(list)
             guard set.isSubset(of: knownFlags), epochs[i] >= unreachedSentinel,
                   (epochs[i] == unreachedSentinel) == set.contains("unreached") else {
-                throw f.malformed(t, "row \(i): budget_epochs \(epochs[i]) with flags \"\(flags[i])\" (-1 exactly when unreached)")
+                throw f.malformed(t, "row \(i): \(images ? "budget_images" : "budget_epochs") \(epochs[i]) with flags \"\(flags[i])\" (-1 exactly when unreached)")
             }
-            return Row(chip: Int(chip[i]), faultRate: rate[i], epochs: epochs[i] < 0 ? nil : Int(epochs[i]), flags: list,
-                       rateLow: lo[i], rateHigh: hi[i], weightShare: shares?[i], probability: pMeet?[i],
-                       predictedAccuracy: predicted?[i])
+            let value = epochs[i] < 0 ? nil : Int(epochs[i])
+            var row = Row(chip: Int(chip[i]), faultRate: rate[i], epochs: images ? nil : value, flags: list,
+                          rateLow: lo[i], rateHigh: hi[i], weightShare: shares?[i], probability: pMeet?[i],
+                          predictedAccuracy: predicted?[i])
+            if images {
+                row.images = value
+                row.steps = steps.flatMap { $0[i] < 0 ? nil : Int($0[i]) }
+            }
+            return row
         }
         return BudgetFile(resilienceFile: try f.string("resilience_file"), resilienceChecksum: try f.string("resilience_checksum"),
                           lotFile: try f.string("lot_file"), lotChecksum: try f.string("lot_checksum"),
@@ -179,6 +218,6 @@ public struct BudgetFile: Equatable, Sendable {
                           interpolate: try f.int("interpolate") != 0, rateMetric: metric,
                           networkWidth: f.file.attributes["network_width"] == nil ? nil : try f.double("network_width"),
                           confidence: confidence, judgedImages: judgedImages,
-                          splits: f.file.attributes.filter { splitKeys.contains($0.key) }, rows: rows)
+                          splits: f.file.attributes.filter { splitKeys.contains($0.key) }, rows: rows, imageBudgets: images)
     }
 }

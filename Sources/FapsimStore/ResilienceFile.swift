@@ -24,10 +24,25 @@ public struct ResilienceFile: Equatable, Sendable {
     /// `extraAttributes`.
     public static let layoutAttributes: Set<String> = [
         "weights_checksum", "weights_file", "rows", "cols", "config_name", "rate_metric", "train_subset", "test_subset",
-        "seed", "rates", "targets", "repeats", "epochs", "unreached_sentinel", "network_width",
+        "seed", "rates", "targets", "repeats", "epochs", "unreached_sentinel", "network_width", "amount_axis",
     ]
 
-    /// Epochs needed for one (target, rate) over the repeats.
+    /// The curves' amount axis when Step 1 measured an image schedule
+    /// (`fapsim resilience --amounts`): point i is after `images[i]` training
+    /// images, `steps[i]` optimizer steps. Without it (files measured by
+    /// epochs) point e is after e epochs of `train_subset` images.
+    public struct AmountAxis: Equatable, Sendable {
+        public var images: [Int]
+        public var steps: [Int]
+
+        public init(images: [Int], steps: [Int]) {
+            self.images = images
+            self.steps = steps
+        }
+    }
+
+    /// The amount needed for one (target, rate) over the repeats, in the
+    /// axis's unit: epochs (epoch files) or training images (`amounts`).
     public struct Summary: Equatable, Sendable {
         public var target: Double
         public var rateIndex: Int
@@ -64,8 +79,12 @@ public struct ResilienceFile: Equatable, Sendable {
     public var rates: [Double]
     public var targets: [Double]
     public var repeats: Int
+    /// Epochs trained: E of an epoch file; with `amounts`, the epochs (whole
+    /// or partial) the largest amount reaches into.
     public var epochs: Int
-    /// accuracy[rate][repeat][epoch].
+    /// The image schedule of the curves; nil = epoch points 0...E.
+    public var amounts: AmountAxis? = nil
+    /// accuracy[rate][repeat][point]: point = epoch, or index into `amounts`.
     public var accuracy: [[[Double]]]
     /// weightShare[rate][repeat]; nil = no `maps` table.
     public var weightShare: [[Double]]?
@@ -78,7 +97,8 @@ public struct ResilienceFile: Equatable, Sendable {
     public init(weightsChecksum: String, weightsFile: String, rows: Int, cols: Int, configName: String, rateMetric: String,
                 trainSubset: Int, testSubset: Int, seed: UInt64, networkWidth: Double?, rates: [Double], targets: [Double],
                 repeats: Int, epochs: Int, accuracy: [[[Double]]], weightShare: [[Double]]?, summary: [Summary],
-                extraAttributes: [String: AttributeValue] = [:]) {
+                extraAttributes: [String: AttributeValue] = [:], amounts: AmountAxis? = nil) {
+        self.amounts = amounts
         self.weightsChecksum = weightsChecksum
         self.weightsFile = weightsFile
         self.rows = rows
@@ -143,6 +163,10 @@ public struct ResilienceFile: Equatable, Sendable {
         ]) { _, layout in layout }
         if let w = networkWidth { attributes["network_width"] = .double(w) }
         var tables = [accuracyTable(), epochsNeededTable(), perRepeatTable()]
+        if let a = amounts {
+            attributes["amount_axis"] = .string("images")
+            tables.append(amountsTable(a))
+        }
         if let m = mapsTable() { tables.append(m) }
         return ResultsFile(content: Self.content, attributes: attributes, tables: tables)
     }
@@ -181,17 +205,50 @@ public struct ResilienceFile: Equatable, Sendable {
                 }
             }
         }
+        guard let a = amounts else {
+            return ResultsTable(name: "accuracy", columns: [
+                .int64("rate_index", units: "index", rateIndex),
+                .double("fault_rate", units: "1", rate),
+                .int64("repeat", units: "index", rep),
+                .int64("epoch", units: "epochs", epoch, description: "FAT epochs done; 0 = FAP only"),
+                .double("accuracy", units: "1", acc, description: "accuracy on the curve split (fraction)"),
+            ], attributes: ["description": .string("accuracy[rate][repeat][epoch], one row each, rate-major")])
+        }
+        // The point index is written beside its images so pandas needs no join.
         return ResultsTable(name: "accuracy", columns: [
             .int64("rate_index", units: "index", rateIndex),
             .double("fault_rate", units: "1", rate),
             .int64("repeat", units: "index", rep),
-            .int64("epoch", units: "epochs", epoch, description: "FAT epochs done; 0 = FAP only"),
-            .double("accuracy", units: "1", acc, description: "test accuracy (fraction)"),
-        ], attributes: ["description": .string("accuracy[rate][repeat][epoch], one row each, rate-major")])
+            .int64("amount_index", units: "index", epoch, description: "row of the amounts table"),
+            .int64("images", units: "images", epoch.map { Int64(a.images[Int($0)]) }, description: "training images; 0 = FAP only"),
+            .double("accuracy", units: "1", acc, description: "accuracy on the curve split (fraction)"),
+        ], attributes: ["description": .string("accuracy[rate][repeat][amount], one row each, rate-major")])
+    }
+
+    private func amountsTable(_ a: AmountAxis) -> ResultsTable {
+        ResultsTable(name: "amounts", columns: [
+            .int64("amount_index", units: "index", a.images.indices.map(Int64.init)),
+            .int64("images", units: "images", a.images.map(Int64.init), description: "training images asked for; 0 = FAP only"),
+            .int64("steps", units: "steps", a.steps.map(Int64.init), description: "optimizer steps: whole epochs, then ceil(rest / batch)"),
+            .double("epochs", units: "epochs", a.images.map { trainSubset == 0 ? 0 : Double($0) / Double(trainSubset) },
+                    description: "images / train_subset"),
+        ], attributes: ["description": .string("the image schedule the curves were measured at")])
     }
 
     private func epochsNeededTable() -> ResultsTable {
         let s = summary
+        if amounts != nil {
+            return ResultsTable(name: "images_needed", columns: [
+                .double("target", units: "1", s.map(\.target)),
+                .int64("rate_index", units: "index", s.map { Int64($0.rateIndex) }),
+                .double("fault_rate", units: "1", s.map { rates[$0.rateIndex] }),
+                .int64("repeats", units: "count", s.map { _ in Int64(repeats) }),
+                .int64("reached_count", units: "count", s.map { Int64($0.reachedCount) }, description: "repeats that reached the target within the schedule"),
+                .int64("min_images", units: "images", s.map { $0.min.map(Int64.init) ?? Self.unreachedSentinel }, description: "-1 = no repeat reached the target"),
+                .double("mean_images", units: "images", s.map { $0.mean ?? .nan }, description: "NaN = some repeat did not reach the target"),
+                .int64("max_images", units: "images", s.map { $0.max.map(Int64.init) ?? Self.unreachedSentinel }, description: "-1 = some repeat did not reach the target"),
+            ], attributes: ["description": .string("least scheduled amount reaching the target per (target, rate) over repeats; 0 = FAP alone suffices")])
+        }
         return ResultsTable(name: "epochs_needed", columns: [
             .double("target", units: "1", s.map(\.target)),
             .int64("rate_index", units: "index", s.map { Int64($0.rateIndex) }),
@@ -211,6 +268,15 @@ public struct ResilienceFile: Equatable, Sendable {
                 target.append(s.target); rateIndex.append(Int64(s.rateIndex)); rate.append(rates[s.rateIndex]); rep.append(Int64(k))
                 needed.append(e.map(Int64.init) ?? Self.unreachedSentinel)
             }
+        }
+        if amounts != nil {
+            return ResultsTable(name: "images_needed_per_repeat", columns: [
+                .double("target", units: "1", target),
+                .int64("rate_index", units: "index", rateIndex),
+                .double("fault_rate", units: "1", rate),
+                .int64("repeat", units: "index", rep),
+                .int64("images_needed", units: "images", needed, description: "-1 = not reached within the schedule"),
+            ], attributes: ["description": .string("first scheduled amount whose accuracy >= target, per repeat")])
         }
         return ResultsTable(name: "epochs_needed_per_repeat", columns: [
             .double("target", units: "1", target),
@@ -243,30 +309,52 @@ public struct ResilienceFile: Equatable, Sendable {
         guard repeats >= 1, epochs >= 0 else {
             throw FapsimError("\(path): /: attributes repeats, epochs: expected >= 1 and >= 0, got \(repeats), \(epochs)")
         }
-        out.accuracy = try readAccuracy(f, rates: rates, repeats: repeats, epochs: epochs)
+        out.amounts = try readAmounts(f, path: path)
+        out.accuracy = try readAccuracy(f, rates: rates, repeats: repeats, points: out.amounts?.images.count ?? epochs + 1,
+                                        indexColumn: out.amounts == nil ? "epoch" : "amount_index")
         out.weightShare = try readWeightShare(f, rates: rates, repeats: repeats)
-        out.summary = try readSummary(f, rates: rates, targets: targets)
+        out.summary = try readSummary(f, rates: rates, targets: targets, images: out.amounts != nil)
         return out
     }
 
-    private static func readAccuracy(_ f: ResultsReader, rates: [Double], repeats: Int, epochs: Int) throws -> [[[Double]]] {
+    /// The `amounts` table of a file with `amount_axis` "images"; nil for an
+    /// epoch file (no attribute). The schedule must start at 0 and increase.
+    private static func readAmounts(_ f: ResultsReader, path: String) throws -> AmountAxis? {
+        switch f.file.attributes["amount_axis"] {
+        case nil: return nil
+        case .string("images")?: break
+        case let other?:
+            throw FapsimError.invalid(file: path, field: "/: attribute amount_axis", expected: "\"images\" (or absent: epochs)", got: "\(other)")
+        }
+        let t = try f.table("amounts")
+        let images = try f.ints(t, "images").map(Int.init), steps = try f.ints(t, "steps").map(Int.init)
+        guard !images.isEmpty, images.count == steps.count, images[0] == 0 else {
+            throw f.malformed(t, "expected one row per amount, images and steps of equal length, starting at 0 images")
+        }
+        for i in images.indices.dropFirst() where !(images[i] > images[i - 1] && steps[i] >= steps[i - 1]) {
+            throw f.malformed(t, "row \(i): images \(images[i - 1]) then \(images[i]) (steps \(steps[i - 1]) then \(steps[i])): expected a strictly increasing schedule")
+        }
+        return AmountAxis(images: images, steps: steps)
+    }
+
+    private static func readAccuracy(_ f: ResultsReader, rates: [Double], repeats: Int, points: Int, indexColumn: String) throws -> [[[Double]]] {
         let t = try f.table("accuracy")
         let ri = try f.ints(t, "rate_index"), rate = try f.doubles(t, "fault_rate")
-        let rep = try f.ints(t, "repeat"), ep = try f.ints(t, "epoch"), acc = try f.doubles(t, "accuracy")
-        let expected = rates.count * repeats * (epochs + 1)
+        let rep = try f.ints(t, "repeat"), ep = try f.ints(t, indexColumn), acc = try f.doubles(t, "accuracy")
+        let expected = rates.count * repeats * points
         guard acc.count == expected else {
-            throw f.malformed(t, "expected \(expected) rows (\(rates.count) rates x \(repeats) repeats x \(epochs + 1) epochs), got \(acc.count)")
+            throw f.malformed(t, "expected \(expected) rows (\(rates.count) rates x \(repeats) repeats x \(points) points), got \(acc.count)")
         }
-        var out = [[[Double]]](repeating: [[Double]](repeating: [Double](repeating: .nan, count: epochs + 1), count: repeats), count: rates.count)
+        var out = [[[Double]]](repeating: [[Double]](repeating: [Double](repeating: .nan, count: points), count: repeats), count: rates.count)
         for i in 0..<acc.count {
             let (r, k, e) = (Int(ri[i]), Int(rep[i]), Int(ep[i]))
-            guard (0..<rates.count).contains(r), (0..<repeats).contains(k), (0...epochs).contains(e) else {
-                throw f.malformed(t, "row \(i): rate_index \(r), repeat \(k), epoch \(e) out of range")
+            guard (0..<rates.count).contains(r), (0..<repeats).contains(k), (0..<points).contains(e) else {
+                throw f.malformed(t, "row \(i): rate_index \(r), repeat \(k), \(indexColumn) \(e) out of range")
             }
             guard rate[i] == rates[r] else {
                 throw f.malformed(t, "row \(i): fault_rate \(rate[i]) disagrees with rates[\(r)] = \(rates[r])")
             }
-            guard out[r][k][e].isNaN else { throw f.malformed(t, "row \(i): (rate \(r), repeat \(k), epoch \(e)) appears twice") }
+            guard out[r][k][e].isNaN else { throw f.malformed(t, "row \(i): (rate \(r), repeat \(k), \(indexColumn) \(e)) appears twice") }
             out[r][k][e] = acc[i]
         }
         return out
@@ -303,10 +391,11 @@ public struct ResilienceFile: Equatable, Sendable {
 
     /// The `epochs_needed` rows (the per-repeat detail is written for
     /// pandas, not read back: it follows from the curves).
-    private static func readSummary(_ f: ResultsReader, rates: [Double], targets: [Double]) throws -> [Summary] {
-        let t = try f.table("epochs_needed")
+    private static func readSummary(_ f: ResultsReader, rates: [Double], targets: [Double], images: Bool) throws -> [Summary] {
+        let unit = images ? "images" : "epochs"
+        let t = try f.table("\(unit)_needed")
         let tg = try f.doubles(t, "target"), ri = try f.ints(t, "rate_index"), reached = try f.ints(t, "reached_count")
-        let lo = try f.ints(t, "min_epochs"), mean = try f.doubles(t, "mean_epochs"), hi = try f.ints(t, "max_epochs")
+        let lo = try f.ints(t, "min_\(unit)"), mean = try f.doubles(t, "mean_\(unit)"), hi = try f.ints(t, "max_\(unit)")
         guard tg.count == targets.count * rates.count else {
             throw f.malformed(t, "expected \(targets.count * rates.count) rows (targets x rates), got \(tg.count)")
         }

@@ -20,11 +20,16 @@ public struct ResilienceUnitFile: Equatable, Sendable {
     public var weightShare: Double
     public var trainImages: Int
     public var testImages: Int
-    /// The `curve` table: epoch 0 (FAP alone) to E.
+    /// The `curve` table: epoch 0 (FAP alone) to E; with `amounts`, the
+    /// whole epochs the image schedule went through.
     public var history: TrainingHistory
+    /// The `amounts` table of a unit measured at an image schedule
+    /// (`fapsim resilience --amounts`); nil for an epoch unit.
+    public var amounts: AmountsTable?
 
     public init(unit: Int, rateIndex: Int, repeatIndex: Int, faultRate: Double, faultyPEs: Int, faultMapChecksum: String,
-                weightShare: Double, trainImages: Int, testImages: Int, history: TrainingHistory) {
+                weightShare: Double, trainImages: Int, testImages: Int, history: TrainingHistory, amounts: AmountsTable? = nil) {
+        self.amounts = amounts
         self.unit = unit
         self.rateIndex = rateIndex
         self.repeatIndex = repeatIndex
@@ -43,20 +48,30 @@ public struct ResilienceUnitFile: Equatable, Sendable {
             "fault_rate": .double(faultRate), "faulty_pes": .int(Int64(faultyPEs)),
             "fault_map_checksum": .string(faultMapChecksum), "weight_share": .double(weightShare),
             "train_images": .int(Int64(trainImages)), "test_images": .int(Int64(testImages)),
-        ], tables: [history.curveTable()])
+        ], tables: [history.curveTable()] + (amounts.map { [$0.table()] } ?? []))
     }
 
-    /// Parses a unit file read from `path`, whose curve must have `epochs` + 1 points.
-    public static func parse(_ f: ResultsFile, path: String, epochs: Int) throws -> ResilienceUnitFile {
-        let damaged = FapsimError("\(path): /curve: expected \(epochs + 1) test accuracies and the unit's attributes (a damaged unit file; delete it to recompute the unit)")
+    /// Parses a unit file read from `path`: an epoch unit's curve must have
+    /// `epochs` + 1 points; with `amounts` (the image schedule asked for) the
+    /// unit's `amounts` table must hold exactly those amounts.
+    public static func parse(_ f: ResultsFile, path: String, epochs: Int, amounts: [Int]? = nil) throws -> ResilienceUnitFile {
+        let what = amounts.map { "an amounts table of \($0.count) amounts" } ?? "\(epochs + 1) accuracies"
+        let damaged = FapsimError("\(path): /curve: expected \(what) and the unit's attributes (a damaged unit file; delete it to recompute the unit)")
         func int(_ k: String) throws -> Int { guard case .int(let v)? = f.attributes[k] else { throw damaged }; return Int(v) }
         func double(_ k: String) throws -> Double { guard case .double(let v)? = f.attributes[k] else { throw damaged }; return v }
-        guard let t = f[table: "curve"], let history = try? TrainingHistory.read(t, source: path), history.count == epochs + 1,
+        guard let t = f[table: "curve"], let history = try? TrainingHistory.read(t, source: path),
+              amounts != nil || history.count == epochs + 1,
               case .string(let sum)? = f.attributes["fault_map_checksum"] else { throw damaged }
+        var table: AmountsTable?
+        if let amounts {
+            guard let at = f[table: "amounts"], let a = try? AmountsTable.read(at, source: path),
+                  a.images == amounts.map(Int64.init) else { throw damaged }
+            table = a
+        }
         return ResilienceUnitFile(unit: try int("unit"), rateIndex: try int("rate_index"), repeatIndex: try int("repeat"),
                                   faultRate: try double("fault_rate"), faultyPEs: try int("faulty_pes"), faultMapChecksum: sum,
                                   weightShare: try double("weight_share"), trainImages: try int("train_images"),
-                                  testImages: try int("test_images"), history: history)
+                                  testImages: try int("test_images"), history: history, amounts: table)
     }
 }
 

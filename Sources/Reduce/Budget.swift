@@ -60,9 +60,17 @@ public struct ChipBudget: Equatable, Sendable {
     public var chip: Int
     /// The chip's fault rate in the resilience table's metric (share of faulty PEs).
     public var faultRate: Double
-    /// FAT epochs to give the chip; nil when the measurement cannot give one
-    /// (`unreached`).
+    /// FAT epochs to give the chip, from a table measured by epochs; nil when
+    /// the measurement cannot give one (`unreached`) or the budget is an
+    /// amount of images (a table measured at an image schedule).
     public var epochs: Int?
+    /// The budget in training images: one of the table's scheduled amounts,
+    /// or `epochs` x the training subset (nil when unreached, or for an
+    /// epoch table that does not record its training subset).
+    public var images: Int? = nil
+    /// Optimizer steps of an image budget (whole batches, `TrainingAmounts`);
+    /// nil for an epoch budget.
+    public var steps: Int? = nil
     /// The chip's rate is above the highest measured rate: its budget is the
     /// highest rate's, which is not guaranteed to be enough.
     public var aboveRange: Bool
@@ -82,24 +90,55 @@ public struct ChipBudget: Equatable, Sendable {
     public var predictedAccuracy: Double? = nil
 
     public var flags: [String] { (aboveRange ? ["above_range"] : []) + (unreached ? ["unreached"] : []) }
+    /// The chip got a number (epochs or images).
+    public var budgeted: Bool { epochs != nil || images != nil }
     public var flagged: Bool { aboveRange || unreached }
 }
 
 public enum Budgeter {
-    /// Epochs per measured rate under `policy` for target `t` (nil = unreached).
+    /// The amount per measured rate under `policy` for target `t`, in the
+    /// table's unit (epochs, or images of its schedule; nil = unreached).
+    /// `mean` rounds the mean up to the next scheduled amount, so every budget
+    /// is a point the curves were measured at.
     public static func epochsPerRate(_ table: ResilienceTable, target t: Double, policy: BudgetPolicy) -> [Int?] {
-        table.epochsNeeded(target: t).map { s in
+        table.needed(target: t).map { s in
             switch policy {
             case .max: return s.max
-            case .mean: return s.mean.map(roundUp)
+            case .mean: return s.mean.map { roundUp($0, to: table.schedule) }
             case .confidence: preconditionFailure("the confidence policy has no per-rate epochs; use Budgeter.plan")
             }
         }
     }
 
-    /// Rounds up, with a slack far below one epoch so that a whole number that
-    /// floating point carried as 2.0000000000000004 stays 2.
+    /// The least scheduled amount >= x, with a slack far below one step of
+    /// any schedule so that a whole number that floating point carried as
+    /// 2.0000000000000004 stays 2. On the epoch schedule 0...E this is
+    /// rounding up. (x never exceeds the schedule's last amount: it is a mean
+    /// or a blend of scheduled amounts.)
+    static func roundUp(_ x: Double, to schedule: [Int]) -> Int {
+        let slack = 1e-9 * max(1, abs(x))
+        return schedule.first { Double($0) >= x - slack } ?? schedule.last!
+    }
+
+    /// Rounds up with the same slack (epochs, whole numbers).
     static func roundUp(_ x: Double) -> Int { Int((x - 1e-9).rounded(.up)) }
+
+    /// A budget placed in the table's unit (`epochs` holding that unit's
+    /// value, as `place` and `planConfidence` produce it) stated in epochs,
+    /// images and steps: an image table's budget is images and steps of its
+    /// schedule (no whole epochs); an epoch table's is epochs, and images when
+    /// the table records its training subset.
+    static func stated(_ b: ChipBudget, in table: ResilienceTable) -> ChipBudget {
+        var b = b
+        if let a = table.amounts {
+            b.images = b.epochs
+            b.steps = b.epochs.flatMap { v in a.images.firstIndex(of: v).map { a.steps[$0] } }
+            b.epochs = nil
+        } else if table.provenance.trainSubset > 0 {
+            b.images = b.epochs.map { $0 * table.provenance.trainSubset }
+        }
+        return b
+    }
 
     /// The file's target matching `t`, or an error listing the targets it has.
     public static func resolveTarget(_ t: Double, in table: ResilienceTable, source: String) throws -> Double {
@@ -129,7 +168,7 @@ public enum Budgeter {
                                       rule: rule, source: source).map { b in
                 var b = b
                 b.faultRate = Double(faultyPEs[b.chip]) / Double(pes)
-                return b
+                return stated(b, in: table)
             }
         }
         let perRate = epochsPerRate(table, target: target, policy: rule.policy)
@@ -137,10 +176,10 @@ public enum Budgeter {
             // Whole PEs as doubles: differences of integers below 2^53 are exact,
             // so the placement is the integer comparison it always was.
             var b = place(Double(n), measured: measuredPEs.map(Double.init), perRate: perRate, rates: table.rates,
-                          interpolate: rule.interpolate, tolerance: 0)
+                          interpolate: rule.interpolate, tolerance: 0, schedule: table.schedule)
             b.chip = chip
             b.faultRate = Double(n) / Double(pes)
-            return b
+            return stated(b, in: table)
         }
     }
 
@@ -168,18 +207,18 @@ public enum Budgeter {
                 var b = b
                 b.faultRate = Double(faultyPEs[b.chip]) / Double(pes)
                 b.weightShare = weightShares[b.chip]
-                return b
+                return stated(b, in: table)
             }
         }
         let perRate = epochsPerRate(table, target: target, policy: rule.policy)
         return weightShares.enumerated().map { chip, x in
             let n = faultyPEs[chip]
             var b = place(x, measured: measured, perRate: perRate, rates: table.rates,
-                          interpolate: rule.interpolate, tolerance: weightShareTolerance)
+                          interpolate: rule.interpolate, tolerance: weightShareTolerance, schedule: table.schedule)
             b.chip = chip
             b.faultRate = Double(n) / Double(pes)
             b.weightShare = x
-            return b
+            return stated(b, in: table)
         }
     }
 
@@ -201,9 +240,11 @@ public enum Budgeter {
     }
 
     /// The budget of a chip at coordinate `x` given the measured coordinates
-    /// (increasing) and their epochs; chip and fault rate are filled in by the caller.
+    /// (increasing) and their amounts in the table's unit (`schedule`: an
+    /// interpolated amount is rounded up onto it); chip and fault rate are
+    /// filled in by the caller, which states the amount (`stated`).
     static func place(_ x: Double, measured: [Double], perRate: [Int?], rates: [Double], interpolate: Bool,
-                      tolerance: Double) -> ChipBudget {
+                      tolerance: Double, schedule: [Int]) -> ChipBudget {
         func budget(_ e: Int?, above: Bool = false, unreached: Bool? = nil, _ lo: Int, _ hi: Int) -> ChipBudget {
             ChipBudget(chip: 0, faultRate: 0, epochs: e, aboveRange: above, unreached: unreached ?? (e == nil),
                        rateLow: rates[lo], rateHigh: rates[hi])
@@ -225,6 +266,6 @@ public enum Budgeter {
             return budget(nil, unreached: true, lo, hi)
         }
         let w = (x - measured[lo]) / (measured[hi] - measured[lo])
-        return budget(roundUp(Double(eLo) + w * Double(eHi - eLo)), lo, hi)
+        return budget(roundUp(Double(eLo) + w * Double(eHi - eLo), to: schedule), lo, hi)
     }
 }

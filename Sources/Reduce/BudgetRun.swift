@@ -21,6 +21,9 @@ public struct BudgetRun: Equatable, Sendable {
     public var networkWidth: Double? = nil
     /// The data the budgets were decided on (`ResilienceProvenance.splitAttributes`).
     public var splits: [String: AttributeValue] = [:]
+    /// The budgets are training images of the resilience file's image
+    /// schedule (`ChipBudget.images`, `.steps`), not whole epochs.
+    public var imageBudgets: Bool = false
 
     public static let content = BudgetFile.content
 
@@ -47,7 +50,7 @@ public struct BudgetRun: Equatable, Sendable {
         let chips = try Budgeter.plan(table, faultyPEs: faulty, rule: rule, source: resilience)
         return BudgetRun(resiliencePath: resilience, lotPath: lot, rule: rule, chips: chips,
                          resilienceChecksum: try FNV1a64.file(resilience), lotChecksum: try FNV1a64.file(lot),
-                         weightsChecksum: p.weightsChecksum, splits: p.splitAttributes)
+                         weightsChecksum: p.weightsChecksum, splits: p.splitAttributes, imageBudgets: table.measuredInImages)
     }
 
     private static func runWeights(_ table: ResilienceTable, resilience: String, lot: String, rule: BudgetRule,
@@ -70,7 +73,8 @@ public struct BudgetRun: Equatable, Sendable {
         let chips = try Budgeter.plan(table, faultyPEs: faulty, weightShares: shares, rule: rule, source: resilience)
         return BudgetRun(resiliencePath: resilience, lotPath: lot, rule: rule, chips: chips,
                          resilienceChecksum: try FNV1a64.file(resilience), lotChecksum: try FNV1a64.file(lot),
-                         weightsChecksum: p.weightsChecksum, networkWidth: width, splits: p.splitAttributes)
+                         weightsChecksum: p.weightsChecksum, networkWidth: width, splits: p.splitAttributes,
+                         imageBudgets: table.measuredInImages)
     }
 
     /// The width multiplier of the network the resilience file was made for:
@@ -95,6 +99,13 @@ public struct BudgetRun: Equatable, Sendable {
     }
 
     public var totalEpochs: Int { chips.compactMap(\.epochs).reduce(0, +) }
+    public var totalImages: Int { chips.compactMap(\.images).reduce(0, +) }
+    /// The training subset the curves were trained on (nil when not recorded).
+    var trainSubset: Int? { if case .int(let n)? = splits["train_subset"], n > 0 { return Int(n) }; return nil }
+    /// `images` in epochs of the training subset, e.g. "0.04 epochs".
+    func epochsText(_ images: Int) -> String {
+        trainSubset.map { String(format: "%.3g epochs", Double(images) / Double($0)) } ?? "? epochs"
+    }
     public var flaggedChips: [ChipBudget] { chips.filter(\.flagged) }
 
     /// The run as the store's budget layout.
@@ -107,10 +118,15 @@ public struct BudgetRun: Equatable, Sendable {
                    judgedImages: rule.policy == .confidence ? rule.judgedImages : nil,
                    splits: splits,
                    rows: chips.map { c in
-                       BudgetFile.Row(chip: c.chip, faultRate: c.faultRate, epochs: c.epochs, flags: c.flags,
-                                      rateLow: c.rateLow, rateHigh: c.rateHigh, weightShare: c.weightShare,
-                                      probability: c.probability, predictedAccuracy: c.predictedAccuracy)
-                   })
+                       var row = BudgetFile.Row(chip: c.chip, faultRate: c.faultRate, epochs: c.epochs, flags: c.flags,
+                                                rateLow: c.rateLow, rateHigh: c.rateHigh, weightShare: c.weightShare,
+                                                probability: c.probability, predictedAccuracy: c.predictedAccuracy)
+                       if imageBudgets {
+                           row.images = c.images
+                           row.steps = c.steps
+                       }
+                       return row
+                   }, imageBudgets: imageBudgets)
     }
 
     public func resultsFile() -> ResultsFile { file.resultsFile() }
@@ -126,21 +142,28 @@ public struct BudgetRun: Equatable, Sendable {
         let rule = BudgetRule(target: f.target, policy: BudgetPolicy(rawValue: f.policy)!, interpolate: f.interpolate,
                               metric: RateMetric(rawValue: f.rateMetric)!, confidence: f.confidence,
                               judgedImages: f.judgedImages ?? 10_000)
+        let n: Int? = { if case .int(let n)? = f.splits["train_subset"], n > 0 { return Int(n) }; return nil }()
         let chips = f.rows.map { r in
-            ChipBudget(chip: r.chip, faultRate: r.faultRate, epochs: r.epochs, aboveRange: r.flags.contains("above_range"),
+            ChipBudget(chip: r.chip, faultRate: r.faultRate, epochs: r.epochs,
+                       images: f.imageBudgets ? r.images : r.epochs.flatMap { e in n.map { e * $0 } }, steps: r.steps,
+                       aboveRange: r.flags.contains("above_range"),
                        unreached: r.flags.contains("unreached"), rateLow: r.rateLow, rateHigh: r.rateHigh, weightShare: r.weightShare,
                        probability: r.probability, predictedAccuracy: r.predictedAccuracy)
         }
         return BudgetRun(resiliencePath: f.resilienceFile, lotPath: f.lotFile, rule: rule, chips: chips,
                          resilienceChecksum: f.resilienceChecksum, lotChecksum: f.lotChecksum,
-                         weightsChecksum: f.weightsChecksum, networkWidth: f.networkWidth, splits: f.splits)
+                         weightsChecksum: f.weightsChecksum, networkWidth: f.networkWidth, splits: f.splits,
+                         imageBudgets: f.imageBudgets)
     }
 
     /// Chips per budget value, "unreached" last.
     public var histogram: [(label: String, count: Int)] {
-        let counts = Dictionary(grouping: chips.compactMap(\.epochs), by: { $0 }).mapValues(\.count)
-        var rows = counts.keys.sorted().map { (label: $0 == 1 ? "1 epoch" : "\($0) epochs", count: counts[$0]!) }
-        let unreached = chips.filter { $0.epochs == nil }.count
+        let values = imageBudgets ? chips.compactMap(\.images) : chips.compactMap(\.epochs)
+        let counts = Dictionary(grouping: values, by: { $0 }).mapValues(\.count)
+        var rows = counts.keys.sorted().map { v in
+            (label: imageBudgets ? "\(v) images (\(epochsText(v)))" : v == 1 ? "1 epoch" : "\(v) epochs", count: counts[v]!)
+        }
+        let unreached = chips.filter { !$0.budgeted }.count
         if unreached > 0 { rows.append((label: "unreached", count: unreached)) }
         return rows
     }
@@ -151,7 +174,7 @@ public struct BudgetRun: Equatable, Sendable {
         var lines = ["\(out): \(chips.count) chips, target \(rule.target), policy \(rule.policy.rawValue), \(mode)\(metric)"]
         if rule.policy == .confidence, let c = rule.confidence {
             lines[0] = "\(out): \(chips.count) chips, target \(rule.target), policy confidence \(c) (judged on \(rule.judgedImages) images)\(metric)"
-            let p = chips.compactMap { $0.epochs == nil ? nil : $0.probability }
+            let p = chips.compactMap { $0.budgeted ? $0.probability : nil }
             if !p.isEmpty {
                 lines.append(String(format: "predicted share of budgeted chips meeting the target: %.3f", p.reduce(0, +) / Double(p.count)))
             }
@@ -163,7 +186,12 @@ public struct BudgetRun: Equatable, Sendable {
             let bar = String(repeating: "#", count: (count * 40 + top - 1) / top)
             lines.append("  " + label.padding(toLength: width, withPad: " ", startingAt: 0) + String(format: " %6d  ", count) + bar)
         }
-        lines.append("total epochs: \(totalEpochs) (over \(chips.filter { $0.epochs != nil }.count) budgeted chips)")
+        let budgeted = chips.filter(\.budgeted).count
+        if imageBudgets {
+            lines.append("total training images: \(totalImages) (\(epochsText(totalImages)), over \(budgeted) budgeted chips)")
+        } else {
+            lines.append("total epochs: \(totalEpochs) (over \(budgeted) budgeted chips)")
+        }
         let above = chips.filter(\.aboveRange).map(\.chip), unreached = chips.filter(\.unreached).map(\.chip)
         lines.append("flagged chips: \(flaggedChips.count) (above_range: \(Self.list(above)); unreached: \(Self.list(unreached)))")
         return lines
@@ -174,10 +202,20 @@ public struct BudgetRun: Equatable, Sendable {
             "out": out, "resilience": resiliencePath, "lot": lotPath, "target": rule.target,
             "policy": rule.policy.rawValue, "interpolate": rule.interpolate, "rate_metric": rule.metric.rawValue,
             "chips": chips.count,
-            "total_epochs": totalEpochs, "flagged_chips": flaggedChips.count,
+            "total_epochs": imageBudgets ? (trainSubset.map { Double(totalImages) / Double($0) } as Any? ?? NSNull()) : totalEpochs,
+            "total_images": totalImages, "budget_unit": imageBudgets ? "images" : "epochs",
+            "flagged_chips": flaggedChips.count,
             "histogram": histogram.map { ["budget": $0.label, "chips": $0.count] as [String: Any] },
             "per_chip": chips.map { c -> [String: Any] in
                 var row: [String: Any] = ["chip": c.chip, "fault_rate": c.faultRate, "budget_epochs": c.epochs.map { $0 as Any } ?? NSNull(), "flags": c.flags]
+                if imageBudgets {
+                    // Epochs as a fraction of the training subset beside the images and steps.
+                    row["budget_images"] = c.images.map { $0 as Any } ?? NSNull()
+                    row["budget_steps"] = c.steps.map { $0 as Any } ?? NSNull()
+                    row["budget_epochs"] = c.images.flatMap { i in trainSubset.map { Double(i) / Double($0) as Any } } ?? NSNull()
+                } else if let i = c.images {
+                    row["budget_images"] = i
+                }
                 if let w = c.weightShare { row["weight_share"] = w }
                 if let p = c.probability { row["p_meet"] = p }
                 if let a = c.predictedAccuracy { row["predicted_accuracy"] = a }

@@ -173,14 +173,17 @@ public struct Campaign: UnitJob {
         return base
     }
 
-    /// A chip's epochs and flags under each policy. Unreached Reduce budgets
-    /// get the resilience file's E epochs and keep their flags.
-    public func budgets(map: FaultMap) throws -> [(policy: String, epochs: Int, flags: String)] {
+    /// A chip's amount and flags under each policy: whole epochs, or
+    /// training images (`images` non-nil: `--fixed-images`, and Reduce's
+    /// budgets when the resilience file was measured at an image schedule).
+    /// Unreached Reduce budgets get the file's largest amount (E epochs, or
+    /// its last scheduled amount) and keep their flags.
+    public func budgets(map: FaultMap) throws -> [ChipPlan.Budget] {
         try policies.map { policy in
             switch policy {
-            case .fixed(let n): return (policy.label, n, "")
+            case .fixed(let n): return .init(policy: policy.label, epochs: n, flags: "")
             // Trained by image amount (`ChipPlan.imageRuns`); no epoch run.
-            case .fixedImages: return (policy.label, 0, "")
+            case .fixedImages(let n): return .init(policy: policy.label, epochs: 0, images: n, flags: "")
             case .reduce(let p):
                 // The pruned share is the same under every mapping (a mapping moves
                 // weights between the PEs a fold uses, not their number), so no FAM plan is needed.
@@ -191,7 +194,10 @@ public struct Campaign: UnitJob {
                     ? try Budgeter.plan(table, faultyPEs: [map.faultyCount], weightShares: [PrunedShare.macWeighted(map, spec: fat.parameters.spec)],
                                         rule: rule, source: resiliencePath)[0]
                     : try Budgeter.plan(table, faultyPEs: [map.faultyCount], rule: rule, source: resiliencePath)[0]
-                return (policy.label, b.epochs ?? table.epochs, b.flags.joined(separator: ","))
+                if table.measuredInImages {
+                    return .init(policy: policy.label, epochs: 0, images: b.images ?? table.schedule.last!, flags: b.flags.joined(separator: ","))
+                }
+                return .init(policy: policy.label, epochs: b.epochs ?? table.epochs, flags: b.flags.joined(separator: ","))
             }
         }
     }
@@ -218,8 +224,8 @@ public struct Campaign: UnitJob {
     public func plan(unit u: Int) throws -> ChipPlan {
         let c = chips[u]
         let b = try budgets(map: try lot.faultMap(chip: c))
-        let byEpochs = zip(policies, b).filter { if case .fixedImages = $0.0 { return false }; return true }.map(\.1.epochs)
-        let amounts = Array(Set(policies.compactMap { p -> Int? in if case .fixedImages(let n) = p { return n }; return nil })).sorted()
+        let byEpochs = b.filter { $0.images == nil }.map(\.epochs)
+        let amounts = Array(Set(b.compactMap(\.images))).sorted()
         // As for epochs: one run to the largest amount under the constant
         // schedule (read off, bit-identical to shorter runs), else one per amount.
         let imageRuns = amounts.isEmpty ? [] : (fat.settings.scheduleName == "constant" ? [amounts] : amounts.map { [$0] })
@@ -250,7 +256,7 @@ public struct Campaign: UnitJob {
         var byImages: [Int: AmountRecord] = [:]
         for amounts in plan.imageRuns {
             let points = try fat.fatAmounts(chip: fat.chip(map), amounts: amounts, seed: trainingSeed(chip: plan.chip),
-                                            progress: line, evaluation: .test)
+                                            progress: line, evaluation: .test).points
             for p in points where amounts.contains(p.images) { byImages[p.images] = p }
         }
         // Accuracy after e epochs: the constant run's curve at e, else the
@@ -261,8 +267,8 @@ public struct Campaign: UnitJob {
         }
         return CampaignUnitFile(chip: plan.chip, faultyPEs: map.faultyCount, faultRate: Double(map.faultyCount) / Double(pes),
                                 faultMapChecksum: map.checksum, trainImages: images, testImages: try fat.test().count,
-                                policies: zip(policies, plan.budgets).map { policy, b in
-                                    if case .fixedImages(let n) = policy, let p = byImages[n] {
+                                policies: plan.budgets.map { b in
+                                    if let n = b.images, let p = byImages[n] {
                                         return .init(policy: b.policy, epochsSpent: p.imagesTrained / images, finalAccuracy: p.accuracy,
                                                      flags: b.flags, imagesSpent: p.imagesTrained)
                                     }
@@ -318,7 +324,13 @@ public struct Campaign: UnitJob {
         // Image-amount runs (--fixed-images) are not in the curves: one run to
         // a chip's largest amount (constant schedule) or one per amount, each
         // evaluated before training and after each of its amounts.
-        let imageLabels = Set(policies.compactMap { p -> String? in if case .fixedImages = p { return p.label }; return nil })
+        let imageLabels = Set(policies.compactMap { p -> String? in
+            switch p {
+            case .fixedImages: return p.label
+            case .reduce: return table.measuredInImages ? p.label : nil
+            case .fixed: return nil
+            }
+        })
         var imageTrain = 0, imageEvals = 0
         for c in chips {
             let spent = rows.filter { $0.chip == c && imageLabels.contains($0.policy) }.compactMap(\.imagesSpent)
@@ -350,8 +362,17 @@ public struct Campaign: UnitJob {
 /// A chip's budgets under every policy and the lengths of the FAT runs that
 /// give them (one run under the constant schedule).
 public struct ChipPlan: Sendable {
+    /// One policy's amount for the chip: `epochs` whole epochs, or, when
+    /// `images` is set, exactly that many training images (read off an image run).
+    public struct Budget: Sendable, Equatable {
+        public var policy: String
+        public var epochs: Int
+        public var images: Int? = nil
+        public var flags: String
+    }
+
     public var chip: Int
-    public var budgets: [(policy: String, epochs: Int, flags: String)]
+    public var budgets: [Budget]
     public var runs: [Int]
     /// The image-amount runs (`--fixed-images`): each the sorted amounts one
     /// `TrainingRun.trainAmounts` run measures.

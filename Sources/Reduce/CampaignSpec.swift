@@ -70,7 +70,10 @@ public struct CampaignSpec: Equatable, Sendable {
     public var lot: Lot
     public var rates: [Double]
     public var repeats: Int
+    /// Step 1's FAT epochs per map; 0 when `resilienceAmounts` is given.
     public var resilienceEpochs: Int
+    /// Step 1's image schedule (`resilience.amounts`), instead of epochs.
+    public var resilienceAmounts: [Int]? = nil
     public var fat: FAT
     /// Accuracy points under the measured baseline, one target each.
     public var targetsBelowBaseline: [Double]
@@ -92,7 +95,7 @@ public struct CampaignSpec: Equatable, Sendable {
         ("data", false, "the CIFAR-10 binary directory"),
         ("weights", true, "a mapping with train: {width, epochs, seed} or file: PATH"),
         ("lot", true, "a mapping with chips, seed, model and the model's parameters"),
-        ("resilience", true, "a mapping with rates, repeats, epochs"),
+        ("resilience", true, "a mapping with rates, repeats and epochs or amounts"),
         ("fat", false, "a mapping of FAT settings: train_subset, test_subset, lr, schedule, batch, momentum, weight_decay, nesterov, augment, conv_algorithm"),
         ("targets", true, "a mapping with below_baseline and campaign_index"),
         ("reduce", true, "a mapping with policies, fixed, interpolate, rate_metric"),
@@ -160,12 +163,18 @@ public struct CampaignSpec: Equatable, Sendable {
 
         let s = try r.mapping("resilience")
         try s.check([("rates", true, "fault rates, strictly increasing, in [0, 1]"), ("repeats", true, "fault maps per rate (>= 1)"),
-                     ("epochs", true, "FAT epochs per fault map (>= 1)")])
+                     ("epochs", false, "FAT epochs per fault map (>= 1), or amounts"),
+                     ("amounts", false, "training-image amounts, strictly increasing, e.g. [0, 500, 1000, 2000, 5000]")])
         let rates = try s.doubles("rates")
         let repeats = try s.int("repeats")
-        let resilienceEpochs = try s.int("epochs")
+        let resilienceAmounts = s.dict["amounts"] == nil ? nil : try s.ints("amounts")
+        guard resilienceAmounts != nil || s.dict["epochs"] != nil else {
+            throw FapsimError("\(file): resilience.epochs: missing required field (FAT epochs per fault map, or resilience.amounts)")
+        }
+        let resilienceEpochs = s.dict["epochs"] == nil ? 0 : try s.int("epochs")
         do {
-            try ResilienceSweep.validate(rates: rates, repeats: repeats, epochs: resilienceEpochs, targets: [0.5], rateMetric: "pe")
+            try ResilienceSweep.validate(rates: rates, repeats: repeats, epochs: resilienceEpochs, amounts: resilienceAmounts,
+                                         targets: [0.5], rateMetric: "pe")
         } catch let e as FapsimError {
             throw FapsimError("\(file): resilience.\(e.message.hasPrefix("--") ? String(e.message.dropFirst(2)) : e.message)")
         }
@@ -243,7 +252,7 @@ public struct CampaignSpec: Equatable, Sendable {
 
         return CampaignSpec(out: try r.string("out"), config: try r.string("config"), data: try r.optionalString("data"),
                             weights: weights, lot: lot, rates: rates, repeats: repeats, resilienceEpochs: resilienceEpochs,
-                            fat: fat, targetsBelowBaseline: below, campaignTargetIndex: index, policies: policies,
+                            resilienceAmounts: resilienceAmounts, fat: fat, targetsBelowBaseline: below, campaignTargetIndex: index, policies: policies,
                             fixed: fixed, confidence: confidence, interpolate: try p.optionalBool("interpolate") ?? false, rateMetric: rateMetric,
                             seed: try r.uint64("seed"))
     }
@@ -278,6 +287,10 @@ public struct CampaignSpec: Equatable, Sendable {
         ]
         // Only when set: campaign folders of earlier versions keep their lines.
         if let v = fat.validation { kv["fat.validation"] = "\(v)" }
+        if let a = resilienceAmounts {
+            kv["resilience.amounts"] = list(a)
+            kv.removeValue(forKey: "resilience.epochs")
+        }
         switch weights {
         case .train(let width, let epochs, let seed):
             kv["weights.train.width"] = "\(width)"; kv["weights.train.epochs"] = "\(epochs)"; kv["weights.train.seed"] = "\(seed)"

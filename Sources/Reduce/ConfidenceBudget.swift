@@ -3,9 +3,9 @@ import FapsimSupport
 
 /// The resilience table seen by the confidence model (`ConfidenceModel`).
 /// This is the one place that knows how the table stores its measurements:
-/// today per-(rate, repeat, epoch) accuracies on the `test_subset` images
-/// after whole epochs of `train_subset` images, so amount = epoch x
-/// train_subset and n = test_subset.
+/// per-(rate, repeat, point) accuracies on n curve images (the validation
+/// split, else `test_subset`), a point being an amount of the table's image
+/// schedule or, in epoch tables, epoch e = e x `train_subset` images.
 public enum ConfidenceObservations {
     /// Every (rate, repeat, epoch) accuracy as an observation at the rate's
     /// coordinate `coordinates[rate]` (whole faulty PEs under `pe`, the mean
@@ -19,7 +19,7 @@ public enum ConfidenceObservations {
                                       expected: "the number of images behind each accuracy (--policy confidence needs it for the binomial noise); redo Step 1",
                                       got: "\(p.curveImages)")
         }
-        guard p.trainSubset > 0 else {
+        guard p.trainSubset > 0 || table.measuredInImages else {
             throw FapsimError.invalid(file: source, field: "train_subset",
                                       expected: "the training images per epoch (--policy confidence measures amounts in images); redo Step 1",
                                       got: "\(p.trainSubset)")
@@ -34,9 +34,12 @@ public enum ConfidenceObservations {
         }
     }
 
-    /// The budget in the table's unit (FAT epochs) for a model amount in images.
+    /// The budget in the table's unit for a model amount in images (the
+    /// model chooses among the measured amounts): the amount itself for an
+    /// image schedule, FAT epochs for an epoch table.
     public static func epochs(amount: Double, in table: ResilienceTable) -> Int {
-        Int((amount / Double(table.provenance.trainSubset)).rounded())
+        if table.measuredInImages { return Int(amount.rounded()) }
+        return Int((amount / Double(table.provenance.trainSubset)).rounded())
     }
 }
 

@@ -191,16 +191,18 @@ public struct FATInputs {
     /// the resumed epochs included.
     /// FAT on `chip` up to the largest of `amounts` (training images,
     /// `TrainingRun.trainAmounts`), measuring after each amount on the
-    /// `evaluation` set. Not checkpointed: a kill restarts the run.
+    /// `evaluation` set, with the whole epochs' history (epoch 0 = FAP
+    /// alone). Not checkpointed: a kill restarts the run.
     public mutating func fatAmounts(chip: ChipDescription, amounts: [Int], seed: UInt64, progress: ProgressLine?,
-                                    evaluation: Evaluation = .curves) throws -> [AmountRecord] {
+                                    evaluation: Evaluation = .curves) throws -> (points: [AmountRecord], history: [EpochRecord]) {
         let train = try train()
         let test = evaluation == .test ? try test() : try curveSet()
         let trainer = VGG11Trainer(parameters: parameters, chip: chip, hyperparameters: settings.hyperparameters)
         let epochs = TrainingRun.epochs(for: amounts, trainImages: train.count)
         let run = try TrainingRun(trainer: trainer, settings: try settings.training(epochs: epochs, seed: seed),
                                   train: train, test: test)
-        return try run.trainAmounts(amounts, progress: progress)
+        let points = try run.trainAmounts(amounts, progress: progress)
+        return (points, run.history)
     }
 
     public mutating func fat(chip: ChipDescription, epochs: Int, seed: UInt64, checkpoint: String?,

@@ -23,7 +23,7 @@ extension ResilienceTable {
             extraAttributes["validation_first"] = .int(Int64(CIFAR10Set.trainImagesTotal - v))
         }
         let summary = targets.flatMap { t in
-            epochsNeeded(target: t).enumerated().map { r, s in
+            needed(target: t).enumerated().map { r, s in
                 ResilienceFile.Summary(target: t, rateIndex: r, reachedCount: s.reachedCount, min: s.min, mean: s.mean,
                                        max: s.max, perRepeat: s.perRepeat)
             }
@@ -32,7 +32,7 @@ extension ResilienceTable {
                               configName: p.configName, rateMetric: p.rateMetric, trainSubset: p.trainSubset,
                               testSubset: p.testSubset, seed: p.seed, networkWidth: p.networkWidth, rates: rates,
                               targets: targets, repeats: repeats, epochs: epochs, accuracy: accuracy,
-                              weightShare: weightShare, summary: summary, extraAttributes: extraAttributes)
+                              weightShare: weightShare, summary: summary, extraAttributes: extraAttributes, amounts: amounts)
     }
 
     public func resultsFile() -> ResultsFile { file().resultsFile() }
@@ -54,13 +54,14 @@ extension ResilienceTable {
             configName: f.configName, rateMetric: f.rateMetric, trainSubset: f.trainSubset, testSubset: f.testSubset,
             seed: f.seed, networkWidth: f.networkWidth, validationSubset: try f.validationSplit(path: path)?.size)
         let table = try ResilienceTable(rates: f.rates, repeats: f.repeats, epochs: f.epochs, accuracy: f.accuracy,
-                                        targets: f.targets, provenance: provenance, weightShare: f.weightShare, source: path)
+                                        targets: f.targets, provenance: provenance, weightShare: f.weightShare,
+                                        amounts: f.amounts, source: path)
         for (i, row) in f.summary.enumerated() {
-            let at = "\(path): /epochs_needed: row \(i)"
+            let at = "\(path): /\(table.unit)_needed: row \(i)"
             guard let ti = table.targetIndex(row.target) else {
                 throw FapsimError("\(at): target \(row.target) / rate_index \(row.rateIndex) not in the file's targets and rates")
             }
-            let s = table.epochsNeeded(target: table.targets[ti])[row.rateIndex]
+            let s = table.needed(target: table.targets[ti])[row.rateIndex]
             let agrees = row.reachedCount == s.reachedCount && row.min == s.min && row.max == s.max
                 && (s.mean.map { m in row.mean.map { abs(m - $0) <= 1e-9 } ?? false } ?? (row.mean == nil))
             guard agrees else {

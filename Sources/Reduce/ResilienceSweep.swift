@@ -5,9 +5,11 @@ import Network
 import SystolicArray
 
 /// Step 1 of Reduce as resumable units: for each fault rate and each of
-/// `repeats` uniform random fault maps, FAT for `epochs` epochs from the same
-/// weights, recording the test accuracy after every epoch. Unit u = rateIndex x
-/// repeats + repeat; each finished unit is `OUT.work/unit-<u>.h5`.
+/// `repeats` uniform random fault maps, FAT from the same weights, recording
+/// the curve-split accuracy after every epoch (`epochs`) or after every amount
+/// of an image schedule (`amounts`: one constant-length run per unit, the
+/// smaller amounts read off it, `TrainingRun.trainAmounts`). Unit u =
+/// rateIndex x repeats + repeat; each finished unit is `OUT.work/unit-<u>.h5`.
 public struct ResilienceSweep: UnitJob {
     public static let command = "resilience"
     public static let unitContent = ResilienceUnitFile.content
@@ -17,16 +19,22 @@ public struct ResilienceSweep: UnitJob {
     public let configPath: String
     public let rates: [Double]
     public let repeats: Int
-    public let epochs: Int
+    /// E of an epoch sweep; 0 with an image schedule until the training
+    /// subset is known (then the epochs the largest amount reaches into).
+    public private(set) var epochs: Int
+    /// The image schedule (0 first, strictly increasing); nil = whole epochs.
+    public let amounts: [Int]?
     public let targets: [Double]
     public let seed: UInt64
     public let rateMetric: String
     public let out: String
     public let work: WorkDir
 
+    /// `amounts` (training images) replaces `epochs`, which must then be 0.
     public init(fat: FATInputs, config: HardwareConfig, configPath: String, rates: [Double], repeats: Int, epochs: Int,
-                targets: [Double], seed: UInt64, rateMetric: String = "pe", out: String) throws {
-        try Self.validate(rates: rates, repeats: repeats, epochs: epochs, targets: targets, rateMetric: rateMetric)
+                amounts: [Int]? = nil, targets: [Double], seed: UInt64, rateMetric: String = "pe", out: String) throws {
+        try Self.validate(rates: rates, repeats: repeats, epochs: epochs, amounts: amounts, targets: targets, rateMetric: rateMetric)
+        self.amounts = try amounts.map { try TrainingAmounts.validate($0) }
         self.fat = fat
         self.config = config
         self.configPath = configPath
@@ -43,14 +51,17 @@ public struct ResilienceSweep: UnitJob {
         id["cols"] = String(config.cols)
         id["rates"] = rates.map(WorkDir.text).joined(separator: ",")
         id["repeats"] = String(repeats)
-        id["epochs"] = String(epochs)
+        // An image sweep is another run than any epoch sweep: its identity
+        // names the schedule instead of the epochs.
+        if let a = self.amounts { id["amounts"] = a.map(String.init).joined(separator: ",") } else { id["epochs"] = String(epochs) }
         id["seed"] = String(seed)
         id["rate_metric"] = rateMetric
         work = WorkDir(out: out, command: Self.command, identity: id)
     }
 
     /// The option checks that need no file: one line each, naming the option.
-    public static func validate(rates: [Double], repeats: Int, epochs: Int, targets: [Double], rateMetric: String) throws {
+    public static func validate(rates: [Double], repeats: Int, epochs: Int, amounts: [Int]? = nil, targets: [Double],
+                                rateMetric: String) throws {
         guard !rates.isEmpty else { throw FapsimError("--rates: expected at least one fault rate (e.g. 0.01,0.05,0.1), got an empty list") }
         for (i, r) in rates.enumerated() {
             guard r.isFinite, r >= 0, r <= 1 else {
@@ -61,7 +72,15 @@ public struct ResilienceSweep: UnitJob {
             }
         }
         guard repeats >= 1 else { throw FapsimError.invalid(file: nil, field: "--repeats", expected: "at least 1 fault map per rate", got: "\(repeats)") }
-        guard epochs >= 1 else { throw FapsimError.invalid(file: nil, field: "--epochs", expected: "at least 1 FAT epoch", got: "\(epochs)") }
+        if let amounts {
+            guard epochs == 0 else { throw FapsimError("--amounts: expected either --epochs or --amounts, got both") }
+            let a = try TrainingAmounts.validate(amounts, option: "--amounts")
+            guard a.count >= 2 else {
+                throw FapsimError.invalid(file: nil, field: "--amounts", expected: "at least one amount of training images > 0", got: a.map(String.init).joined(separator: ","))
+            }
+        } else {
+            guard epochs >= 1 else { throw FapsimError.invalid(file: nil, field: "--epochs", expected: "at least 1 FAT epoch (or --amounts)", got: "\(epochs)") }
+        }
         guard !targets.isEmpty else { throw FapsimError("--targets: expected at least one accuracy target (e.g. 0.8,0.85), got an empty list") }
         for t in targets where !(t > 0 && t <= 1) {
             throw FapsimError.invalid(file: nil, field: "--targets", expected: "accuracy fractions in (0, 1] (0.85 = 85 %)", got: "\(t)")
@@ -78,7 +97,9 @@ public struct ResilienceSweep: UnitJob {
 
     public func unitFileName(_ u: Int) -> String { "unit-\(u).h5" }
     public func checkpointStem(_ u: Int) -> String { "unit-\(u)" }
-    public func progressLabel(units: Int) -> String { "resilience: \(units) units x \(epochs) epochs" }
+    public func progressLabel(units: Int) -> String {
+        amounts.map { "resilience: \(units) units x \($0.last!) images" } ?? "resilience: \(units) units x \(epochs) epochs"
+    }
 
     /// Refuses targets above the weights' fault-free accuracy on the test subset.
     @discardableResult
@@ -103,12 +124,23 @@ public struct ResilienceSweep: UnitJob {
         return rng.next()
     }
 
-    public mutating func prepare() throws { try checkTargets() }
+    public mutating func prepare() throws {
+        try checkTargets()
+        try fixEpochs()
+    }
+
+    /// With an image schedule: the epochs its largest amount reaches into,
+    /// which the learning-rate schedule and the file record.
+    mutating func fixEpochs() throws {
+        if let a = amounts { epochs = TrainingRun.epochs(for: a, trainImages: try fat.train().count) }
+    }
 
     /// Unit u is rate index u / repeats, repeat u % repeats.
     public func plan(unit u: Int) -> (rateIndex: Int, repeat: Int) { (u / repeats, u % repeats) }
 
-    public mutating func images(of plan: (rateIndex: Int, repeat: Int)) throws -> Int { epochs * (try fat.train().count) }
+    public mutating func images(of plan: (rateIndex: Int, repeat: Int)) throws -> Int {
+        try amounts?.last ?? epochs * (try fat.train().count)
+    }
 
     /// FAT on the unit's fault map: its accuracy curve, faulty PEs, map
     /// checksum and pruned-weight share.
@@ -118,20 +150,40 @@ public struct ResilienceSweep: UnitJob {
         var id = work.identity
         id["unit"] = String(u)
         let chip = fat.chip(map)
-        let history = try fat.fat(chip: chip, epochs: epochs, seed: trainingSeed(rateIndex: r, repeat: k),
+        var history: [EpochRecord]
+        var table: AmountsTable?
+        if let amounts {
+            // Not checkpointed: the run stops inside an epoch's seeded order, which
+            // the epoch checkpoint cannot hold; a killed unit restarts (docs/reduce.md).
+            let run = try fat.fatAmounts(chip: chip, amounts: amounts, seed: trainingSeed(rateIndex: r, repeat: k), progress: progress)
+            table = AmountsTable(run.points)
+            history = run.history
+        } else {
+            history = try fat.fat(chip: chip, epochs: epochs, seed: trainingSeed(rateIndex: r, repeat: k),
                                   checkpoint: checkpointFile(unit: u), identity: id, progress: progress)
+        }
         return ResilienceUnitFile(unit: u, rateIndex: r, repeatIndex: k, faultRate: rates[r], faultyPEs: map.faultyCount,
                                   faultMapChecksum: map.checksum, weightShare: PrunedShare.macWeighted(chip, spec: fat.parameters.spec),
                                   trainImages: try fat.train().count, testImages: try fat.curveSet().count,
-                                  history: history.columns).resultsFile()
+                                  history: history.columns, amounts: table).resultsFile()
     }
 
     /// The final file (content `resilience`) from every unit's curve, with
     /// the baseline and the FAT settings.
     public mutating func assemble(units files: [ResultsFile]) throws -> ResilienceFile {
         let base = try checkTargets()
-        let results = try files.enumerated().map { u, f in try ResilienceUnitFile.parse(f, path: work.file(unitFileName(u)), epochs: epochs) }
-        let accuracy = (0..<rates.count).map { r in (0..<repeats).map { k in results[r * repeats + k].history.testAccuracy } }
+        try fixEpochs()
+        let results = try files.enumerated().map { u, f in
+            try ResilienceUnitFile.parse(f, path: work.file(unitFileName(u)), epochs: epochs, amounts: amounts)
+        }
+        let accuracy = (0..<rates.count).map { r in
+            (0..<repeats).map { k in
+                let unit = results[r * repeats + k]
+                return unit.amounts?.accuracy ?? unit.history.testAccuracy
+            }
+        }
+        // Every unit trains the same subset with the same batch, so one unit's steps are all units' steps.
+        let axis = results[0].amounts.map { ResilienceFile.AmountAxis(images: $0.images.map(Int.init), steps: $0.steps.map(Int.init)) }
         let provenance = ResilienceProvenance(
             weightsChecksum: fat.weightsChecksum, weightsFile: fat.weightsPath, rows: config.rows, cols: config.cols,
             configName: config.name, rateMetric: rateMetric, trainSubset: results[0].trainImages,
@@ -139,7 +191,7 @@ public struct ResilienceSweep: UnitJob {
             networkWidth: fat.parameters.spec.width, validationSubset: fat.validation)
         let shares = (0..<rates.count).map { r in (0..<repeats).map { k in results[r * repeats + k].weightShare } }
         let table = try ResilienceTable(rates: rates, repeats: repeats, epochs: epochs, accuracy: accuracy, targets: targets,
-                                        provenance: provenance, weightShare: shares, source: out)
+                                        provenance: provenance, weightShare: shares, amounts: axis, source: out)
         var extra = fat.settingsAttributes
         extra["baseline_accuracy"] = .double(base)
         extra["config_file"] = .string(configPath)

@@ -81,8 +81,15 @@ public struct ResilienceTable: Equatable, Sendable {
     public var rates: [Double]
     public var repeats: Int
     /// E, the FAT epochs run per (rate, repeat); curves have E + 1 points.
+    /// With an image schedule (`amounts`), the epochs (whole or partial) the
+    /// largest amount reaches into.
     public var epochs: Int
-    /// accuracy[rate][repeat][epoch], fractions in [0, 1]; epoch 0 = FAP only.
+    /// The image schedule the curves were measured at (`fapsim resilience
+    /// --amounts`): point i is after `amounts.images[i]` training images.
+    /// nil = epoch points 0...E.
+    public var amounts: ResilienceFile.AmountAxis?
+    /// accuracy[rate][repeat][point], fractions in [0, 1]; point 0 = FAP only;
+    /// point = epoch, or index into `amounts`.
     public var accuracy: [[[Double]]]
     /// Accuracy constraints (fractions in (0, 1]) to tabulate epochs needed for.
     public var targets: [Double]
@@ -96,7 +103,8 @@ public struct ResilienceTable: Equatable, Sendable {
     /// Builds a table and checks it is consistent (see `validate`); errors name `source`.
     public init(rates: [Double], repeats: Int, epochs: Int, accuracy: [[[Double]]], targets: [Double],
                 provenance: ResilienceProvenance, weightShare: [[Double]]? = nil,
-                source: String = "resilience table") throws {
+                amounts: ResilienceFile.AmountAxis? = nil, source: String = "resilience table") throws {
+        self.amounts = amounts
         self.rates = rates
         self.repeats = repeats
         self.epochs = epochs
@@ -131,6 +139,14 @@ public struct ResilienceTable: Equatable, Sendable {
         guard Set(targets).count == targets.count else {
             throw FapsimError.invalid(file: source, field: "targets", expected: "distinct values", got: targets.map { "\($0)" }.joined(separator: ","))
         }
+        if let a = amounts {
+            guard !a.images.isEmpty, a.images.count == a.steps.count, a.images[0] == 0 else {
+                throw FapsimError.invalid(file: source, field: "amounts", expected: "an image schedule starting at 0, one step count per amount", got: "\(a.images.count) amounts, \(a.steps.count) step counts")
+            }
+            for i in a.images.indices.dropFirst() where !(a.images[i] > a.images[i - 1]) {
+                throw FapsimError.invalid(file: source, field: "amounts", expected: "strictly increasing amounts of training images", got: "\(a.images[i - 1]) then \(a.images[i])")
+            }
+        }
         guard accuracy.count == rates.count else {
             throw FapsimError.invalid(file: source, field: "accuracy", expected: "\(rates.count) rates", got: "\(accuracy.count)")
         }
@@ -140,11 +156,12 @@ public struct ResilienceTable: Equatable, Sendable {
             }
             for (k, curve) in perRate.enumerated() {
                 let at = "accuracy[rate \(r)][repeat \(k)]"
-                guard curve.count == epochs + 1 else {
-                    throw FapsimError.invalid(file: source, field: at, expected: "\(epochs + 1) points (epochs 0...\(epochs))", got: "\(curve.count)")
+                guard curve.count == points else {
+                    let which = amounts == nil ? "epochs 0...\(epochs)" : "one per scheduled amount"
+                    throw FapsimError.invalid(file: source, field: at, expected: "\(points) points (\(which))", got: "\(curve.count)")
                 }
                 if let bad = curve.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
-                    throw FapsimError.invalid(file: source, field: at + "[epoch \(bad)]", expected: "an accuracy fraction in [0, 1]", got: "\(curve[bad])")
+                    throw FapsimError.invalid(file: source, field: at + "[\(amounts == nil ? "epoch" : "amount") \(bad)]", expected: "an accuracy fraction in [0, 1]", got: "\(curve[bad])")
                 }
             }
         }
@@ -179,6 +196,20 @@ public struct ResilienceTable: Equatable, Sendable {
         }
     }
 
+    /// Points per curve: E + 1 epochs, or the scheduled amounts.
+    public var points: Int { amounts?.images.count ?? epochs + 1 }
+
+    /// The unit a budget read off this table comes in: images for an image
+    /// schedule, epochs otherwise.
+    public var measuredInImages: Bool { amounts != nil }
+
+    /// The curves' x axis in the table's unit: epochs 0...E, or the
+    /// scheduled image counts.
+    public var schedule: [Int] { amounts?.images ?? Array(0...epochs) }
+
+    /// Training images behind point `i` (epoch i x train_subset without a schedule).
+    public func images(atPoint i: Int) -> Int { amounts?.images[i] ?? i * provenance.trainSubset }
+
     /// Index of target `t` in `targets`. Targets come from decimal text on both
     /// sides, so a tolerance far below any meaningful accuracy step absorbs
     /// printing round trips without ever merging two real targets.
@@ -209,17 +240,29 @@ public struct ResilienceTable: Equatable, Sendable {
         return accuracy.enumerated().flatMap { r, perRate in
             perRate.enumerated().flatMap { k, curve in
                 curve.enumerated().map { e, a in
-                    CorrectCount(rateIndex: r, rate: rates[r], repeatIndex: k, epoch: e, images: e * provenance.trainSubset,
+                    CorrectCount(rateIndex: r, rate: rates[r], repeatIndex: k, epoch: e, images: images(atPoint: e),
                                  correct: Int((a * Double(n)).rounded()), n: n)
                 }
             }
         }
     }
 
-    /// Epochs needed for target `t` at every measured rate, in rate order.
+    /// The first point reaching target `t` at every measured rate, in rate
+    /// order: epochs needed for an epoch table, the amount index for an image schedule.
     public func epochsNeeded(target t: Double) -> [EpochStats] {
         accuracy.map { perRate in EpochStats(perRepeat: perRate.map { Self.epochsNeeded(curve: $0, target: t) }) }
     }
+
+    /// The amount needed for target `t` at every measured rate in the table's
+    /// unit (`schedule`): epochs, or training images for an image schedule.
+    /// The mean over repeats is then a mean of amounts, not of indices.
+    public func needed(target t: Double) -> [EpochStats] {
+        let x = schedule
+        return epochsNeeded(target: t).map { EpochStats(perRepeat: $0.perRepeat.map { $0.map { x[$0] } }) }
+    }
+
+    /// "epochs" or "images": the unit of `needed` and of the budgets.
+    public var unit: String { measuredInImages ? "images" : "epochs" }
 
     /// The first epoch e with curve[e] >= target (0 = FAP alone suffices, e =
     /// after e FAT epochs), or nil if the curve never reaches it. No tolerance:

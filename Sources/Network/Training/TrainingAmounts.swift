@@ -1,4 +1,5 @@
 import Foundation
+import FapsimStore
 import FapsimSupport
 
 /// Retraining amounts in training images, finer than an epoch.
@@ -139,6 +140,16 @@ extension TrainingRun {
             return AmountRecord(images: a, steps: s, imagesTrained: trained, epochs: Double(trained) / Double(n),
                                 correct: r.correct, evaluated: r.images, parametersDigest: r.digest)
         }
+    }
+}
+
+extension AmountsTable {
+    /// The store's `amounts` table of a run's measured amounts (`fapsim fat
+    /// --amounts`, the units of `fapsim resilience --amounts`).
+    public init(_ records: [AmountRecord]) {
+        self.init(images: records.map { Int64($0.images) }, steps: records.map { Int64($0.steps) },
+                  imagesTrained: records.map { Int64($0.imagesTrained) }, epochs: records.map(\.epochs),
+                  correct: records.map { Int64($0.correct) }, evaluated: records.map { Int64($0.evaluated) })
     }
 }
 

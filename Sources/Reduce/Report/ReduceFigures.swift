@@ -26,14 +26,17 @@ public enum ReduceFigures {
     /// `baseline`: the weights' fault-free accuracy, drawn as a dotted line when known.
     public static func accuracyVsEpochs(_ t: ResilienceTable, baseline: Double? = nil) -> SVGChart {
         let all = t.accuracy.flatMap { $0.flatMap { $0 } }
-        var c = SVGChart(title: "Accuracy vs FAT epochs per fault rate (\(t.repeats) repeats)",
-                         xLabel: "FAT epochs (0 = FAP only)", yLabel: "Test accuracy (%)",
-                         xDomain: 0...Double(t.epochs), yDomain: accuracyDomain(all, extra: t.targets + (baseline.map { [$0] } ?? [])))
-        c.xTicks = integerTicks(t.epochs)
-        let x = (0...t.epochs).map(Double.init)
+        // The x axis is the table's own: epochs, or training images of its schedule.
+        let unit = t.measuredInImages ? "FAT training images" : "FAT epochs"
+        let split = t.provenance.curveSplit == "validation" ? "Validation" : "Test"
+        var c = SVGChart(title: "Accuracy vs \(unit) per fault rate (\(t.repeats) repeats)",
+                         xLabel: "\(unit) (0 = FAP only)", yLabel: "\(split) accuracy (%)",
+                         xDomain: 0...Double(max(1, t.schedule.last!)), yDomain: accuracyDomain(all, extra: t.targets + (baseline.map { [$0] } ?? [])))
+        c.xTicks = integerTicks(t.schedule.last!)
+        let x = t.schedule.map(Double.init)
         for (i, rate) in t.rates.enumerated() {
             let curves = t.accuracy[i]
-            let at = (0...t.epochs).map { e in curves.map { $0[e] * 100 } }
+            let at = (0..<t.points).map { e in curves.map { $0[e] * 100 } }
             let name = "rate " + percent(rate)
             c.marks.append(.band(name: name + " min-max", color: SVGText.color(i), x: x,
                                  low: at.map { $0.min()! }, high: at.map { $0.max()! }))
@@ -57,15 +60,20 @@ public enum ReduceFigures {
     /// and a bar from min to max over repeats. A repeat that never reached the
     /// target puts the bar's top (and an open triangle) on the "> E" row.
     public static func epochsNeeded(_ t: ResilienceTable) -> SVGChart {
-        let top = Double(t.epochs + 1)
+        // In the table's unit: the "> last" row sits one epoch, or a tenth of
+        // the schedule, above the largest amount.
+        let last = t.schedule.last!
+        let step = t.measuredInImages ? max(1, Double(last) / 10) : 1
+        let top = Double(last) + step
         let hiRate = (t.rates.last ?? 0) * 100
-        var c = SVGChart(title: "FAT epochs needed vs fault rate (\(t.repeats) repeats)",
-                         xLabel: "Fault rate (% of PEs)", yLabel: "FAT epochs needed",
-                         xDomain: 0...max(hiRate * 1.08, 1e-6), yDomain: -0.5...(top + 0.5))
-        c.yTicks = integerTicks(t.epochs) + [(top, "> \(t.epochs)")]
+        let unit = t.measuredInImages ? "FAT training images" : "FAT epochs"
+        var c = SVGChart(title: "\(unit) needed vs fault rate (\(t.repeats) repeats)",
+                         xLabel: "Fault rate (% of PEs)", yLabel: "\(unit) needed",
+                         xDomain: 0...max(hiRate * 1.08, 1e-6), yDomain: (-step / 2)...(top + step / 2))
+        c.yTicks = integerTicks(last) + [(top, "> \(last)")]
         let span = c.xDomain.upperBound - c.xDomain.lowerBound
         for (j, target) in t.targets.enumerated() {
-            let stats = t.epochsNeeded(target: target)
+            let stats = t.needed(target: target)
             // Side by side, so the bars of different targets do not hide each other.
             let dx = (Double(j) - Double(t.targets.count - 1) / 2) * span * 0.012
             let x = t.rates.map { $0 * 100 + dx }

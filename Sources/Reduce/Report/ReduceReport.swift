@@ -96,38 +96,44 @@ public enum ReduceReport {
     }
 
     static func resilienceSection(_ t: ResilienceTable) -> String {
+        // The table's own unit: epochs, or training images of its schedule.
+        let images = t.measuredInImages
+        let axis = images ? "the image schedule \(t.schedule.map(String.init).joined(separator: ", ")) training images" : "\(t.epochs) FAT epochs"
+        let unit = images ? "training images" : "epochs"
+        let last = images ? "\(t.schedule.last!) images" : "\(t.epochs) epochs"
+        let split = t.provenance.curveSplit
         var s = """
 
         ## Step 1: resilience
 
-        \(t.rates.count) fault rates (\(t.rates.map(ReduceFigures.percent).joined(separator: ", "))) x \(t.repeats) random fault maps x \(t.epochs) FAT epochs.
+        \(t.rates.count) fault rates (\(t.rates.map(ReduceFigures.percent).joined(separator: ", "))) x \(t.repeats) random fault maps x \(axis), accuracy on the \(split) images.
 
-        ![Fig. 2a: accuracy vs FAT epochs per fault rate](fig2a-accuracy-vs-epochs.svg)
+        ![Fig. 2a: accuracy vs FAT \(unit) per fault rate](fig2a-accuracy-vs-epochs.svg)
 
-        *Fig. 2a: test accuracy after FAP alone (epoch 0) and after each FAT epoch; line = mean over repeats, band = min to max.*
+        *Fig. 2a: \(split) accuracy after FAP alone (0) and after each FAT amount; line = mean over repeats, band = min to max.*
 
-        Epochs needed to reach each target, min / mean / max over repeats (`-` = not reached
-        within \(t.epochs) epochs in some repeat; reached k/\(t.repeats) counts the repeats that did):
+        \(images ? "Training images" : "Epochs") needed to reach each target, min / mean / max over repeats (`-` = not reached
+        within \(last) in some repeat; reached k/\(t.repeats) counts the repeats that did):
 
         | Fault rate |
         """
         s += t.targets.map { " target \(ReduceFigures.percent($0)) |" }.joined() + "\n|---|"
         s += String(repeating: "---|", count: t.targets.count) + "\n"
-        let stats = t.targets.map { t.epochsNeeded(target: $0) }
+        let stats = t.targets.map { t.needed(target: $0) }
         for (i, rate) in t.rates.enumerated() {
             s += "| \(ReduceFigures.percent(rate)) |"
             for perTarget in stats {
                 let e = perTarget[i]
-                let mean = e.mean.map { String(format: "%.2f", $0) } ?? "-"
+                let mean = e.mean.map { String(format: images ? "%.0f" : "%.2f", $0) } ?? "-"
                 s += " \(e.min.map(String.init) ?? "-") / \(mean) / \(e.max.map(String.init) ?? "-") (reached \(e.reachedCount)/\(t.repeats)) |"
             }
             s += "\n"
         }
         s += """
 
-        ![Fig. 2b: FAT epochs needed vs fault rate](fig2b-epochs-needed.svg)
+        ![Fig. 2b: FAT \(unit) needed vs fault rate](fig2b-epochs-needed.svg)
 
-        *Fig. 2b: epochs needed per target; square = mean, bar = min to max over repeats; a triangle on the "> \(t.epochs)" row marks a rate where some repeat never reached the target.*
+        *Fig. 2b: \(unit) needed per target; square = mean, bar = min to max over repeats; a triangle on the "> \(images ? String(t.schedule.last!) : String(t.epochs))" row marks a rate where some repeat never reached the target.*
 
         """
         return s

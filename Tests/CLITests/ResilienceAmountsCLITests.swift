@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+import FapsimStore
+import FapsimTestSupport
+
+/// Reduce on an image schedule: Step 1 measured at amounts of training images
+/// (`fapsim resilience --amounts`), budgets chosen among those amounts, and a
+/// campaign training each chip exactly its budgeted images.
+@Suite(.serialized, .requiresSharedData(.cifarTrainingBatches, .cifarTestBatch))
+struct ResilienceAmountsCLITests {
+    typealias F = ReduceFixture
+
+    /// The fixture's sweep (rates 0.05, 0.15, 0.3 x 2 maps, 256 training
+    /// images, batch 64, seed 5) with an image schedule instead of 2 epochs.
+    /// 100 images = 2 steps (128 images), 256 = one epoch, 400 = 7 steps
+    /// across the epoch boundary, 512 = two epochs.
+    static let schedule = "0,100,256,400,512"
+
+    func resilience(_ f: F.Files, out: String, _ extra: [String] = []) -> [String] {
+        let common = F.common.enumerated().filter { i, a in a != "--epochs" && (i == 0 || F.common[i - 1] != "--epochs") }.map(\.1)
+        return ["resilience", "--weights", f.weights, "--data", F.cifar, "--targets", f.targets.map { "\($0)" }.joined(separator: ","),
+                "--out", out, "--amounts", Self.schedule] + common + extra
+    }
+
+    static func made(_ f: F.Files) throws -> String {
+        let out = f.dir.file("res-amounts.h5")
+        if FileManager.default.fileExists(atPath: out) { return out }
+        let t = ResilienceAmountsCLITests()
+        // Two units first, then the rest: finished units are not computed again.
+        let part = try runFapsim(t.resilience(f, out: out, ["--units", "0-1"]))
+        guard part.status == 0 else { throw FapsimTestFailure(part.stderr) }
+        let rest = try runFapsim(t.resilience(f, out: out, ["--json"]))
+        guard rest.status == 0 else { throw FapsimTestFailure(rest.stderr) }
+        let j = try JSONSerialization.jsonObject(with: Data(rest.stdout.utf8)) as? [String: Any]
+        guard j?["computed"] as? [Int] == [2, 3, 4, 5] else { throw FapsimTestFailure("expected units 2-5 computed, got \(rest.stdout)") }
+        return out
+    }
+
+    /// The curves at one epoch's and two epochs' images equal the epoch sweep
+    /// of the same maps bit for bit (one run per unit, read off), the file
+    /// records the schedule in images and steps, and the summary is in images.
+    @Test func imageScheduleReadOffEqualsTheEpochSweep() throws {
+        let f = try F.get()
+        let out = try Self.made(f)
+        let file = try ResilienceFile.read(path: out)
+        let axis = try #require(file.amounts)
+        #expect(axis.images == [0, 100, 256, 400, 512] && axis.steps == [0, 2, 4, 7, 8])
+        #expect(file.epochs == 2)
+        let reference = try ResilienceFile.read(path: f.resilience)
+        #expect(reference.amounts == nil)
+        for r in 0..<3 {
+            for k in 0..<2 {
+                let a = file.accuracy[r][k], e = reference.accuracy[r][k]
+                #expect(a.count == 5)
+                #expect(a[0].bitPattern == e[0].bitPattern && a[2].bitPattern == e[1].bitPattern && a[4].bitPattern == e[2].bitPattern,
+                        "rate \(r) map \(k): \(a) vs epochs \(e)")
+            }
+        }
+        let raw = try ResultsFile.read(path: out)
+        #expect(raw.attributes["amount_axis"] == .string("images"))
+        #expect(raw[table: "images_needed"] != nil && raw[table: "epochs_needed"] == nil)
+        // Every per-repeat amount needed is one of the schedule's.
+        for s in file.summary { for v in [s.min, s.max].compactMap({ $0 }) { #expect(axis.images.contains(v)) } }
+    }
+
+    /// `fapsim budget` over the image table: budgets are scheduled amounts in
+    /// images with their steps, and epochs a fraction of the training subset.
+    @Test func budgetsAreScheduledImageAmounts() throws {
+        let f = try F.get()
+        let res = try Self.made(f)
+        for policy in ["max", "mean"] {
+            let out = f.dir.file("budget-amounts-\(policy).h5")
+            let r = try runFapsim(["budget", "--resilience", res, "--lot", f.lot, "--target", "\(f.targets[1])",
+                                   "--policy", policy, "--out", out, "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let j = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            #expect(j["budget_unit"] as? String == "images")
+            let file = try BudgetFile.read(path: out)
+            #expect(file.imageBudgets && file.rows.count == 6)
+            // The fixture's higher target is reached on some chips, after some training.
+            #expect(file.rows.contains { ($0.images ?? 0) > 0 }, "\(file.rows.map(\.images))")
+            for row in file.rows {
+                #expect(row.epochs == nil)
+                if let i = row.images {
+                    let at = try #require([0, 100, 256, 400, 512].firstIndex(of: i), "budget \(i) not on the schedule")
+                    #expect(row.steps == [0, 2, 4, 7, 8][at])
+                } else {
+                    #expect(row.flags.contains("unreached") && row.steps == nil)
+                }
+            }
+            let perChip = try #require(j["per_chip"] as? [[String: Any]])
+            for (row, c) in zip(file.rows, perChip) {
+                if let i = row.images { #expect(c["budget_epochs"] as? Double == Double(i) / 256) }
+            }
+        }
+    }
+
+    /// `fapsim reduce` on the image table trains each chip exactly its
+    /// budgeted images, read off one run: equal, bit for bit, to a campaign
+    /// given that amount as a fixed image budget.
+    @Test func campaignTrainsTheBudgetedImages() throws {
+        let f = try F.get()
+        let res = try Self.made(f)
+        func reduce(out: String, policies: String, images: String) -> [String] {
+            ["reduce", "--weights", f.weights, "--lot", f.lot, "--resilience", res, "--target", "\(f.targets[1])",
+             "--policies", policies, "--fixed", "", "--fixed-images", images, "--data", F.cifar, "--chips", "0-2",
+             "--train-subset", "256", "--test-subset", "200", "--batch", "64", "--lr", "0.02",
+             "--out", out, "--quiet", "--seed", "9"]
+        }
+        let a = f.dir.file("campaign-amounts.h5")
+        let r = try runFapsim(reduce(out: a, policies: "max,mean", images: ""))
+        #expect(r.status == 0, "\(r.stderr)")
+        let c = try CampaignResults.read(path: a)
+        let budget = f.dir.file("budget-amounts-check.h5")
+        let b = try runFapsim(["budget", "--resilience", res, "--lot", f.lot, "--target", "\(f.targets[1])",
+                               "--policy", "max", "--out", budget])
+        #expect(b.status == 0, "\(b.stderr)")
+        let rows = try BudgetFile.read(path: budget).rows
+        for chip in 0...2 {
+            let row = try #require(c.rows.first { $0.chip == chip && $0.policy == "max" })
+            // Unreached chips get the schedule's largest amount.
+            let images = rows[chip].images ?? 512
+            let steps = [0: 0, 100: 2, 256: 4, 400: 7, 512: 8][images]!
+            #expect(row.imagesSpent == min(steps * 64, 256) + max(0, steps - 4) * 64, "chip \(chip)")
+            let single = f.dir.file("campaign-amounts-\(chip).h5")
+            let s = try runFapsim(reduce(out: single, policies: "", images: "\(images)").map { $0 == "0-2" ? "\(chip)" : $0 })
+            #expect(s.status == 0, "\(s.stderr)")
+            let fixed = try #require(try CampaignResults.read(path: single).rows.first { $0.policy == "fixed-\(images)img" })
+            #expect(fixed.finalAccuracy.bitPattern == row.finalAccuracy.bitPattern, "chip \(chip): \(images) images")
+        }
+    }
+
+    @Test func badSchedulesAreOneLineErrorsNamingTheFlag() throws {
+        let f = try F.get()
+        let out = f.dir.file("res-amounts-bad.h5")
+        func fails(_ args: [String], _ expected: String) throws {
+            let r = try runFapsim(args)
+            #expect(r.status != 0, "expected a failure for \(expected)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "one line expected: \(r.stderr)")
+            #expect(r.stderr.contains(expected), "expected '\(expected)' in: \(r.stderr)")
+        }
+        let args = resilience(f, out: out)
+        try fails(args.map { $0 == Self.schedule ? "0,500,300" : $0 }, "--amounts: expected strictly increasing amounts of training images, got 500 then 300")
+        try fails(args.map { $0 == Self.schedule ? "0" : $0 }, "--amounts: expected at least one amount of training images > 0")
+        try fails(args + ["--epochs", "2"], "--amounts: expected either --epochs or --amounts, got both")
+        try fails(args.map { $0 == Self.schedule ? "0,x" : $0 }, "--amounts: expected comma-separated training-image counts >= 0")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+}
