@@ -24,6 +24,12 @@ struct ReduceCommand: ParsableCommand {
         than its resilience file is refused. \
         --policies confidence --confidence C budgets each chip at the least amount whose predicted probability of \
         meeting the target is at least C (as fapsim budget --policy confidence), judged on the campaign's test images. \
+        When the resilience file was measured at an image schedule (fapsim resilience --amounts), Reduce's budgets \
+        are scheduled amounts of training images and each chip trains exactly that many (read off one run). \
+        --policies adaptive is the closed-loop baseline: train, check the validation accuracy before training and \
+        every --check-every images, stop at the first check meeting the target, else at --adaptive-cap (default: \
+        the resilience file's largest amount); its eval_images_spent counts the validation images checked. It needs \
+        a validation split and the constant schedule. \
         Unit contract: --list-units --json, --units LIST, --merge-only (docs/reduce.md).
         """)
 
@@ -38,11 +44,17 @@ struct ReduceCommand: ParsableCommand {
     @Option(help: "Accuracy constraint as a fraction, one of the resilience file's targets.")
     var target: Double
 
-    @Option(help: "Reduce policies, comma-separated: max, mean, confidence (empty for none).")
+    @Option(help: "Reduce policies, comma-separated: max, mean, confidence, adaptive (empty for none).")
     var policies: String = "max,mean"
 
     @Option(help: "With confidence in --policies: the probability in (0, 1) each budgeted chip must have of meeting the target (as fapsim budget --confidence).")
     var confidence: Double?
+
+    @Option(name: .customLong("check-every"), help: "With adaptive in --policies: training images between validation checks (> 0), e.g. 1000.")
+    var checkEvery: Int?
+
+    @Option(name: .customLong("adaptive-cap"), help: "With adaptive in --policies: the most training images it trains a chip (default: the resilience file's largest amount).")
+    var adaptiveCap: Int?
 
     @Option(help: "Fixed epoch budgets to compare with, comma-separated (e.g. 1,2,5).")
     var fixed: String = ""
@@ -97,7 +109,8 @@ struct ReduceCommand: ParsableCommand {
                                     testSubset: split == nil ? res.testSubset : nil,
                                     validation: split?.size, mitigation: mitigation)
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
-                                    interpolate: interpolate, metric: metric, confidence: confidence, seed: fat.seed, chips: chips,
+                                    interpolate: interpolate, metric: metric, confidence: confidence,
+                                    checkEvery: checkEvery, adaptiveCap: adaptiveCap, seed: fat.seed, chips: chips,
                                     out: out)
         guard let done = try unitOptions.execute(&campaign, force: force, quiet: quiet, json: json, beforeFinal: {
             if let report { try ReduceReport.checkOverwrite(dir: report, force: force) }

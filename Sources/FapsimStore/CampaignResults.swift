@@ -20,10 +20,15 @@ public struct CampaignResults: Equatable, Sendable {
         /// Training images the policy's amount went through (`images_spent`);
         /// nil in files of earlier versions.
         public var imagesSpent: Int?
+        /// Images evaluated to decide the chip's amount while training
+        /// (`eval_images_spent`: the adaptive policy's validation checks; 0
+        /// for budgets fixed before training); nil in files of earlier versions.
+        public var evalImagesSpent: Int?
 
         public init(chip: Int, policy: String, faultRate: Double, epochsSpent: Int, finalAccuracy: Double, flags: String = "",
-                    imagesSpent: Int? = nil) {
+                    imagesSpent: Int? = nil, evalImagesSpent: Int? = nil) {
             self.imagesSpent = imagesSpent
+            self.evalImagesSpent = evalImagesSpent
             self.chip = chip
             self.policy = policy
             self.faultRate = faultRate
@@ -125,7 +130,10 @@ public struct CampaignResults: Equatable, Sendable {
             .string("flags", rows.map(\.flags), description: "budget flags: above_range, unreached (given the resilience file's E epochs); empty = none"),
         ] + (!rows.isEmpty && rows.allSatisfy { $0.imagesSpent != nil }
              ? [.int64("images_spent", units: "images", rows.map { Int64($0.imagesSpent!) },
-                       description: "training images the policy's amount went through (epochs_spent = its whole epochs)")] : []),
+                       description: "training images the policy's amount went through (epochs_spent = its whole epochs)")] : [])
+          + (!rows.isEmpty && rows.allSatisfy { $0.evalImagesSpent != nil }
+             ? [.int64("eval_images_spent", units: "images", rows.map { Int64($0.evalImagesSpent!) },
+                       description: "images evaluated to decide the amount while training (adaptive: validation images x checks); 0 = budget fixed before training")] : []),
         attributes: ["description": .string("one row per (chip, policy)")])] + curveTables())
     }
 
@@ -167,9 +175,12 @@ public struct CampaignResults: Equatable, Sendable {
         // Files written before images_spent read without it.
         let images = t["images_spent"] == nil ? nil : try f.ints(t, "images_spent")
         if let images, images.count != chip.count { throw f.malformed(t, "columns of different lengths") }
+        let evals = t["eval_images_spent"] == nil ? nil : try f.ints(t, "eval_images_spent")
+        if let evals, evals.count != chip.count { throw f.malformed(t, "columns of different lengths") }
         let rows = (0..<chip.count).map { i in
             Row(chip: Int(chip[i]), policy: policy[i], faultRate: rate[i], epochsSpent: Int(spent[i]),
-                finalAccuracy: acc[i], flags: flags[i], imagesSpent: images.map { Int($0[i]) })
+                finalAccuracy: acc[i], flags: flags[i], imagesSpent: images.map { Int($0[i]) },
+                evalImagesSpent: evals.map { Int($0[i]) })
         }
         let curves = try readCurves(f) ?? []
         var attrs = f.file.attributes

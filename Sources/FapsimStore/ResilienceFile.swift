@@ -343,7 +343,7 @@ public struct ResilienceFile: Equatable, Sendable {
         let rep = try f.ints(t, "repeat"), ep = try f.ints(t, indexColumn), acc = try f.doubles(t, "accuracy")
         let expected = rates.count * repeats * points
         guard acc.count == expected else {
-            throw f.malformed(t, "expected \(expected) rows (\(rates.count) rates x \(repeats) repeats x \(points) points), got \(acc.count)")
+            throw f.malformed(t, "expected \(expected) rows (\(rates.count) rates x \(repeats) repeats x \(points) \(indexColumn == "epoch" ? "epochs" : "amounts")), got \(acc.count)")
         }
         var out = [[[Double]]](repeating: [[Double]](repeating: [Double](repeating: .nan, count: points), count: repeats), count: rates.count)
         for i in 0..<acc.count {

@@ -55,7 +55,7 @@ public struct ResilienceUnitFile: Equatable, Sendable {
     /// `epochs` + 1 points; with `amounts` (the image schedule asked for) the
     /// unit's `amounts` table must hold exactly those amounts.
     public static func parse(_ f: ResultsFile, path: String, epochs: Int, amounts: [Int]? = nil) throws -> ResilienceUnitFile {
-        let what = amounts.map { "an amounts table of \($0.count) amounts" } ?? "\(epochs + 1) accuracies"
+        let what = amounts.map { "an amounts table of \($0.count) amounts" } ?? "\(epochs + 1) test accuracies"
         let damaged = FapsimError("\(path): /curve: expected \(what) and the unit's attributes (a damaged unit file; delete it to recompute the unit)")
         func int(_ k: String) throws -> Int { guard case .int(let v)? = f.attributes[k] else { throw damaged }; return Int(v) }
         func double(_ k: String) throws -> Double { guard case .double(let v)? = f.attributes[k] else { throw damaged }; return v }
@@ -88,9 +88,14 @@ public struct CampaignUnitFile: Equatable, Sendable {
         /// Training images the policy's amount went through; nil in unit
         /// files of earlier versions.
         public var imagesSpent: Int?
+        /// Images evaluated while training to decide the amount (the
+        /// adaptive policy's checks); nil in unit files of earlier versions.
+        public var evalImagesSpent: Int?
 
-        public init(policy: String, epochsSpent: Int, finalAccuracy: Double, flags: String, imagesSpent: Int? = nil) {
+        public init(policy: String, epochsSpent: Int, finalAccuracy: Double, flags: String, imagesSpent: Int? = nil,
+                    evalImagesSpent: Int? = nil) {
             self.imagesSpent = imagesSpent
+            self.evalImagesSpent = evalImagesSpent
             self.policy = policy
             self.epochsSpent = epochsSpent
             self.finalAccuracy = finalAccuracy
@@ -145,7 +150,9 @@ public struct CampaignUnitFile: Equatable, Sendable {
                 .double("final_accuracy", units: "1", policies.map(\.finalAccuracy)),
                 .string("flags", policies.map(\.flags)),
             ] + (policies.allSatisfy { $0.imagesSpent != nil }
-                 ? [.int64("images_spent", units: "images", policies.map { Int64($0.imagesSpent!) })] : [])),
+                 ? [.int64("images_spent", units: "images", policies.map { Int64($0.imagesSpent!) })] : [])
+               + (policies.allSatisfy { $0.evalImagesSpent != nil }
+                  ? [.int64("eval_images_spent", units: "images", policies.map { Int64($0.evalImagesSpent!) })] : [])),
             ResultsTable(name: "curves", columns: [
                 .int64("run_epochs", units: "epochs", runs.flatMap { r in r.accuracy.map { _ in Int64(r.runEpochs) } }),
                 .int64("epoch", units: "epochs", runs.flatMap { $0.accuracy.indices.map(Int64.init) }),
@@ -170,6 +177,8 @@ public struct CampaignUnitFile: Equatable, Sendable {
         }
         var images: [Int64]?
         if case .int64(let v)? = pt["images_spent"]?.values, v.count == names.count { images = v }
+        var evals: [Int64]?
+        if case .int64(let v)? = pt["eval_images_spent"]?.values, v.count == names.count { evals = v }
         var runs: [Run] = []
         var i = 0
         while i < runEpochs.count {
@@ -183,7 +192,7 @@ public struct CampaignUnitFile: Equatable, Sendable {
                                 trainImages: Int(trainN), testImages: Int(testN),
                                 policies: names.indices.map { i in
                                     Policy(policy: names[i], epochsSpent: Int(spent[i]), finalAccuracy: acc[i], flags: flags[i],
-                                           imagesSpent: images.map { Int($0[i]) })
+                                           imagesSpent: images.map { Int($0[i]) }, evalImagesSpent: evals.map { Int($0[i]) })
                                 },
                                 runs: runs)
     }

@@ -10,12 +10,16 @@ public enum CampaignPolicy: Equatable, Sendable {
     case fixed(Int)
     /// A fixed amount of training images (`--fixed-images`), finer than an epoch.
     case fixedImages(Int)
+    /// The closed-loop baseline: validation checks while training, stop at
+    /// the first check meeting the target (`AdaptiveRule`).
+    case adaptive
 
     public var label: String {
         switch self {
         case .reduce(let p): return p.rawValue
         case .fixed(let n): return "fixed-\(n)"
         case .fixedImages(let n): return "fixed-\(n)img"
+        case .adaptive: return "adaptive"
         }
     }
 
@@ -24,8 +28,13 @@ public enum CampaignPolicy: Equatable, Sendable {
     public static func parse(policies: String, fixed: String, fixedImages: String = "") throws -> [CampaignPolicy] {
         var out: [CampaignPolicy] = []
         for name in policies.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+            if name == CampaignPolicy.adaptive.label {
+                guard !out.contains(.adaptive) else { throw FapsimError.invalid(file: nil, field: "--policies", expected: "each policy once", got: policies) }
+                out.append(.adaptive)
+                continue
+            }
             guard let p = BudgetPolicy(rawValue: name) else {
-                throw FapsimError.invalid(file: nil, field: "--policies", expected: "a comma-separated list of max, mean, confidence", got: name)
+                throw FapsimError.invalid(file: nil, field: "--policies", expected: "a comma-separated list of max, mean, confidence, adaptive", got: name)
             }
             guard !out.contains(.reduce(p)) else { throw FapsimError.invalid(file: nil, field: "--policies", expected: "each policy once", got: policies) }
             out.append(.reduce(p))
@@ -73,6 +82,8 @@ public struct Campaign: UnitJob {
     public let metric: RateMetric
     /// The stated confidence of the `confidence` policy; nil when it is not run.
     public let confidence: Double?
+    /// The adaptive policy's rule; nil when it is not run.
+    public let adaptive: AdaptiveRule?
     public let seed: UInt64
     /// The chips of this run (sorted); unit i is chips[i].
     public let chips: [Int]
@@ -81,9 +92,26 @@ public struct Campaign: UnitJob {
 
     /// `chips`: the `--chips` text (nil = every chip of the lot).
     public init(fat: FATInputs, lotPath: String, resiliencePath: String, target: Double, policies: [CampaignPolicy],
-                interpolate: Bool, metric: RateMetric = .pe, confidence: Double? = nil, seed: UInt64, chips chipText: String?,
-                out: String) throws {
+                interpolate: Bool, metric: RateMetric = .pe, confidence: Double? = nil, checkEvery: Int? = nil,
+                adaptiveCap: Int? = nil, seed: UInt64, chips chipText: String?, out: String) throws {
         let table = try ResilienceTable.read(path: resiliencePath)
+        var adaptiveRule: AdaptiveRule?
+        if policies.contains(.adaptive) {
+            guard let every = checkEvery else {
+                throw FapsimError("--check-every: the adaptive policy needs the training images between validation checks, e.g. --check-every 1000")
+            }
+            // The cap defaults to the largest amount Step 1 measured.
+            let cap = adaptiveCap ?? table.images(atPoint: table.points - 1)
+            adaptiveRule = try AdaptiveRule(checkEvery: every, cap: cap, target: target)
+            guard fat.validation != nil else {
+                throw FapsimError("--policies adaptive: its checks decide on held-out validation images, and this campaign has none; give --validation N (the resilience file's split)")
+            }
+            guard fat.settings.scheduleName == "constant" else {
+                throw FapsimError("--policies adaptive: its checks are read off one run per chip, which needs --schedule constant (got \(fat.settings.scheduleName))")
+            }
+        } else if checkEvery != nil || adaptiveCap != nil {
+            throw FapsimError("\(checkEvery != nil ? "--check-every" : "--adaptive-cap"): only used when --policies includes adaptive")
+        }
         if policies.contains(.reduce(.confidence)) {
             guard let c = confidence else {
                 throw FapsimError("--confidence: the confidence policy needs a confidence level in (0, 1), e.g. --confidence 0.9")
@@ -137,6 +165,7 @@ public struct Campaign: UnitJob {
         self.interpolate = interpolate
         self.metric = metric
         self.confidence = confidence
+        self.adaptive = adaptiveRule.map { r in var r = r; r.target = resolved; return r }
         self.seed = seed
         self.chips = chips
         self.out = out
@@ -149,6 +178,10 @@ public struct Campaign: UnitJob {
         id["interpolate"] = interpolate ? "1" : "0"
         id["rate_metric"] = metric.rawValue
         if let confidence { id["confidence"] = WorkDir.text(confidence) }
+        if let a = adaptiveRule {
+            id["check_every"] = String(a.checkEvery)
+            id["adaptive_cap"] = String(a.cap)
+        }
         id["seed"] = String(seed)
         work = WorkDir(out: out, command: Self.command, identity: id)
     }
@@ -184,6 +217,8 @@ public struct Campaign: UnitJob {
             case .fixed(let n): return .init(policy: policy.label, epochs: n, flags: "")
             // Trained by image amount (`ChipPlan.imageRuns`); no epoch run.
             case .fixedImages(let n): return .init(policy: policy.label, epochs: 0, images: n, flags: "")
+            // Decided while training (`FATInputs.measuredRun`).
+            case .adaptive: return .init(policy: policy.label, epochs: 0, flags: "", adaptive: true)
             case .reduce(let p):
                 // The pruned share is the same under every mapping (a mapping moves
                 // weights between the PEs a fold uses, not their number), so no FAM plan is needed.
@@ -224,7 +259,7 @@ public struct Campaign: UnitJob {
     public func plan(unit u: Int) throws -> ChipPlan {
         let c = chips[u]
         let b = try budgets(map: try lot.faultMap(chip: c))
-        let byEpochs = b.filter { $0.images == nil }.map(\.epochs)
+        let byEpochs = b.filter { $0.images == nil && !$0.adaptive }.map(\.epochs)
         let amounts = Array(Set(b.compactMap(\.images))).sorted()
         // As for epochs: one run to the largest amount under the constant
         // schedule (read off, bit-identical to shorter runs), else one per amount.
@@ -233,7 +268,8 @@ public struct Campaign: UnitJob {
     }
 
     public mutating func images(of plan: ChipPlan) throws -> Int {
-        plan.runs.reduce(0, +) * (try fat.train().count) + plan.imageRuns.compactMap(\.last).reduce(0, +)
+        plan.runs.reduce(0, +) * (try fat.train().count)
+            + max(plan.imageRuns.compactMap(\.last).reduce(0, +), plan.budgets.contains(where: \.adaptive) ? adaptive?.cap ?? 0 : 0)
     }
 
     /// FAT on the chip's fault map for each run length, and the accuracy
@@ -254,10 +290,20 @@ public struct Campaign: UnitJob {
         }
         // Image amounts: the accuracy and real images of each amount's steps.
         var byImages: [Int: AmountRecord] = [:]
-        for amounts in plan.imageRuns {
-            let points = try fat.fatAmounts(chip: fat.chip(map), amounts: amounts, seed: trainingSeed(chip: plan.chip),
-                                            progress: line, evaluation: .test).points
-            for p in points where amounts.contains(p.images) { byImages[p.images] = p }
+        var stop: AdaptiveOutcome?
+        let closedLoop = plan.budgets.contains(where: \.adaptive)
+        if fat.settings.scheduleName == "constant" && (closedLoop || !plan.imageRuns.isEmpty) {
+            // One run: every image budget read off it, the adaptive checks made on the way.
+            let r = try fat.measuredRun(chip: fat.chip(map), testAmounts: plan.imageRuns.first ?? [], adaptive: closedLoop ? adaptive : nil,
+                                        seed: trainingSeed(chip: plan.chip), progress: line)
+            byImages = r.test
+            stop = r.adaptive
+        } else {
+            for amounts in plan.imageRuns {
+                let points = try fat.fatAmounts(chip: fat.chip(map), amounts: amounts, seed: trainingSeed(chip: plan.chip),
+                                                progress: line, evaluation: .test).points
+                for p in points where amounts.contains(p.images) { byImages[p.images] = p }
+            }
         }
         // Accuracy after e epochs: the constant run's curve at e, else the
         // final point of the run of exactly e epochs (e = 0: FAP alone).
@@ -268,12 +314,18 @@ public struct Campaign: UnitJob {
         return CampaignUnitFile(chip: plan.chip, faultyPEs: map.faultyCount, faultRate: Double(map.faultyCount) / Double(pes),
                                 faultMapChecksum: map.checksum, trainImages: images, testImages: try fat.test().count,
                                 policies: plan.budgets.map { b in
+                                    if b.adaptive, let o = stop {
+                                        // Stopped at the cap without meeting the target: flagged like an unreached budget.
+                                        return .init(policy: b.policy, epochsSpent: o.record.imagesTrained / images,
+                                                     finalAccuracy: o.record.accuracy, flags: o.met ? "" : "unreached",
+                                                     imagesSpent: o.record.imagesTrained, evalImagesSpent: o.evalImages)
+                                    }
                                     if let n = b.images, let p = byImages[n] {
                                         return .init(policy: b.policy, epochsSpent: p.imagesTrained / images, finalAccuracy: p.accuracy,
-                                                     flags: b.flags, imagesSpent: p.imagesTrained)
+                                                     flags: b.flags, imagesSpent: p.imagesTrained, evalImagesSpent: 0)
                                     }
                                     return .init(policy: b.policy, epochsSpent: b.epochs, finalAccuracy: accuracy(b.epochs),
-                                                 flags: b.flags, imagesSpent: b.epochs * images)
+                                                 flags: b.flags, imagesSpent: b.epochs * images, evalImagesSpent: 0)
                                 },
                                 runs: curves.map { .init(runEpochs: $0.runEpochs, accuracy: $0.history.map(\.testAccuracy),
                                                          seconds: $0.history.map(\.seconds)) }).resultsFile()
@@ -294,7 +346,8 @@ public struct Campaign: UnitJob {
             trainImages = unit.trainImages; testImages = unit.testImages
             for p in unit.policies {
                 rows.append(.init(chip: c, policy: p.policy, faultRate: unit.faultRate, epochsSpent: p.epochsSpent,
-                                  finalAccuracy: p.finalAccuracy, flags: p.flags, imagesSpent: p.imagesSpent))
+                                  finalAccuracy: p.finalAccuracy, flags: p.flags, imagesSpent: p.imagesSpent,
+                                  evalImagesSpent: p.evalImagesSpent))
             }
             curves += unit.runs.map { .init(chip: c, runEpochs: $0.runEpochs, accuracy: $0.accuracy) }
         }
@@ -326,7 +379,7 @@ public struct Campaign: UnitJob {
         // evaluated before training and after each of its amounts.
         let imageLabels = Set(policies.compactMap { p -> String? in
             switch p {
-            case .fixedImages: return p.label
+            case .fixedImages, .adaptive: return p.label
             case .reduce: return table.measuredInImages ? p.label : nil
             case .fixed: return nil
             }
@@ -344,7 +397,13 @@ public struct Campaign: UnitJob {
             }
         }
         attrs["train_images_spent"] = .int(Int64(curves.reduce(0) { $0 + $1.runEpochs } * trainImages + imageTrain))
-        attrs["eval_images_spent"] = .int(Int64((curves.reduce(0) { $0 + $1.accuracy.count } + imageEvals) * testImages))
+        // The adaptive policy's validation checks are evaluation images too.
+        let checkImages = rows.compactMap(\.evalImagesSpent).reduce(0, +)
+        attrs["eval_images_spent"] = .int(Int64((curves.reduce(0) { $0 + $1.accuracy.count } + imageEvals) * testImages + checkImages))
+        if let a = adaptive {
+            attrs["check_every"] = .int(Int64(a.checkEvery))
+            attrs["adaptive_cap"] = .int(Int64(a.cap))
+        }
         // Budgets came from the curve split; final accuracies are on test_subset test images.
         attrs.merge(fat.splitAttributes) { _, b in b }
         attrs[CampaignResults.chipsAttribute] = .string(UnitIndices.compress(chips))
@@ -369,6 +428,8 @@ public struct ChipPlan: Sendable {
         public var epochs: Int
         public var images: Int? = nil
         public var flags: String
+        /// The adaptive policy: the amount is decided while training.
+        public var adaptive: Bool = false
     }
 
     public var chip: Int

@@ -195,14 +195,21 @@ public struct FATInputs {
     /// alone). Not checkpointed: a kill restarts the run.
     public mutating func fatAmounts(chip: ChipDescription, amounts: [Int], seed: UInt64, progress: ProgressLine?,
                                     evaluation: Evaluation = .curves) throws -> (points: [AmountRecord], history: [EpochRecord]) {
+        let run = try amountRun(chip: chip, amounts: amounts, seed: seed, evaluation: evaluation)
+        let points = try run.trainAmounts(amounts, progress: progress)
+        return (points, run.history)
+    }
+
+    /// An untrained FAT run on `chip` long enough for the largest of
+    /// `amounts` (training images), measuring on the `evaluation` set.
+    public mutating func amountRun(chip: ChipDescription, amounts: [Int], seed: UInt64,
+                                   evaluation: Evaluation = .curves) throws -> TrainingRun {
         let train = try train()
         let test = evaluation == .test ? try test() : try curveSet()
         let trainer = VGG11Trainer(parameters: parameters, chip: chip, hyperparameters: settings.hyperparameters)
         let epochs = TrainingRun.epochs(for: amounts, trainImages: train.count)
-        let run = try TrainingRun(trainer: trainer, settings: try settings.training(epochs: epochs, seed: seed),
-                                  train: train, test: test)
-        let points = try run.trainAmounts(amounts, progress: progress)
-        return (points, run.history)
+        return try TrainingRun(trainer: trainer, settings: try settings.training(epochs: epochs, seed: seed),
+                               train: train, test: test)
     }
 
     public mutating func fat(chip: ChipDescription, epochs: Int, seed: UInt64, checkpoint: String?,

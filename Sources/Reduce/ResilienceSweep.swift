@@ -79,7 +79,7 @@ public struct ResilienceSweep: UnitJob {
                 throw FapsimError.invalid(file: nil, field: "--amounts", expected: "at least one amount of training images > 0", got: a.map(String.init).joined(separator: ","))
             }
         } else {
-            guard epochs >= 1 else { throw FapsimError.invalid(file: nil, field: "--epochs", expected: "at least 1 FAT epoch (or --amounts)", got: "\(epochs)") }
+            guard epochs >= 1 else { throw FapsimError.invalid(file: nil, field: "--epochs", expected: "at least 1 FAT epoch", got: "\(epochs)") }
         }
         guard !targets.isEmpty else { throw FapsimError("--targets: expected at least one accuracy target (e.g. 0.8,0.85), got an empty list") }
         for t in targets where !(t > 0 && t <= 1) {

@@ -112,7 +112,7 @@ struct CampaignCLITests {
             .write(toFile: spec, atomically: true, encoding: .utf8)
         let r = try runFapsim(["campaign", "run", spec])
         #expect(r.status != 0)
-        #expect(r.stderr == "Error: \(spec): resilience.repeat: unknown field; expected one of rates, repeats, epochs\n")
+        #expect(r.stderr == "Error: \(spec): resilience.repeat: unknown field; expected one of rates, repeats, epochs, amounts\n")
         let missing = try runFapsim(["campaign", "run", dir.file("none.yaml")])
         #expect(missing.status != 0)
         #expect(missing.stderr == "Error: \(dir.file("none.yaml")): cannot read campaign file (missing or unreadable)\n")

@@ -18,8 +18,24 @@ struct ResilienceAmountsCLITests {
 
     func resilience(_ f: F.Files, out: String, _ extra: [String] = []) -> [String] {
         let common = F.common.enumerated().filter { i, a in a != "--epochs" && (i == 0 || F.common[i - 1] != "--epochs") }.map(\.1)
-        return ["resilience", "--weights", f.weights, "--data", F.cifar, "--targets", f.targets.map { "\($0)" }.joined(separator: ","),
+        return ["resilience", "--weights", f.weights, "--data", F.cifar, "--targets", Self.targets(f).map { "\($0)" }.joined(separator: ","),
                 "--out", out, "--amounts", Self.schedule] + common + extra
+    }
+
+    /// Eight targets from an eighth of the baseline to the baseline, so that
+    /// some of them are reached only after some training.
+    static func targets(_ f: F.Files) -> [Double] {
+        (1...8).map { (f.baseline * Double($0) / 8 * 1000).rounded(.down) / 1000 }
+    }
+
+    /// The lowest target some rate's slowest map reaches only after training
+    /// (its max amount needed > 0): budgets there are not all 0 or unreached.
+    static func trainedTarget(_ res: String) throws -> Double {
+        let file = try ResilienceFile.read(path: res)
+        guard let s = file.summary.first(where: { ($0.max ?? 0) > 0 }) else {
+            throw FapsimTestFailure("no target of \(file.targets) needs training at any rate: \(file.accuracy)")
+        }
+        return s.target
     }
 
     static func made(_ f: F.Files) throws -> String {
@@ -70,14 +86,14 @@ struct ResilienceAmountsCLITests {
         let res = try Self.made(f)
         for policy in ["max", "mean"] {
             let out = f.dir.file("budget-amounts-\(policy).h5")
-            let r = try runFapsim(["budget", "--resilience", res, "--lot", f.lot, "--target", "\(f.targets[1])",
+            let r = try runFapsim(["budget", "--resilience", res, "--lot", f.lot, "--target", "\(try Self.trainedTarget(res))",
                                    "--policy", policy, "--out", out, "--json"])
             #expect(r.status == 0, "\(r.stderr)")
             let j = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
             #expect(j["budget_unit"] as? String == "images")
             let file = try BudgetFile.read(path: out)
             #expect(file.imageBudgets && file.rows.count == 6)
-            // The fixture's higher target is reached on some chips, after some training.
+            // At that target some chips need training.
             #expect(file.rows.contains { ($0.images ?? 0) > 0 }, "\(file.rows.map(\.images))")
             for row in file.rows {
                 #expect(row.epochs == nil)
@@ -102,17 +118,18 @@ struct ResilienceAmountsCLITests {
         let f = try F.get()
         let res = try Self.made(f)
         func reduce(out: String, policies: String, images: String) -> [String] {
-            ["reduce", "--weights", f.weights, "--lot", f.lot, "--resilience", res, "--target", "\(f.targets[1])",
+            ["reduce", "--weights", f.weights, "--lot", f.lot, "--resilience", res, "--target", "\(target)",
              "--policies", policies, "--fixed", "", "--fixed-images", images, "--data", F.cifar, "--chips", "0-2",
              "--train-subset", "256", "--test-subset", "200", "--batch", "64", "--lr", "0.02",
              "--out", out, "--quiet", "--seed", "9"]
         }
+        let target = try Self.trainedTarget(res)
         let a = f.dir.file("campaign-amounts.h5")
         let r = try runFapsim(reduce(out: a, policies: "max,mean", images: ""))
         #expect(r.status == 0, "\(r.stderr)")
         let c = try CampaignResults.read(path: a)
         let budget = f.dir.file("budget-amounts-check.h5")
-        let b = try runFapsim(["budget", "--resilience", res, "--lot", f.lot, "--target", "\(f.targets[1])",
+        let b = try runFapsim(["budget", "--resilience", res, "--lot", f.lot, "--target", "\(target)",
                                "--policy", "max", "--out", budget])
         #expect(b.status == 0, "\(b.stderr)")
         let rows = try BudgetFile.read(path: budget).rows
@@ -145,5 +162,55 @@ struct ResilienceAmountsCLITests {
         try fails(args + ["--epochs", "2"], "--amounts: expected either --epochs or --amounts, got both")
         try fails(args.map { $0 == Self.schedule ? "0,x" : $0 }, "--amounts: expected comma-separated training-image counts >= 0")
         #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    /// The closed-loop baseline: checks every 128 images on a held-out split,
+    /// stops at the first check meeting the target (else the cap), counts its
+    /// checks as evaluation images, and reports the test accuracy at the stop,
+    /// read off the same run as the fixed image budgets.
+    @Test func adaptiveStopsAtACheckAndCountsItsValidationImages() throws {
+        let f = try F.get()
+        let res = f.dir.file("res-amounts-val.h5")
+        let schedule = "0,128,256,384,512"
+        // Targets up to 3/4 of the test baseline: the held-out images' baseline differs.
+        let all = Self.targets(f).map { "\($0)" }.joined(separator: ","), lower = Self.targets(f).prefix(6).map { "\($0)" }.joined(separator: ",")
+        var args = resilience(f, out: res, ["--validation", "150"]).map { $0 == Self.schedule ? schedule : $0 == all ? lower : $0 }
+        args = args.enumerated().filter { i, a in a != "--test-subset" && (i == 0 || args[i - 1] != "--test-subset") }.map(\.1)
+        let r = try runFapsim(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let target = try Self.trainedTarget(res)
+        let out = f.dir.file("campaign-adaptive.h5")
+        func reduce(_ extra: [String]) -> [String] {
+            ["reduce", "--weights", f.weights, "--lot", f.lot, "--resilience", res, "--target", "\(target)",
+             "--policies", "max,adaptive", "--fixed", "", "--fixed-images", "128,256,384,512", "--data", F.cifar, "--chips", "0-2",
+             "--test-subset", "200", "--out", out, "--quiet", "--seed", "9"] + extra
+        }
+        let c = try runFapsim(reduce(["--check-every", "128", "--adaptive-cap", "512"]))
+        #expect(c.status == 0, "\(c.stderr)")
+        let results = try CampaignResults.read(path: out)
+        for chip in 0...2 {
+            let a = try #require(results.rows.first { $0.chip == chip && $0.policy == "adaptive" })
+            let spent = try #require(a.imagesSpent)
+            #expect([0, 128, 256, 384, 512].contains(spent))
+            #expect(a.evalImagesSpent == 150 * (spent / 128 + 1), "chip \(chip): \(spent) images")
+            #expect(a.flags == "" || (spent == 512 && a.flags == "unreached"))
+            if spent > 0 {
+                let fixed = try #require(results.rows.first { $0.chip == chip && $0.policy == "fixed-\(spent)img" })
+                #expect(fixed.finalAccuracy.bitPattern == a.finalAccuracy.bitPattern)
+            }
+            #expect(results.rows.first { $0.chip == chip && $0.policy == "max" }?.evalImagesSpent == 0)
+        }
+        let file = try ResultsFile.read(path: out)
+        #expect(file.attributes["check_every"] == .int(128) && file.attributes["adaptive_cap"] == .int(512))
+        func fails(_ extra: [String], _ expected: String) throws {
+            let r = try runFapsim(reduce(extra).map { $0 == out ? f.dir.file("campaign-adaptive-bad.h5") : $0 })
+            #expect(r.status != 0, "expected a failure for \(expected)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "one line expected: \(r.stderr)")
+            #expect(r.stderr.contains(expected), "expected '\(expected)' in: \(r.stderr)")
+        }
+        try fails(["--check-every", "0"], "--check-every: expected a positive number of training images between validation checks, got 0")
+        try fails(["--check-every=-5"], "--check-every: expected a positive number of training images between validation checks, got -5")
+        try fails([], "--check-every: the adaptive policy needs the training images between validation checks")
+        try fails(["--check-every", "128", "--adaptive-cap", "0"], "--adaptive-cap: expected a positive number of training images")
     }
 }

@@ -110,35 +110,54 @@ extension TrainingRun {
     /// epochs restarts from the beginning after a kill.
     public func trainAmounts(_ amounts: [Int], progress: ProgressLine? = nil) throws -> [AmountRecord] {
         let amounts = try TrainingAmounts.validate(amounts)
-        precondition(history.count <= 1, "trainAmounts starts from an untrained run")
         let n = train.count, b = settings.batch
-        precondition(settings.epochs == Self.epochs(for: amounts, trainImages: n), "settings.epochs must fit the amounts")
         let steps = amounts.map { TrainingAmounts.steps(images: $0, trainImages: n, batch: b) }
         // Correct of evaluated images after each step count measured.
         var byStep: [Int: (correct: Int, images: Int, digest: String)] = [:]
-        // An epoch's record holds its accuracy only; accuracies are correct /
-        // images, so rounding back recovers the count exactly.
-        let count = { (accuracy: Double) in
-            (Int((accuracy * Double(self.test.count)).rounded()), self.test.count, self.trainer.parameters.digest)
-        }
-        try start()
-        byStep[0] = count(history[0].testAccuracy)
-        let last = steps.last ?? 0
-        var epoch = 1
-        while (epoch - 1) * stepsPerEpoch < last {
-            let first = (epoch - 1) * stepsPerEpoch
-            let inEpoch = Set(steps.filter { $0 > first && $0 <= first + stepsPerEpoch }.map { $0 - first })
-            let stop = min(last - first, stepsPerEpoch)
-            let record = try trainEpoch(progress: progress, evaluateAfter: inEpoch, stopAfterSteps: stop,
-                                        measured: { s, r in byStep[first + s] = (r.correct, r.images, self.trainer.parameters.digest) })
-            if let record { byStep[first + stepsPerEpoch] = count(record.testAccuracy) }
-            epoch += 1
+        try trainSteps(steps, amounts: amounts, progress: progress) { s in
+            let r = try self.evaluation()
+            byStep[s] = (r.correct, r.images, self.trainer.parameters.digest)
+            return true
         }
         return zip(amounts, steps).map { a, s in
             let r = byStep[s]!
             let trained = TrainingAmounts.imagesTrained(steps: s, trainImages: n, batch: b)
             return AmountRecord(images: a, steps: s, imagesTrained: trained, epochs: Double(trained) / Double(n),
                                 correct: r.correct, evaluated: r.images, parametersDigest: r.digest)
+        }
+    }
+
+    /// The training loop of `trainAmounts`: trains from the start up to the
+    /// largest of `steps` (sorted step counts, 0 first) and calls `measure`
+    /// with each distinct step count once the weights are there, so a caller
+    /// can measure what it needs at each (the campaign: validation checks at
+    /// some amounts, test accuracy at others); `measure` returning false ends
+    /// the run there (a closed-loop stop). `amounts` (the images asked for)
+    /// only size the learning-rate schedule's run, which must be
+    /// `TrainingRun.epochs(for:trainImages:)` long.
+    public func trainSteps(_ steps: [Int], amounts: [Int], progress: ProgressLine? = nil,
+                           measure: (Int) throws -> Bool) throws {
+        precondition(history.count <= 1, "trainAmounts starts from an untrained run")
+        precondition(settings.epochs == Self.epochs(for: amounts, trainImages: train.count), "settings.epochs must fit the amounts")
+        precondition(steps.first == 0 && zip(steps, steps.dropFirst()).allSatisfy { $0 <= $1 }, "steps sorted, from 0")
+        try start()
+        guard try measure(0) else { return }
+        let last = steps.last ?? 0
+        var epoch = 1
+        var going = true
+        while going && (epoch - 1) * stepsPerEpoch < last {
+            let first = (epoch - 1) * stepsPerEpoch
+            let inEpoch = Set(steps.filter { $0 > first && $0 <= first + stepsPerEpoch }.map { $0 - first })
+            let stop = min(last - first, stepsPerEpoch)
+            // Evaluating does not touch the training state, so measuring more
+            // often trains bit for bit the same.
+            let record = try trainEpoch(progress: progress, evaluateAfter: [], stopAfterSteps: stop, atStep: { s in
+                guard inEpoch.contains(s) && s < self.stepsPerEpoch else { return true }
+                going = try measure(first + s)
+                return going
+            })
+            if record != nil, inEpoch.contains(stepsPerEpoch) { going = try measure(first + stepsPerEpoch) }
+            epoch += 1
         }
     }
 }

@@ -113,8 +113,14 @@ public final class TrainingRun {
 
     /// `evaluate` with the counts (correct of images).
     public func evaluation(progress: ProgressLine? = nil) throws -> EvaluationResult {
+        try evaluation(on: test, progress: progress)
+    }
+
+    /// The current weights' counts on another set (a campaign's validation
+    /// checks beside its test accuracy); touches no training state.
+    public func evaluation(on set: CIFAR10Set, progress: ProgressLine? = nil) throws -> EvaluationResult {
         let net = VGG11Network(parameters: trainer.parameters, engine: FunctionalEngine(chip: trainer.chip))
-        return try Evaluator.evaluate(network: net, data: test, batch: 250, progress: progress)
+        return try Evaluator.evaluate(network: net, data: set, batch: 250, progress: progress)
     }
 
     /// Records epoch 0 (the accuracy before training) if not yet recorded.
@@ -139,8 +145,11 @@ public final class TrainingRun {
     /// same. With `stopAfterSteps` below `stepsPerEpoch` the epoch ends there:
     /// nothing is recorded in `history`, the run is `truncated` and nil is
     /// returned. Otherwise the whole epoch is trained, evaluated and recorded.
+    /// `atStep` is called after every step (1-based within the epoch); false
+    /// ends the epoch there, as `stopAfterSteps` would.
     func trainEpoch(progress: ProgressLine? = nil, evaluateAfter: Set<Int> = [], stopAfterSteps: Int? = nil,
-                    measured: (Int, EvaluationResult) throws -> Void = { _, _ in }) throws -> EpochRecord? {
+                    measured: (Int, EvaluationResult) throws -> Void = { _, _ in },
+                    atStep: (Int) throws -> Bool = { _ in true }) throws -> EpochRecord? {
         try start()
         precondition(!finished, "all \(settings.epochs) epochs are done")
         precondition(!truncated, "the run stopped inside an epoch")
@@ -149,6 +158,7 @@ public final class TrainingRun {
         let plan = EpochPlan(images: train.count, seed: settings.seed, epoch: epoch, augment: settings.augment)
         var input = [Float](repeating: 0, count: settings.batch * CIFAR10Set.imageBytes)
         var lossSum = 0.0, correct = 0, seen = 0
+        var stoppedEarly = false
         var lr = 0.0
         let schedule = settings.schedule
         for (index, range) in plan.batches(of: settings.batch).enumerated() {
@@ -177,8 +187,12 @@ public final class TrainingRun {
             seen += range.count
             progress?.advance(by: range.count)
             if evaluateAfter.contains(index + 1) && index + 1 < stepsPerEpoch { try measured(index + 1, try evaluation()) }
+            if try !atStep(index + 1) {
+                stoppedEarly = true
+                break
+            }
         }
-        if let stop = stopAfterSteps, stop < stepsPerEpoch {
+        if stoppedEarly || (stopAfterSteps.map { $0 < stepsPerEpoch } ?? false) {
             truncated = true
             return nil
         }
