@@ -217,6 +217,9 @@ struct CampaignSteps {
             begin("train", "VGG11 width \(width), \(epochs) epochs on the CIFAR-10 training images")
             if FileManager.default.fileExists(atPath: out) { note("  \(out) exists (finished earlier)"); return out }
             var args = ["train"] + dataArgs + ["--width", "\(width)", "--epochs", String(epochs), "--out", out, "--resume"]
+            // The held-out split is held out of pre-training too: budgets decided on
+            // images the network was trained on would promise more than the test set gives.
+            if let n = spec.fat.validation { args += ["--validation", String(n)] }
             if seed != 0 { args += ["--train-seed", String(seed)] }
             try fapsim("train", args + quietArgs)
             return out
@@ -302,13 +305,16 @@ struct CampaignSteps {
     /// Step 6: Reduce step 3, FAT on every chip under every policy.
     mutating func reduce(weights: String, target: String) throws {
         let out = path("campaign.h5")
-        begin("reduce", "FAT on every chip under \((spec.policies + spec.fixed.map { "fixed-\($0)" }).joined(separator: ", "))")
+        begin("reduce", "FAT on every chip under \((spec.policies + spec.fixed.map { "fixed-\($0)" } + spec.fixedImages.map { "fixed-\($0)img" }).joined(separator: ", "))")
         if FileManager.default.fileExists(atPath: out) { note("  \(out) exists (finished earlier)"); return }
         var args = ["reduce", "--weights", weights] + dataArgs + [
             "--lot", path("lot.h5"), "--resilience", path("resilience.h5"), "--target", target,
             "--policies", spec.policies.joined(separator: ","), "--fixed", spec.fixed.map(String.init).joined(separator: ","),
         ] + fatArgs + ["--seed", String(spec.seed), "--out", out]
         if let c = spec.confidence { args += ["--confidence", "\(c)"] }
+        if !spec.fixedImages.isEmpty { args += ["--fixed-images", spec.fixedImages.map(String.init).joined(separator: ",")] }
+        if let n = spec.checkEvery { args += ["--check-every", String(n)] }
+        if let n = spec.adaptiveCap { args += ["--adaptive-cap", String(n)] }
         if spec.interpolate { args.append("--interpolate") }
         if spec.rateMetric != "pe" { args += ["--rate-metric", spec.rateMetric] }
         try fapsim("reduce", args + quietArgs)

@@ -134,7 +134,11 @@ struct ReduceCommand: ParsableCommand {
             if let report, results != nil { j["report"] = report }
             if let results {
                 j["summary"] = results.summary().map { s -> [String: Any] in
-                    ["policy": s.policy, "chips": s.chips, "met": s.met, "total_epochs": s.totalEpochs, "mean_accuracy": s.meanAccuracy]
+                    var row: [String: Any] = ["policy": s.policy, "chips": s.chips, "met": s.met, "total_epochs": s.totalEpochs,
+                                              "mean_accuracy": s.meanAccuracy]
+                    if let n = s.trainImages { row["train_images"] = n }
+                    if let n = s.evalImages { row["eval_images"] = n }
+                    return row
                 }
             }
             JSONOutput.print(j)
@@ -149,7 +153,8 @@ struct ReduceCommand: ParsableCommand {
         }
         print("\(out): \(results.chips.count) chips (\(UnitIndices.compress(results.chips))\(campaign.partial ? ", partial" : "")), constraint \(ReduceReportText.percent(results.target))")
         for s in results.summary() {
-            print("  \(s.policy.padding(toLength: 9, withPad: " ", startingAt: 0)) \(s.met)/\(s.chips) chips meet it, \(s.totalEpochs) epochs in all, mean accuracy \(String(format: "%.2f%%", 100 * s.meanAccuracy))")
+            let spent = s.trainImages.map { "\($0) training images" + (s.evalImages.map { $0 > 0 ? " + \($0) checked" : "" } ?? "") } ?? "\(s.totalEpochs) epochs"
+            print("  \(s.policy.padding(toLength: 12, withPad: " ", startingAt: 0)) \(s.met)/\(s.chips) chips meet it, \(spent) in all, mean accuracy \(String(format: "%.2f%%", 100 * s.meanAccuracy))")
         }
         let flagged = Array(Set(results.rows.filter { !$0.flags.isEmpty }.map(\.chip))).sorted()
         if !flagged.isEmpty { print("  flagged chips (above_range/unreached budgets): \(UnitIndices.compress(flagged))") }

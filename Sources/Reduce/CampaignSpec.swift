@@ -81,6 +81,12 @@ public struct CampaignSpec: Equatable, Sendable {
     public var campaignTargetIndex: Int
     public var policies: [String]
     public var fixed: [Int]
+    /// Fixed budgets in training images (`reduce.fixed_images`).
+    public var fixedImages: [Int] = []
+    /// The adaptive policy's check interval and cap in training images
+    /// (`reduce.check_every`, `reduce.adaptive_cap`).
+    public var checkEvery: Int? = nil
+    public var adaptiveCap: Int? = nil
     /// The confidence policy's level (only with `confidence` in `policies`).
     public var confidence: Double?
     public var interpolate: Bool
@@ -228,9 +234,12 @@ public struct CampaignSpec: Equatable, Sendable {
         }
 
         let p = try r.mapping("reduce")
-        try p.check([("policies", true, "Reduce policies, a list of max, mean and confidence (may be empty)"),
+        try p.check([("policies", true, "Reduce policies, a list of max, mean, confidence and adaptive (may be empty)"),
                      ("confidence", false, "the confidence policy's level C in (0, 1), e.g. 0.9"),
-                     ("fixed", true, "fixed epoch budgets to compare with, e.g. [1, 3, 5]"),
+                     ("check_every", false, "the adaptive policy's training images between validation checks (> 0)"),
+                     ("adaptive_cap", false, "the most training images the adaptive policy trains a chip (> 0)"),
+                     ("fixed", true, "fixed epoch budgets to compare with, e.g. [1, 3, 5] (may be empty)"),
+                     ("fixed_images", false, "fixed budgets in training images, e.g. [1000, 4000, 16000]"),
                      ("interpolate", false, "interpolate budgets between measured rates (default false)"),
                      ("rate_metric", false, "pe (default) or weights")])
         let policies = try p.strings("policies")
@@ -244,8 +253,27 @@ public struct CampaignSpec: Equatable, Sendable {
         } else if confidence != nil {
             throw p.invalid("confidence", expected: "no value unless reduce.policies lists confidence")
         }
-        do { _ = try CampaignPolicy.parse(policies: policies.joined(separator: ","), fixed: fixed.map(String.init).joined(separator: ",")) } catch let e as FapsimError {
-            throw FapsimError("\(file): reduce.\(e.message.hasPrefix("--") ? String(e.message.dropFirst(2)) : e.message)")
+        let fixedImages = p.dict["fixed_images"] == nil ? [] : try p.ints("fixed_images")
+        let checkEvery = try p.optionalInt("check_every"), adaptiveCap = try p.optionalInt("adaptive_cap")
+        if policies.contains(CampaignPolicy.adaptive.label) {
+            guard let n = checkEvery else {
+                throw FapsimError("\(file): reduce.check_every: missing required field (the adaptive policy's training images between validation checks, e.g. 1000)")
+            }
+            guard n > 0 else { throw p.invalid("check_every", expected: "a positive number of training images") }
+            if let c = adaptiveCap, c <= 0 { throw p.invalid("adaptive_cap", expected: "a positive number of training images") }
+            guard fat.validation != nil else {
+                throw FapsimError("\(file): reduce.policies: adaptive checks held-out validation images; set fat.validation")
+            }
+        } else if checkEvery != nil || adaptiveCap != nil {
+            throw p.invalid(checkEvery != nil ? "check_every" : "adaptive_cap", expected: "no value unless reduce.policies lists adaptive")
+        }
+        do {
+            _ = try CampaignPolicy.parse(policies: policies.joined(separator: ","), fixed: fixed.map(String.init).joined(separator: ","),
+                                         fixedImages: fixedImages.map(String.init).joined(separator: ","))
+        } catch let e as FapsimError {
+            // The flag's name as the YAML key.
+            let m = (e.message.hasPrefix("--") ? String(e.message.dropFirst(2)) : e.message).replacingOccurrences(of: "fixed-images:", with: "fixed_images:")
+            throw FapsimError("\(file): reduce.\(m)")
         }
         let rateMetric = try p.optionalString("rate_metric") ?? "pe"
         guard ["pe", "weights"].contains(rateMetric) else { throw p.invalid("rate_metric", expected: "pe or weights") }
@@ -253,7 +281,8 @@ public struct CampaignSpec: Equatable, Sendable {
         return CampaignSpec(out: try r.string("out"), config: try r.string("config"), data: try r.optionalString("data"),
                             weights: weights, lot: lot, rates: rates, repeats: repeats, resilienceEpochs: resilienceEpochs,
                             resilienceAmounts: resilienceAmounts, fat: fat, targetsBelowBaseline: below, campaignTargetIndex: index, policies: policies,
-                            fixed: fixed, confidence: confidence, interpolate: try p.optionalBool("interpolate") ?? false, rateMetric: rateMetric,
+                            fixed: fixed, fixedImages: fixedImages, checkEvery: checkEvery, adaptiveCap: adaptiveCap,
+                            confidence: confidence, interpolate: try p.optionalBool("interpolate") ?? false, rateMetric: rateMetric,
                             seed: try r.uint64("seed"))
     }
 
@@ -287,6 +316,9 @@ public struct CampaignSpec: Equatable, Sendable {
         ]
         // Only when set: campaign folders of earlier versions keep their lines.
         if let v = fat.validation { kv["fat.validation"] = "\(v)" }
+        if !fixedImages.isEmpty { kv["reduce.fixed_images"] = list(fixedImages) }
+        if let n = checkEvery { kv["reduce.check_every"] = "\(n)" }
+        if let n = adaptiveCap { kv["reduce.adaptive_cap"] = "\(n)" }
         if let a = resilienceAmounts {
             kv["resilience.amounts"] = list(a)
             kv.removeValue(forKey: "resilience.epochs")

@@ -446,7 +446,7 @@ struct ReduceCLITests {
         try fails(reduceArgs(f, out: out, weights: f.otherWeights), "--weights \(f.otherWeights)")
         try fails(reduceArgs(f, out: out, lot: f.lot4x4), "array size mismatch: lot \(f.lot4x4) is for a 4 x 4 array, resilience file \(f.resilience)")
         try fails(reduceArgs(f, out: out, target: 0.99), "has epochs needed only for targets")
-        try fails(reduceArgs(f, out: out).map { $0 == "max,mean" ? "max,median" : $0 }, "--policies: expected a comma-separated list of max, mean, confidence, got median")
+        try fails(reduceArgs(f, out: out).map { $0 == "max,mean" ? "max,median" : $0 }, "--policies: expected a comma-separated list of max, mean, confidence, adaptive, got median")
         try fails(reduceArgs(f, out: out).map { $0 == "max,mean" ? "max,confidence" : $0 }, "--confidence: the confidence policy needs a confidence level")
         try fails(reduceArgs(f, out: out).map { $0 == "max,mean" ? "confidence" : $0 } + ["--confidence", "1"], "--confidence: expected a probability strictly between 0 and 1")
         try fails(reduceArgs(f, out: out) + ["--confidence", "0.9"], "--confidence: only used when --policies includes confidence")

@@ -12,7 +12,7 @@ struct CampaignPoliciesTests {
         #expect(try CampaignPolicy.parse(policies: "max", fixed: "1", fixedImages: "700,5000").map(\.label) == ["max", "fixed-1", "fixed-700img", "fixed-5000img"])
         #expect(errorMessage { _ = try CampaignPolicy.parse(policies: "", fixed: "", fixedImages: "100,-1") } == "--fixed-images: expected a comma-separated list of training-image counts >= 0 (e.g. 1000,5000), got -1")
         #expect(errorMessage { _ = try CampaignPolicy.parse(policies: "", fixed: "", fixedImages: "100,100") }?.hasPrefix("--fixed-images: expected each image count once") == true)
-        #expect(errorMessage { _ = try CampaignPolicy.parse(policies: "max,min", fixed: "") } == "--policies: expected a comma-separated list of max, mean, confidence, got min")
+        #expect(errorMessage { _ = try CampaignPolicy.parse(policies: "max,min", fixed: "") } == "--policies: expected a comma-separated list of max, mean, confidence, adaptive, got min")
         #expect(errorMessage { _ = try CampaignPolicy.parse(policies: "max", fixed: "1,-2") } == "--fixed: expected a comma-separated list of epoch counts >= 0 (e.g. 1,2,5), got -2")
         #expect(errorMessage { _ = try CampaignPolicy.parse(policies: "max,max", fixed: "") }?.hasPrefix("--policies: expected each policy once") == true)
         #expect(errorMessage { _ = try CampaignPolicy.parse(policies: "", fixed: "") }?.hasPrefix("--policies/--fixed: expected at least one policy") == true)

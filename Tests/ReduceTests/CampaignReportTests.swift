@@ -22,8 +22,8 @@ struct CampaignReportTests {
         let r = try flagged()
         let files = ReduceReport.render(resilience: try ResilienceFixture.table(), campaign: r, baseline: 0.87)
         let md = try #require(files.last).text
-        #expect(md.contains("| max | 4 | 4 | 12 | 82.00 % | 1 (1 unreached, trained E epochs) |"))
-        #expect(md.contains("| fixed-1 | 4 | 1 | 4 | 74.00 % | 0 |"))
+        #expect(md.contains("| max | 4 | 4 | - | - | 12 | 82.00 % | 1 (1 unreached: trained the largest amount, or stopped at the cap) |"))
+        #expect(md.contains("| fixed-1 | 4 | 1 | - | - | 4 | 74.00 % | 0 |"))
         #expect(md.contains("| Fault-free test accuracy (the weights) | 87.00 % |\n"))
         #expect(md.contains("| Seed |"))
         let fig = try #require(files.first { $0.name == "fig3a-max.svg" }).text

@@ -59,8 +59,13 @@ import FapsimTestSupport
     @Test func committedCampaignsParse() throws {
         let demo = try CampaignSpec.load(path: TestPaths.packageRoot + "/campaigns/demo.yaml")
         #expect(demo.weights == .train(width: 0.25, epochs: 15, seed: 0))
-        #expect(demo.lot.chips == 10 && demo.rates == [0.05, 0.1, 0.15, 0.2, 0.25, 0.3] && demo.repeats == 3)
-        #expect(demo.fat.trainSubset == 2000 && demo.fat.testSubset == 2000 && demo.fixed == [1, 3, 5])
+        #expect(demo.lot.chips == 10 && demo.rates == [0.05, 0.1, 0.15, 0.2, 0.25] && demo.repeats == 3)
+        #expect(demo.resilienceAmounts == [0, 250, 500, 1000, 2000, 4000, 8000, 16000] && demo.resilienceEpochs == 0)
+        #expect(demo.fat.validation == 5000 && demo.fat.trainSubset == nil && demo.fat.testSubset == nil)
+        #expect(demo.policies == ["max", "mean", "confidence", "adaptive"] && demo.confidence == 0.9)
+        #expect(demo.checkEvery == 1000 && demo.adaptiveCap == 16000 && demo.fixed == [] && demo.fixedImages == [1000, 4000, 16000])
+        let smoke = try CampaignSpec.load(path: TestPaths.packageRoot + "/campaigns/ci-smoke.yaml")
+        #expect(smoke.resilienceAmounts != nil && smoke.policies.contains("adaptive") && smoke.policies.contains("confidence"))
         let paper = try CampaignSpec.load(path: TestPaths.packageRoot + "/campaigns/paper-scale.yaml")
         #expect(paper.weights == .file("../shared/models/vgg11_cifar10.h5"))
         #expect(paper.lot.chips == 100 && paper.lot.options.rateRange == "0.0:0.3" && paper.repeats == 5)
@@ -94,13 +99,21 @@ import FapsimTestSupport
         ("targets: {below_baseline: [0.04, 0.02], campaign_index: 3}", "c.yaml: targets.campaign_index: expected an index from 1 to 2"),
         ("targets: {below_baseline: [0.04, 0.04], campaign_index: 1}", "c.yaml: targets.below_baseline: expected distinct values"),
         ("targets: {below_baseline: [], campaign_index: 1}", "c.yaml: targets.below_baseline: expected a non-empty list"),
-        ("reduce: {policies: [median], fixed: [1]}", "c.yaml: reduce.policies: expected a comma-separated list of max, mean, confidence, got median"),
+        ("reduce: {policies: [median], fixed: [1]}", "c.yaml: reduce.policies: expected a comma-separated list of max, mean, confidence, adaptive, got median"),
         ("reduce: {policies: [max, confidence], fixed: [1]}", "c.yaml: reduce.confidence: missing required field"),
         ("reduce: {policies: [max, confidence], fixed: [1], confidence: 1}", "c.yaml: reduce.confidence: expected a confidence level strictly between 0 and 1, got 1"),
         ("reduce: {policies: [max], fixed: [1], confidence: 0.9}", "c.yaml: reduce.confidence: expected no value unless reduce.policies lists confidence"),
         ("reduce: {policies: [max], fixed: [-1]}", "c.yaml: reduce.fixed: expected a comma-separated list of epoch counts >= 0"),
         ("reduce: {policies: [max], fixed: [1], interpolate: 1}", "c.yaml: reduce.interpolate: expected true or false, got 1"),
         ("reduce: {policies: [max], fixed: [1], rate_metric: macs}", "c.yaml: reduce.rate_metric: expected pe or weights, got macs"),
+        ("resilience: {rates: [0.1, 0.2], repeats: 2, amounts: [0, 500, 300]}", "c.yaml: resilience.amounts: expected strictly increasing amounts of training images, got 500 then 300"),
+        ("resilience: {rates: [0.1, 0.2], repeats: 2, epochs: 3, amounts: [0, 500]}", "c.yaml: resilience.amounts: expected either --epochs or --amounts, got both"),
+        ("resilience: {rates: [0.1, 0.2], repeats: 2}", "c.yaml: resilience.epochs: missing required field (FAT epochs per fault map, or resilience.amounts)"),
+        ("reduce: {policies: [max, adaptive], fixed: [1]}", "c.yaml: reduce.check_every: missing required field"),
+        ("reduce: {policies: [max, adaptive], fixed: [1], check_every: 0}", "c.yaml: reduce.check_every: expected a positive number of training images, got 0"),
+        ("reduce: {policies: [max, adaptive], fixed: [1], check_every: 100}", "c.yaml: reduce.policies: adaptive checks held-out validation images; set fat.validation"),
+        ("reduce: {policies: [max], fixed: [1], check_every: 100}", "c.yaml: reduce.check_every: expected no value unless reduce.policies lists adaptive"),
+        ("reduce: {policies: [max], fixed: [1], fixed_images: [-5]}", "c.yaml: reduce.fixed_images: expected a comma-separated list of training-image counts >= 0"),
     ])
     func badFieldIsOneLineNamingIt(line: String, message: String) {
         let key = String(line.prefix { $0 != ":" })

@@ -29,7 +29,7 @@ struct ReportMarkdownTests {
         // The tables: epochs needed (rate 0.3, target 80%: 2 / - / -) and the per-policy summary.
         #expect(md.contains("| 30% | 2 / - / - (reached 2/3) |"))
         #expect(md.contains("| 20% | 1 / 2.00 / 3 (reached 3/3) |"))
-        #expect(md.contains("| mean | 4 | 3 | 9 |"))
+        #expect(md.contains("| mean | 4 | 3 | - | - | 9 |"))
         #expect(md.contains("0123456789abcdef"))
         // No temporary files left behind; refuses to overwrite without force.
         #expect(try FileManager.default.contentsOfDirectory(atPath: out).allSatisfy { !$0.hasPrefix(".") })

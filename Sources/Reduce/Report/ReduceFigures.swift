@@ -127,13 +127,17 @@ public enum ReduceFigures {
         met.xTicks = ticks
         met.marks = [.bars(name: "chips meeting " + percent(r.target), color: "#59a14f", x: x, heights: s.map { Double($0.met) }, width: 0.6)]
         met.hiddenFromLegend = ["chips meeting " + percent(r.target)]
-        let maxEpochs = Double(s.map(\.totalEpochs).max() ?? 1)
-        var epochs = SVGChart(title: "Total FAT epochs", xLabel: "Policy", yLabel: "Epochs (all chips)",
-                              xDomain: -0.6...(Double(s.count) - 0.4), yDomain: 0...max(1, maxEpochs * 1.12))
+        // Training images when the campaign records them (budgets finer than an epoch), else epochs.
+        let images = s.allSatisfy { $0.trainImages != nil }
+        let cost = s.map { Double(images ? $0.trainImages! : $0.totalEpochs) }
+        let name = images ? "training images" : "total epochs"
+        var epochs = SVGChart(title: images ? "Training images" : "Total FAT epochs", xLabel: "Policy",
+                              yLabel: images ? "Images (all chips)" : "Epochs (all chips)",
+                              xDomain: -0.6...(Double(s.count) - 0.4), yDomain: 0...max(1, (cost.max() ?? 1) * 1.12))
         epochs.width = 420
         epochs.xTicks = ticks
-        epochs.marks = [.bars(name: "total epochs", color: "#4e79a7", x: x, heights: s.map { Double($0.totalEpochs) }, width: 0.6)]
-        epochs.hiddenFromLegend = ["total epochs"]
+        epochs.marks = [.bars(name: name, color: "#4e79a7", x: x, heights: cost, width: 0.6)]
+        epochs.hiddenFromLegend = [name]
         return [met, epochs]
     }
 }

@@ -146,15 +146,31 @@ public enum ReduceReport {
 
         Constraint: final accuracy >= \(pct(r.target)).
 
-        | Policy | Chips | Meeting the constraint | Total FAT epochs | Mean final accuracy | Flagged budgets |
-        |---|---|---|---|---|---|
+        | Policy | Chips | Meeting the constraint | Training images | Evaluation images while training | Total FAT epochs (whole) | Mean final accuracy | Flagged budgets |
+        |---|---|---|---|---|---|---|---|
 
         """
         for p in r.summary() {
             let flagged = r.rows(policy: p.policy).filter { !$0.flags.isEmpty }
             let unreached = flagged.filter { $0.flags.contains("unreached") }.count
-            let note = flagged.isEmpty ? "0" : "\(flagged.count) (\(unreached) unreached, trained E epochs)"
-            s += "| \(p.policy) | \(p.chips) | \(p.met) | \(p.totalEpochs) | \(pct(p.meanAccuracy)) | \(note) |\n"
+            let note = flagged.isEmpty ? "0" : "\(flagged.count) (\(unreached) unreached: trained the largest amount, or stopped at the cap)"
+            s += "| \(p.policy) | \(p.chips) | \(p.met) | \(p.trainImages.map(String.init) ?? "-") | \(p.evalImages.map(String.init) ?? "-") | \(p.totalEpochs) | \(pct(p.meanAccuracy)) | \(note) |\n"
+        }
+        let savings = r.savings()
+        if !savings.isEmpty {
+            s += """
+
+            Savings against the cheapest fixed policy meeting the constraint on at least as many chips (training
+            images, plus the evaluation images a policy spends while training; a negative saving spends more):
+
+            | Policy | Compared with | Its images | Fixed policy's images | Saving |
+            |---|---|---|---|---|
+
+            """
+            for v in savings {
+                let saving = v.saving.map { String(format: "%.1f%%", $0 * 100) } ?? "-"
+                s += "| \(v.policy) | \(v.against ?? "no fixed policy meets as many chips") | \(v.policyImages) | \(v.fixedImages.map(String.init) ?? "-") | \(saving) |\n"
+            }
         }
         for f in figures {
             s += "\n![Fig. 3\(f.letter): policy \(f.policy)](\(f.name))\n\n"
