@@ -13,7 +13,14 @@ public enum ConfidenceObservations {
     /// the binomial noise and the amounts need.
     public static func from(_ table: ResilienceTable, coordinates: [Double], source: String) throws -> [AccuracyObservation] {
         let p = table.provenance
-        // The curves' images: the held-out validation split when Step 1 had one, else its test subset.
+        // The model's predictions are only honest on images the campaign is
+        // not judged by: a budget fitted to test-set curves would be judged on
+        // the noise it was fitted to (docs/reduce.md).
+        guard p.validationSubset != nil else {
+            throw FapsimError.invalid(file: source, field: "curve_split",
+                                      expected: "curves on a held-out validation split (--policy confidence decides on validation data, never on the test set); redo Step 1 with --validation N",
+                                      got: "\"\(p.curveSplit)\" (no validation data)")
+        }
         guard p.curveImages > 0 else {
             throw FapsimError.invalid(file: source, field: p.curveSplit == "validation" ? "validation_subset" : "test_subset",
                                       expected: "the number of images behind each accuracy (--policy confidence needs it for the binomial noise); redo Step 1",

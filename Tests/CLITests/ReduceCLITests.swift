@@ -351,11 +351,27 @@ struct ReduceCLITests {
     /// file and lot: budgets never fall as the chip's rate rises, the JSON
     /// and the file carry each chip's predicted probability, and bad inputs
     /// are one-line errors naming the flag or the file.
+    /// The fixture's sweep with a 200-image validation split (the confidence
+    /// policy decides only on validation data), targets a quarter and half
+    /// of the test baseline (the validation baseline differs), made once.
+    static func validationResilience(_ f: F.Files) throws -> (path: String, targets: [Double]) {
+        let out = f.dir.file("res-validation-200.h5")
+        let targets = [0.25, 0.5].map { (f.baseline * $0 * 1000).rounded(.down) / 1000 }
+        if !FileManager.default.fileExists(atPath: out) {
+            let all = f.targets.map { "\($0)" }.joined(separator: ",")
+            let args = F.resilienceArgs(f, out: out).map { $0 == all ? targets.map { "\($0)" }.joined(separator: ",") : $0 } + ["--validation", "200"]
+            let r = try runFapsim(args)
+            guard r.status == 0 else { throw FapsimTestFailure(r.stderr) }
+        }
+        return (out, targets)
+    }
+
     @Test func budgetWithAStatedConfidence() throws {
         let f = try F.get()
-        for (i, target) in f.targets.enumerated() {
+        let (validated, targets) = try Self.validationResilience(f)
+        for (i, target) in targets.enumerated() {
             let out = f.dir.file("budget-confidence-\(i).h5")
-            let r = try runFapsim(["budget", "--resilience", f.resilience, "--lot", f.lot, "--target", "\(target)",
+            let r = try runFapsim(["budget", "--resilience", validated, "--lot", f.lot, "--target", "\(target)",
                                    "--policy", "confidence", "--confidence", "0.9", "--out", out, "--json"])
             #expect(r.status == 0, "\(r.stderr)")
             let j = try json(r.stdout)
@@ -383,7 +399,7 @@ struct ReduceCLITests {
         }
         func fails(_ extra: [String], resilience: String? = nil, _ expected: String) throws {
             let out = f.dir.file("budget-confidence-bad.h5")
-            let r = try runFapsim(["budget", "--resilience", resilience ?? f.resilience, "--lot", f.lot, "--target", "\(f.targets[0])",
+            let r = try runFapsim(["budget", "--resilience", resilience ?? validated, "--lot", f.lot, "--target", "\(resilience == nil ? targets[0] : f.targets[0])",
                                    "--out", out] + extra)
             #expect(r.status != 0, "expected a failure for \(expected)")
             #expect(r.stderr.split(separator: "\n").count == 1, "one line expected: \(r.stderr)")
@@ -395,14 +411,11 @@ struct ReduceCLITests {
         }
         try fails(["--policy", "confidence"], "--confidence: --policy confidence needs a confidence level")
         try fails(["--policy", "max", "--confidence", "0.9"], "--confidence: only used with --policy confidence")
-        // A resilience file that does not say how many images its accuracies were measured on.
-        var res = try ResilienceFile.read(path: f.resilience)
-        res.testSubset = 0
-        let noValidation = f.dir.file("res-no-validation.h5")
-        try res.write(path: noValidation, force: true)
-        try fails(["--policy", "confidence", "--confidence", "0.9"], resilience: noValidation, "\(noValidation): test_subset: expected the number of images behind each accuracy")
+        // A resilience file without validation data: its curves are on the test set.
+        try fails(["--policy", "confidence", "--confidence", "0.9"], resilience: f.resilience,
+                  "\(f.resilience): curve_split: expected curves on a held-out validation split (--policy confidence decides on validation data, never on the test set); redo Step 1 with --validation N, got \"test\" (no validation data)")
         // The paper's policies still read it.
-        let r = try runFapsim(["budget", "--resilience", noValidation, "--lot", f.lot, "--target", "\(f.targets[0])", "--policy", "max",
+        let r = try runFapsim(["budget", "--resilience", f.resilience, "--lot", f.lot, "--target", "\(f.targets[0])", "--policy", "max",
                                "--out", f.dir.file("budget-max-no-validation.h5")])
         #expect(r.status == 0, "\(r.stderr)")
     }
@@ -413,12 +426,13 @@ struct ReduceCLITests {
     /// chips train the file's 2 epochs and keep the flag.
     @Test func reduceUnderTheConfidencePolicyUsesTheBudgetsOfFapsimBudget() throws {
         let f = try F.get()
+        let (validated, targets) = try Self.validationResilience(f)
         let out = f.dir.file("campaign-confidence.h5"), budget = f.dir.file("budget-confidence-200.h5")
-        // The lower target: on the fixture some chips get a budget and the highest-rate one is unreached.
-        let args = reduceArgs(f, out: out, chips: "2-4", target: f.targets[0]).map { $0 == "max,mean" ? "max,confidence" : $0 } + ["--confidence", "0.9"]
+        let args = reduceArgs(f, out: out, chips: "2-4", target: targets[1]).map { $0 == "max,mean" ? "max,confidence" : $0 == f.resilience ? validated : $0 }
+            + ["--confidence", "0.9", "--test-subset", "200"]
         let r = try runFapsim(args)
         #expect(r.status == 0, "\(r.stderr)")
-        let b = try runFapsim(["budget", "--resilience", f.resilience, "--lot", f.lot, "--target", "\(f.targets[0])",
+        let b = try runFapsim(["budget", "--resilience", validated, "--lot", f.lot, "--target", "\(targets[1])",
                                "--policy", "confidence", "--confidence", "0.9", "--judged-images", "200", "--out", budget, "--json"])
         #expect(b.status == 0, "\(b.stderr)")
         let rows = try #require(try json(b.stdout)["per_chip"] as? [[String: Any]])
@@ -450,6 +464,8 @@ struct ReduceCLITests {
         try fails(reduceArgs(f, out: out).map { $0 == "max,mean" ? "max,confidence" : $0 }, "--confidence: the confidence policy needs a confidence level")
         try fails(reduceArgs(f, out: out).map { $0 == "max,mean" ? "confidence" : $0 } + ["--confidence", "1"], "--confidence: expected a probability strictly between 0 and 1")
         try fails(reduceArgs(f, out: out) + ["--confidence", "0.9"], "--confidence: only used when --policies includes confidence")
+        try fails(reduceArgs(f, out: out).map { $0 == "max,mean" ? "max,confidence" : $0 } + ["--confidence", "0.9"],
+                  "\(f.resilience): curve_split: expected curves on a held-out validation split")
         try fails(reduceArgs(f, out: out, chips: "4-9"), "--chips: expected indices in 0-5")
         // A test subset on which the weights do worse than the target (the data decide which; the fixture finds one).
         let n = try #require(f.weakSubset, "no prefix of the 200 test images on which the fixture's weights do worse than on all 200")
