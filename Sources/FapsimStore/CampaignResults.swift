@@ -24,9 +24,13 @@ public struct CampaignResults: Equatable, Sendable {
         /// (`eval_images_spent`: the adaptive policy's validation checks; 0
         /// for budgets fixed before training); nil in files of earlier versions.
         public var evalImagesSpent: Int?
+        /// Under the confidence policy: the predicted probability that the
+        /// chip meets the constraint at its budget (`p_meet`); nil otherwise.
+        public var predictedProbability: Double? = nil
 
         public init(chip: Int, policy: String, faultRate: Double, epochsSpent: Int, finalAccuracy: Double, flags: String = "",
-                    imagesSpent: Int? = nil, evalImagesSpent: Int? = nil) {
+                    imagesSpent: Int? = nil, evalImagesSpent: Int? = nil, predictedProbability: Double? = nil) {
+            self.predictedProbability = predictedProbability
             self.imagesSpent = imagesSpent
             self.evalImagesSpent = evalImagesSpent
             self.chip = chip
@@ -133,7 +137,10 @@ public struct CampaignResults: Equatable, Sendable {
                        description: "training images the policy's amount went through (epochs_spent = its whole epochs)")] : [])
           + (!rows.isEmpty && rows.allSatisfy { $0.evalImagesSpent != nil }
              ? [.int64("eval_images_spent", units: "images", rows.map { Int64($0.evalImagesSpent!) },
-                       description: "images evaluated to decide the amount while training (adaptive: validation images x checks); 0 = budget fixed before training")] : []),
+                       description: "images evaluated to decide the amount while training (adaptive: validation images x checks); 0 = budget fixed before training")] : [])
+          + (rows.contains { $0.predictedProbability != nil }
+             ? [.double("p_meet", units: "1", rows.map { $0.predictedProbability ?? .nan },
+                        description: "confidence policy: predicted probability of meeting the constraint at the budget; NaN for other policies")] : []),
         attributes: ["description": .string("one row per (chip, policy)")])] + curveTables())
     }
 
@@ -177,10 +184,12 @@ public struct CampaignResults: Equatable, Sendable {
         if let images, images.count != chip.count { throw f.malformed(t, "columns of different lengths") }
         let evals = t["eval_images_spent"] == nil ? nil : try f.ints(t, "eval_images_spent")
         if let evals, evals.count != chip.count { throw f.malformed(t, "columns of different lengths") }
+        let pMeet = t["p_meet"] == nil ? nil : try f.doubles(t, "p_meet")
+        if let pMeet, pMeet.count != chip.count { throw f.malformed(t, "columns of different lengths") }
         let rows = (0..<chip.count).map { i in
             Row(chip: Int(chip[i]), policy: policy[i], faultRate: rate[i], epochsSpent: Int(spent[i]),
                 finalAccuracy: acc[i], flags: flags[i], imagesSpent: images.map { Int($0[i]) },
-                evalImagesSpent: evals.map { Int($0[i]) })
+                evalImagesSpent: evals.map { Int($0[i]) }, predictedProbability: pMeet.flatMap { $0[i].isNaN ? nil : $0[i] })
         }
         let curves = try readCurves(f) ?? []
         var attrs = f.file.attributes

@@ -91,9 +91,12 @@ public struct CampaignUnitFile: Equatable, Sendable {
         /// Images evaluated while training to decide the amount (the
         /// adaptive policy's checks); nil in unit files of earlier versions.
         public var evalImagesSpent: Int?
+        /// The confidence policy's predicted probability of meeting the target.
+        public var predictedProbability: Double? = nil
 
         public init(policy: String, epochsSpent: Int, finalAccuracy: Double, flags: String, imagesSpent: Int? = nil,
-                    evalImagesSpent: Int? = nil) {
+                    evalImagesSpent: Int? = nil, predictedProbability: Double? = nil) {
+            self.predictedProbability = predictedProbability
             self.imagesSpent = imagesSpent
             self.evalImagesSpent = evalImagesSpent
             self.policy = policy
@@ -152,7 +155,9 @@ public struct CampaignUnitFile: Equatable, Sendable {
             ] + (policies.allSatisfy { $0.imagesSpent != nil }
                  ? [.int64("images_spent", units: "images", policies.map { Int64($0.imagesSpent!) })] : [])
                + (policies.allSatisfy { $0.evalImagesSpent != nil }
-                  ? [.int64("eval_images_spent", units: "images", policies.map { Int64($0.evalImagesSpent!) })] : [])),
+                  ? [.int64("eval_images_spent", units: "images", policies.map { Int64($0.evalImagesSpent!) })] : [])
+               + (policies.contains { $0.predictedProbability != nil }
+                  ? [.double("p_meet", units: "1", policies.map { $0.predictedProbability ?? .nan })] : [])),
             ResultsTable(name: "curves", columns: [
                 .int64("run_epochs", units: "epochs", runs.flatMap { r in r.accuracy.map { _ in Int64(r.runEpochs) } }),
                 .int64("epoch", units: "epochs", runs.flatMap { $0.accuracy.indices.map(Int64.init) }),
@@ -177,6 +182,8 @@ public struct CampaignUnitFile: Equatable, Sendable {
         }
         var images: [Int64]?
         if case .int64(let v)? = pt["images_spent"]?.values, v.count == names.count { images = v }
+        var pMeet: [Double]?
+        if case .double(let v)? = pt["p_meet"]?.values, v.count == names.count { pMeet = v }
         var evals: [Int64]?
         if case .int64(let v)? = pt["eval_images_spent"]?.values, v.count == names.count { evals = v }
         var runs: [Run] = []
@@ -192,7 +199,8 @@ public struct CampaignUnitFile: Equatable, Sendable {
                                 trainImages: Int(trainN), testImages: Int(testN),
                                 policies: names.indices.map { i in
                                     Policy(policy: names[i], epochsSpent: Int(spent[i]), finalAccuracy: acc[i], flags: flags[i],
-                                           imagesSpent: images.map { Int($0[i]) }, evalImagesSpent: evals.map { Int($0[i]) })
+                                           imagesSpent: images.map { Int($0[i]) }, evalImagesSpent: evals.map { Int($0[i]) },
+                                           predictedProbability: pMeet.flatMap { $0[i].isNaN ? nil : $0[i] })
                                 },
                                 runs: runs)
     }

@@ -230,9 +230,11 @@ public struct Campaign: UnitJob {
                                         rule: rule, source: resiliencePath)[0]
                     : try Budgeter.plan(table, faultyPEs: [map.faultyCount], rule: rule, source: resiliencePath)[0]
                 if table.measuredInImages {
-                    return .init(policy: policy.label, epochs: 0, images: b.images ?? table.schedule.last!, flags: b.flags.joined(separator: ","))
+                    return .init(policy: policy.label, epochs: 0, images: b.images ?? table.schedule.last!, flags: b.flags.joined(separator: ","),
+                                 probability: b.probability)
                 }
-                return .init(policy: policy.label, epochs: b.epochs ?? table.epochs, flags: b.flags.joined(separator: ","))
+                return .init(policy: policy.label, epochs: b.epochs ?? table.epochs, flags: b.flags.joined(separator: ","),
+                             probability: b.probability)
             }
         }
     }
@@ -322,10 +324,12 @@ public struct Campaign: UnitJob {
                                     }
                                     if let n = b.images, let p = byImages[n] {
                                         return .init(policy: b.policy, epochsSpent: p.imagesTrained / images, finalAccuracy: p.accuracy,
-                                                     flags: b.flags, imagesSpent: p.imagesTrained, evalImagesSpent: 0)
+                                                     flags: b.flags, imagesSpent: p.imagesTrained, evalImagesSpent: 0,
+                                                     predictedProbability: b.probability)
                                     }
                                     return .init(policy: b.policy, epochsSpent: b.epochs, finalAccuracy: accuracy(b.epochs),
-                                                 flags: b.flags, imagesSpent: b.epochs * images, evalImagesSpent: 0)
+                                                 flags: b.flags, imagesSpent: b.epochs * images, evalImagesSpent: 0,
+                                                 predictedProbability: b.probability)
                                 },
                                 runs: curves.map { .init(runEpochs: $0.runEpochs, accuracy: $0.history.map(\.testAccuracy),
                                                          seconds: $0.history.map(\.seconds)) }).resultsFile()
@@ -347,7 +351,7 @@ public struct Campaign: UnitJob {
             for p in unit.policies {
                 rows.append(.init(chip: c, policy: p.policy, faultRate: unit.faultRate, epochsSpent: p.epochsSpent,
                                   finalAccuracy: p.finalAccuracy, flags: p.flags, imagesSpent: p.imagesSpent,
-                                  evalImagesSpent: p.evalImagesSpent))
+                                  evalImagesSpent: p.evalImagesSpent, predictedProbability: p.predictedProbability))
             }
             curves += unit.runs.map { .init(chip: c, runEpochs: $0.runEpochs, accuracy: $0.accuracy) }
         }
@@ -430,6 +434,8 @@ public struct ChipPlan: Sendable {
         public var flags: String
         /// The adaptive policy: the amount is decided while training.
         public var adaptive: Bool = false
+        /// The confidence policy's predicted probability of meeting the target.
+        public var probability: Double? = nil
     }
 
     public var chip: Int

@@ -29,6 +29,12 @@ public enum ReduceReport {
             for f in perPolicy { files.append((f.name, ReduceFigures.perChip(r, policy: f.policy).render())) }
             files.append(("fig3f-summary.svg", SVGText.panels(ReduceFigures.summary(r))))
             md += campaignSection(r, figures: perPolicy.map { ($0.letter, $0.policy, $0.name) })
+            var confidence: Double?
+            if case .string(let text)? = r.attributes[WorkDir.identityPrefix + "confidence"] { confidence = Double(text) }
+            if let chart = ReduceFigures.calibration(r, confidence: confidence) {
+                files.append(("fig5-calibration.svg", chart.render()))
+                md += calibrationSection(r, confidence: confidence)
+            }
         } else {
             md += "\n## Step 3: campaign\n\nNo campaign results were given, so Fig. 3 is not drawn.\n"
         }
@@ -134,6 +140,32 @@ public enum ReduceReport {
         ![Fig. 2b: FAT \(unit) needed vs fault rate](fig2b-epochs-needed.svg)
 
         *Fig. 2b: \(unit) needed per target; square = mean, bar = min to max over repeats; a triangle on the "> \(images ? String(t.schedule.last!) : String(t.epochs))" row marks a rate where some repeat never reached the target.*
+
+        """
+        return s
+    }
+
+    static func calibrationSection(_ r: CampaignResults, confidence: Double?) -> String {
+        var s = """
+
+        ## Calibration of the confidence policy
+
+        Each chip's budget came with a predicted probability of meeting the constraint\(confidence.map { " (stated confidence \(pct($0)))" } ?? ""); the mean of those
+        probabilities is the share of chips predicted to meet it, against the share that met it on the test set,
+        overall and in bins of equal chip counts by fault rate:
+
+        | Group | Fault rate | Chips | Predicted share | Observed share |
+        |---|---|---|---|---|
+
+        """
+        for b in r.calibration() {
+            s += "| \(b.label) | \(ReduceFigures.percent(b.meanRate)) (mean) | \(b.chips) | \(pct(b.predicted)) | \(pct(b.observed)) |\n"
+        }
+        s += """
+
+        ![Fig. 5: calibration of the confidence policy](fig5-calibration.svg)
+
+        *Fig. 5: predicted share of chips meeting the constraint (mean p_meet) against the observed share, per fault-rate bin; with few chips per bin the observed share moves in steps of one chip.*
 
         """
         return s
