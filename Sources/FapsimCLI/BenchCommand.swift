@@ -34,6 +34,8 @@ struct BenchArrayCommand: ParsableCommand {
     @Option(name: .customLong("m")) var m: Int = 16
     @Option(name: .customLong("k")) var k: Int = 4608
     @Option(name: .customLong("n")) var n: Int = 512
+    @Flag(name: .customLong("step-every-pe"), help: "Step every PE on every edge (no idle skipping), the speed before skipping.")
+    var stepEveryPE = false
     @Flag(help: "JSON output (the default; kept for symmetry with other commands).") var json = false
 
     func run() throws {
@@ -48,7 +50,7 @@ struct BenchArrayCommand: ParsableCommand {
         var rng = SeededRNG(seed: 42)
         let a = (0..<(m * k)).map { _ in Float(rng.nextGaussian()) }
         let w = (0..<(k * n)).map { _ in Float(rng.nextGaussian()) }
-        let (m, k, n, threads, stripWidth) = (m, k, n, threads, stripWidth)
+        let (m, k, n, threads, stripWidth, stepEveryPE) = (m, k, n, threads, stripWidth, stepEveryPE)
         var reference: GEMMRun?
         var rates: [String: Double] = [:], walls: [String: Double] = [:]
         for count in counts.map({ $0! }) {
@@ -61,7 +63,7 @@ struct BenchArrayCommand: ParsableCommand {
                 DispatchQueue.concurrentPerform(iterations: count) { i in
                     do {
                         let run = try ArrayGEMM.run(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n,
-                                                    threads: threads, stripWidth: stripWidth)
+                                                    threads: threads, stripWidth: stripWidth, stepEveryPE: stepEveryPE)
                         lock.lock(); runs[i] = run; lock.unlock()
                     } catch {
                         lock.lock(); failure = error; lock.unlock()
@@ -87,6 +89,7 @@ struct BenchArrayCommand: ParsableCommand {
         var out: [String: Any] = [
             "benchmark": "array", "config": cfg.name, "m": m, "k": k, "n": n, "cycles": s.cycles,
             "pe_cycles": s.peCycles, "threads": threads ?? 1, "strip_width": stripWidth ?? 0,
+            "idle_skipping": !stepEveryPE,
             // pe_cycles_per_s_by_workers[W]: W GEMMs' PE-cycles over the wall time of running them at once.
             "pe_cycles_per_s_by_workers": rates, "wall_s_by_workers": walls,
             "wall_s": walls[String(counts[0]!)]!, "pe_cycles_per_s": rates[String(counts[0]!)]!,

@@ -58,6 +58,10 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Batches simulated in parallel, one worker each (default: all cores); the trace is bit-identical for any count.")
     var workers: Int?
 
+    @Flag(name: .customLong("step-every-pe"),
+          help: ArgumentHelp("Step every PE on every edge (no idle skipping): the same trace, slower; for measuring.", visibility: .hidden))
+    var stepEveryPE = false
+
     @Flag(help: "Overwrite existing trace and VCD files.")
     var force = false
 
@@ -109,6 +113,7 @@ struct SimulateCommand: ParsableCommand {
             throw FapsimError("--images \(images): the test split has only \(test.count) images")
         }
         let engine = try ArrayEngine(config: hw, chip: chipState, threads: threads)
+        engine.stepEveryPE = stepEveryPE
         var recorder: WaveformRecorder?
         var vcdTemp: String?
         if let vcd, let layer, let window {

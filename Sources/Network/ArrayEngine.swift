@@ -27,6 +27,9 @@ public final class ArrayEngine: GEMMEngine {
     public let chip: ChipDescription
     /// Worker threads the array simulation may use (nil = the array's default).
     public let threads: Int?
+    /// Steps every PE on every edge (no idle skipping): same results, for
+    /// measuring what skipping saves.
+    public var stepEveryPE = false
     /// One record per GEMM executed, in execution order (a layer run on several
     /// batches appears once per batch).
     public private(set) var runs: [LayerRun] = []
@@ -64,7 +67,8 @@ public final class ArrayEngine: GEMMEngine {
         let w = Array(UnsafeBufferPointer(start: weights, count: k * n))
         let mapping = chip.mapping(layer: layer, k: k, n: n, rows: config.rows, cols: config.cols)
         let result = try ArrayGEMM.run(config: config, faults: chip.faults, a: a, m: m, k: k, w: w, n: n,
-                                       mapping: mapping, threads: threads, observer: observerForLayer?(layer))
+                                       mapping: mapping, threads: threads, observer: observerForLayer?(layer),
+                                       stepEveryPE: stepEveryPE)
         result.output.withUnsafeBufferPointer { o in
             Layout.transpose(src: o.baseAddress!, rows: m, cols: n, dst: out)
         }
@@ -76,7 +80,9 @@ public final class ArrayEngine: GEMMEngine {
     /// Another engine for the same chip, config and threads (no observer, no
     /// records): what a second evaluation worker runs on.
     public func copy() throws -> ArrayEngine {
-        try ArrayEngine(config: config, chip: chip, threads: threads)
+        let engine = try ArrayEngine(config: config, chip: chip, threads: threads)
+        engine.stepEveryPE = stepEveryPE
+        return engine
     }
 
     /// Total cycles of every GEMM run so far.

@@ -14,15 +14,18 @@ public struct GEMMRun: Sendable {
 /// K folds. The GEMM ends on the edge that captures its last output; nothing in
 /// the cycle count comes from a formula.
 public enum ArrayGEMM {
-    /// Float32 datapath: Out[M x N] = A[M x K] x W[K x N], row-major. `mapping`
+    /// Float32 datapath: Out[M x N] = A[M x K] x W[K x N], row-major. `stepEveryPE`
+    /// turns idle skipping (`IdleSkipping`) off, for measuring what it saves: the
+    /// results are the same. `mapping`
     /// (nil: the default one) says which PE holds each weight: the feeder, the
     /// weight chain and the accumulators address A, W and Out through it, so A, W
     /// and Out stay in channel order whatever the mapping.
     public static func run(config: HardwareConfig, faults: FaultMap?, a: [Float], m: Int, k: Int,
                            w: [Float], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault? = nil,
-                           threads: Int? = nil, stripWidth: Int? = nil, observer: ArrayObserver? = nil) throws -> GEMMRun {
+                           threads: Int? = nil, stripWidth: Int? = nil, observer: ArrayObserver? = nil,
+                           stepEveryPE: Bool = false) throws -> GEMMRun {
         try run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping, stuckAt: stuckAt,
-                threads: threads, stripWidth: stripWidth, observer: observer, streamTailAdjust: 0, skipIdle: true)
+                threads: threads, stripWidth: stripWidth, observer: observer, streamTailAdjust: 0, skipIdle: !stepEveryPE)
     }
 
     /// `streamTailAdjust` (tests only) shortens every fold's stream, to show what
@@ -78,12 +81,12 @@ public enum ArrayGEMM {
         return try mapping.map { try FoldPlan(config: config, m: m, mapping: $0) } ?? FoldPlan(config: config, m: m, k: k, n: n)
     }
 
-    /// Threads used when the caller does not say: one. Measured on VGG11's
-    /// 512->512 layer on 256x256 (2-core machine, idle): one thread clocks 1.7e9
-    /// PE-cycles/s, while two threads on two strips with a ring handoff reached only
-    /// 0.2-0.9e9 even with cache-line-aligned strips (two independent one-thread
-    /// processes each keep 1.7e9). Until that is understood, the second core is
-    /// better used by a second simulation; `threads:` still selects more.
+    /// Threads used when the caller does not say: one. Column strips on two
+    /// threads were slower than one thread (0.2-0.9e9 against 1.7e9 PE-cycles/s
+    /// stepping every PE; cause not found, docs/performance.md), and strips step
+    /// every PE: idle skipping needs the whole row in one strip. The second core
+    /// is used by a second simulation instead (batch workers of `evaluate
+    /// --engine array` and `simulate`); `threads:` still selects strips.
     static func defaultThreads(rows: Int, cols: Int) -> Int { 1 }
 
     // Columns per strip (`stripWidth`, default: one strip per thread). A thread

@@ -265,6 +265,27 @@ print(json.dumps(tally))
                 == (evaluations[1]["layers"] as? [[String: Any]])?.map { $0["macs_performed"] as? Int })
     }
 
+    /// Idle skipping changes no result: stepping every PE on every edge gives the
+    /// same trace (CSV) and the same VCD of a partial fold.
+    @Test(.requiresSharedData(.pretrainedModel, .cifarTestBatch))
+    func steppingEveryPEGivesTheSameTraceAndVCD() throws {
+        let dir = try TempDir()
+        var csv: [String] = [], vcd: [String] = []
+        for (name, extra) in [("skip", [String]()), ("every", ["--step-every-pe"])] {
+            let r = try simulate(["--batch", "1", "--vcd", dir.file("\(name).vcd"), "--layer", "classifier", "--fold", "0"] + extra,
+                                 trace: dir.file("\(name).csv"))
+            #expect(r.status == 0, "\(r.stderr)")
+            csv.append(try String(contentsOfFile: dir.file("\(name).csv"), encoding: .utf8))
+            // Everything but the header's $date line (the wall-clock time of the run).
+            let text = try String(contentsOfFile: dir.file("\(name).vcd"), encoding: .utf8)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let dateLine = lines.firstIndex(of: "$date").map { $0 + 1 }
+            vcd.append(lines.enumerated().filter { $0.offset != dateLine }.map { String($0.element) }.joined(separator: "\n"))
+        }
+        #expect(csv[0] == csv[1])
+        #expect(!vcd[0].isEmpty && vcd[0] == vcd[1])
+    }
+
     /// Winograd is the functional engine's option only, and workers the array's:
     /// one-line refusals naming the option.
     @Test func engineOptionsAreRefusedOnTheOtherEngine() throws {
