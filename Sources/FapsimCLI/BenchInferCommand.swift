@@ -3,9 +3,11 @@ import Foundation
 import FapsimSupport
 import MaskedGEMM
 import Network
+import SystolicArray
 
 /// `fapsim bench infer`: functional-engine inference throughput of VGG11 on
-/// synthetic images (the figure compared with PyTorch CPU in docs/conventions.md §5).
+/// synthetic images (the figure compared with PyTorch CPU in docs/conventions.md §5
+/// and by tools/bench-vs-pytorch.sh), fault-free or under a FAP mask.
 struct BenchInferCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "infer",
@@ -26,8 +28,15 @@ struct BenchInferCommand: ParsableCommand {
     @Option(help: "Untimed forward passes first (thread pools, page faults).")
     var warmup = 1
 
-    @Option(help: "Threads for OpenBLAS and the layer loops (default: all cores).")
+    @Option(help: "Workers for the layer loops and the single-threaded GEMM calls (default: all cores).")
     var threads: Int?
+
+    @Option(name: .customLong("fault-rate"), help: "Prune under a uniform fault map of this rate on a 256x256 array (FAP mask, seed 1); 0 = fault-free.")
+    var faultRate: Double = 0
+
+    @Option(name: .customLong("conv-algorithm"),
+            help: "gemm (im2col, the reference `evaluate` uses) or winograd (F(2x2, 3x3), `evaluate --conv-algorithm winograd`).")
+    var convAlgorithm: ConvAlgorithm = .gemm
 
     @Flag(help: "Print JSON (infer_images_per_s, batch, width, peak_rss_bytes, ...).")
     var json = false
@@ -44,9 +53,11 @@ struct BenchInferCommand: ParsableCommand {
             MaskedGEMM.blasThreads = threads
             Parallel.threads = threads
         }
+        try FaultMap.validateRate(faultRate, field: "--fault-rate")
+        let faults = faultRate > 0 ? try FaultMap.uniform(rows: 256, cols: 256, rate: faultRate, seed: 1) : nil
         let params = try weights.map { try VGG11Parameters.load(path: $0) }
             ?? VGG11Parameters.random(spec: try VGG11Spec(width: width), seed: 1)
-        let network = VGG11Network(parameters: params, engine: FunctionalEngine())
+        let network = VGG11Network(parameters: params, engine: FunctionalEngine(faults: faults), convolution: convAlgorithm)
         let spec = params.spec
         // Synthetic images: standard-normal values, the scale normalized CIFAR has.
         var rng = SeededRNG(seed: 7)
@@ -76,21 +87,29 @@ struct BenchInferCommand: ParsableCommand {
         let gflops = rate * Double(2 * spec.macsPerImage) / 1e9
         if json {
             var out: [String: Any] = [
+                "benchmark": "infer",
                 "infer_images_per_s": rate,
+                "wall_s": total,
+                "conv_algorithm": convAlgorithm.rawValue,
+                "fault_rate": faults?.faultRate ?? 0,
+                // GEMMs are single-threaded OpenBLAS calls spread over `workers` (TrainerGEMMs).
+                "blas_threads_per_call": 1,
+                "workers": Parallel.threads,
                 "best_batch_images_per_s": best,
                 "batch": batch,
                 "batches": batches,
                 "width": spec.width,
-                "threads": MaskedGEMM.blasThreads,
                 "gemm_gflops": gflops,
                 "weights": weights ?? "random",
             ]
             if let rss { out["peak_rss_bytes"] = rss }
+            // As `bench train`: each phase's seconds summed over the timed passes.
+            out["phase_seconds"] = profile.seconds
             out["step_seconds_per_batch"] = profile.seconds.mapValues { $0 / Double(batches) }
             JSONOutput.print(out)
         } else {
-            print(String(format: "functional inference: %.1f images/s (best batch %.1f images/s), batch %d, width %g, %d threads, %.1f GFLOP/s",
-                         rate, best, batch, spec.width, MaskedGEMM.blasThreads, gflops))
+            print(String(format: "functional inference (%@): %.1f images/s (best batch %.1f images/s), batch %d, width %g, %d workers, %.1f GFLOP/s",
+                         convAlgorithm.rawValue, rate, best, batch, spec.width, Parallel.threads, gflops))
             if let rss { print(String(format: "peak RSS %.1f MiB", Double(rss) / 1_048_576)) }
             for (step, t) in profile.seconds.sorted(by: { $0.value > $1.value }) {
                 print(String(format: "  %-8@ %.1f ms per batch", step, 1000 * t / Double(batches)))

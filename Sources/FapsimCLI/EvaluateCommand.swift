@@ -50,8 +50,15 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Images per forward pass (default 128 functional, 1 array).")
     var batch: Int?
 
-    @Option(help: "Threads simulating the array (array engine; default: the array's own choice).")
+    @Option(help: "Threads clocking column strips of one array GEMM (array engine; default 1, see docs/performance.md).")
     var threads: Int?
+
+    @Option(help: "Array engine: batches simulated in parallel, one worker each (default: all cores); results are bit-identical for any count.")
+    var workers: Int?
+
+    @Option(name: .customLong("conv-algorithm"),
+            help: "Functional engine: gemm (im2col, the reference: the chip's arithmetic) or winograd (F(2x2, 3x3): faster, other roundings, for sweeps; see docs/performance.md).")
+    var convAlgorithm: ConvAlgorithm = .gemm
 
     @Flag(help: "Print a JSON summary on stdout.")
     var json = false
@@ -69,6 +76,11 @@ struct EvaluateCommand: ParsableCommand {
         do { _ = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: nil) } catch let e as FapsimError { throw ValidationError(e.message) }
         if let threads, threads <= 0 { throw ValidationError("--threads: expected a positive count, got \(threads)") }
         if let batch, batch <= 0 { throw ValidationError("--batch: expected a positive batch size, got \(batch)") }
+        if let workers, workers <= 0 { throw ValidationError("--workers: expected a positive count, got \(workers)") }
+        if workers != nil && engine != .array { throw ValidationError("--workers: only with --engine array (the functional engine spreads each GEMM over the cores itself)") }
+        if convAlgorithm == .winograd && engine != .functional {
+            throw ValidationError("--conv-algorithm winograd: only with --engine functional (the array computes every product on its PEs)")
+        }
     }
 
     func run() throws {
@@ -82,24 +94,25 @@ struct EvaluateCommand: ParsableCommand {
         let splits = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: limit)
         let test = try splits.loadValidation(directory: dataDir) ?? splits.loadTest(directory: dataDir)
 
-        let gemmEngine: any GEMMEngine
-        var arrayEngine: ArrayEngine?
-        switch engine {
-        case .functional:
-            gemmEngine = FunctionalEngine(chip: chipState)
-        case .array:
-            let a = try ArrayEngine(config: hw, chip: chipState, threads: threads)
-            arrayEngine = a
-            gemmEngine = a
-        }
-        let network = VGG11Network(parameters: params, engine: gemmEngine)
-        let stepTimes = profile ? ForwardProfile() : nil
-        network.profile = stepTimes
         let images = test.count
         let progress = ProgressLine("evaluate (\(engine.rawValue))", total: images, unit: "images", quiet: quiet)
+        let stepTimes = profile ? ForwardProfile() : nil
         let start = Date()
-        let result = try Evaluator.evaluate(network: network, data: test, batch: batch ?? (engine == .array ? 1 : 128),
-                                            progress: progress)
+        let result: EvaluationResult
+        var runs: [LayerRun] = []
+        switch engine {
+        case .functional:
+            let network = VGG11Network(parameters: params, engine: FunctionalEngine(chip: chipState), convolution: convAlgorithm)
+            network.profile = stepTimes
+            result = try Evaluator.evaluate(network: network, data: test, batch: batch ?? 128, progress: progress)
+        case .array:
+            // --profile times one network's steps: it needs the one-worker run.
+            let count = stepTimes != nil ? 1 : (workers ?? Parallel.threads)
+            let first = try ArrayEngine(config: hw, chip: chipState, threads: threads)
+            let engines = try [first] + (1..<max(1, count)).map { _ in try first.copy() }
+            (result, runs) = try Evaluator.evaluate(parameters: params, engines: engines, data: test, batch: batch ?? 1,
+                                                    progress: progress, profile: stepTimes)
+        }
         progress.finish()
         let wall = Date().timeIntervalSince(start)
         if let stepTimes {
@@ -107,7 +120,7 @@ struct EvaluateCommand: ParsableCommand {
                 .map { String(format: "%@ %.2fs", $0.key, $0.value) }.joined(separator: ", ")
             FileHandle.standardError.write(Data("steps: \(text); total \(String(format: "%.2fs", wall))\n".utf8))
         }
-        let layers = arrayEngine.map { Self.layerTotals($0.runs) } ?? []
+        let layers = engine == .array ? Self.layerTotals(runs) : []
         let totalCycles = layers.reduce(0) { $0 + $1.cycles }
 
         if json {
@@ -125,7 +138,9 @@ struct EvaluateCommand: ParsableCommand {
             ]
             if let faults { out["fault_map_checksum"] = faults.checksum }
             out.merge(chip.provenance) { a, _ in a }
-            if arrayEngine != nil {
+            if engine == .functional { out["conv_algorithm"] = convAlgorithm.rawValue }
+            if engine == .array {
+                out["workers"] = stepTimes != nil ? 1 : (workers ?? Parallel.threads)
                 out["config"] = hw.name
                 out["cycles"] = totalCycles
                 out["time_s_at_clock"] = hw.seconds(cycles: totalCycles)
@@ -146,7 +161,7 @@ struct EvaluateCommand: ParsableCommand {
             print("  " + padded + String(format: " %6.2f%% (%ld/%ld)", 100 * Double(result.perClassCorrect[i]) / Double(result.perClassTotal[i]),
                                          result.perClassCorrect[i], result.perClassTotal[i]))
         }
-        if arrayEngine != nil {
+        if engine == .array {
             print("array cycles on \(hw.name) (\(hw.rows)x\(hw.cols), \(hw.weightLoad.rawValue)):")
             for l in layers {
                 print("  \(l.layer.padding(toLength: 12, withPad: " ", startingAt: 0)) M=\(l.m) K=\(l.k) N=\(l.n) cycles=\(l.cycles)")

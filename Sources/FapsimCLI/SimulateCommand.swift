@@ -52,8 +52,15 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "A:B: only the GEMM's clock edges A <= t < B (must lie in the fold).")
     var cycles: String?
 
-    @Option(help: "Threads simulating the array (default: the array's own choice; the VCD layer runs on one).")
+    @Option(help: "Threads clocking column strips of one GEMM (default 1; the VCD layer runs on one; see docs/performance.md).")
     var threads: Int?
+
+    @Option(help: "Batches simulated in parallel, one worker each (default: all cores); the trace is bit-identical for any count.")
+    var workers: Int?
+
+    @Flag(name: .customLong("step-every-pe"),
+          help: ArgumentHelp("Step every PE on every edge (no idle skipping): the same trace, slower; for measuring.", visibility: .hidden))
+    var stepEveryPE = false
 
     @Flag(help: "Overwrite existing trace and VCD files.")
     var force = false
@@ -68,6 +75,7 @@ struct SimulateCommand: ParsableCommand {
         if images <= 0 { throw ValidationError("--images: expected a positive number of images, got \(images)") }
         if batch <= 0 { throw ValidationError("--batch: expected a positive batch size, got \(batch)") }
         if let threads, threads <= 0 { throw ValidationError("--threads: expected a positive count, got \(threads)") }
+        if let workers, workers <= 0 { throw ValidationError("--workers: expected a positive count, got \(workers)") }
         if (trace as NSString).pathExtension.lowercased() == "h5" {
             throw ValidationError("--trace \(trace): give the CSV path (e.g. trace.csv); the .h5 results file is written beside it")
         }
@@ -105,6 +113,7 @@ struct SimulateCommand: ParsableCommand {
             throw FapsimError("--images \(images): the test split has only \(test.count) images")
         }
         let engine = try ArrayEngine(config: hw, chip: chipState, threads: threads)
+        engine.stepEveryPE = stepEveryPE
         var recorder: WaveformRecorder?
         var vcdTemp: String?
         if let vcd, let layer, let window {
@@ -128,11 +137,14 @@ struct SimulateCommand: ParsableCommand {
             }
         }
 
-        let network = VGG11Network(parameters: params, engine: engine)
+        // Extra workers take later batches; the first engine, the only one with
+        // the VCD observer, always runs batch 0.
+        let engines = try [engine] + (1..<max(1, workers ?? Parallel.threads)).map { _ in try engine.copy() }
         let progress = ProgressLine("simulate on \(hw.name)", total: images, unit: "images", quiet: quiet)
         let start = Date()
+        var runs: [LayerRun] = []
         do {
-            _ = try Evaluator.evaluate(network: network, data: test, batch: batch, progress: progress)
+            (_, runs) = try Evaluator.evaluate(parameters: params, engines: engines, data: test, batch: batch, progress: progress)
             try recorder?.finish()
         } catch {
             if let vcdTemp { unlink(vcdTemp) }
@@ -146,7 +158,7 @@ struct SimulateCommand: ParsableCommand {
             }
         }
 
-        let result = CycleTrace(runs: engine.runs, config: hw)
+        let result = CycleTrace(runs: runs, config: hw)
         var attrs: [String: AttributeValue] = [
             "config": .string(hw.name), "rows": .int(Int64(hw.rows)), "cols": .int(Int64(hw.cols)),
             "weight_load": .string(hw.weightLoad.rawValue), "clock_mhz": .double(hw.clockMHz),
@@ -163,6 +175,7 @@ struct SimulateCommand: ParsableCommand {
         if json {
             var out: [String: Any] = [
                 "config": hw.name, "images": images, "batch": batch, "wall_s": wall,
+                "workers": min(engines.count, (images + batch - 1) / batch),
                 "total_cycles": t.totalCycles, "macs_performed": t.macsPerformed, "macs_bypassed": t.macsBypassed,
                 "time_s_at_clock": t.timeSeconds, "fault_rate": faults?.faultRate ?? 0, "trace": trace, "trace_h5": h5,
                 "layers": result.layers.map { r -> [String: Any] in

@@ -27,6 +27,9 @@ public final class ArrayEngine: GEMMEngine {
     public let chip: ChipDescription
     /// Worker threads the array simulation may use (nil = the array's default).
     public let threads: Int?
+    /// Steps every PE on every edge (no idle skipping): same results, for
+    /// measuring what skipping saves.
+    public var stepEveryPE = false
     /// One record per GEMM executed, in execution order (a layer run on several
     /// batches appears once per batch).
     public private(set) var runs: [LayerRun] = []
@@ -64,7 +67,8 @@ public final class ArrayEngine: GEMMEngine {
         let w = Array(UnsafeBufferPointer(start: weights, count: k * n))
         let mapping = chip.mapping(layer: layer, k: k, n: n, rows: config.rows, cols: config.cols)
         let result = try ArrayGEMM.run(config: config, faults: chip.faults, a: a, m: m, k: k, w: w, n: n,
-                                       mapping: mapping, threads: threads, observer: observerForLayer?(layer))
+                                       mapping: mapping, threads: threads, observer: observerForLayer?(layer),
+                                       stepEveryPE: stepEveryPE)
         result.output.withUnsafeBufferPointer { o in
             Layout.transpose(src: o.baseAddress!, rows: m, cols: n, dst: out)
         }
@@ -73,8 +77,43 @@ public final class ArrayEngine: GEMMEngine {
         onLayer?(record)
     }
 
+    /// Another engine for the same chip, config and threads (no observer, no
+    /// records): what a second evaluation worker runs on.
+    public func copy() throws -> ArrayEngine {
+        let engine = try ArrayEngine(config: config, chip: chip, threads: threads)
+        engine.stepEveryPE = stepEveryPE
+        return engine
+    }
+
     /// Total cycles of every GEMM run so far.
     public var totalCycles: Int { runs.reduce(0) { $0 + $1.stats.cycles } }
 
     public func resetRuns() { runs.removeAll() }
+}
+
+extension Evaluator {
+    /// Evaluation on the register-level array with one worker per engine (each
+    /// engine a copy of the same chip and config): whole batches run in parallel,
+    /// each simulated exactly as on one worker, so predictions and cycle records
+    /// are bit-identical to a one-worker run. Returns the result and every GEMM's
+    /// record in batch order, as one engine would have recorded them.
+    /// Batch 0 runs on `engines[0]`, so an observer given only to that engine
+    /// sees the first batch, as with one worker.
+    public static func evaluate(parameters: VGG11Parameters, engines: [ArrayEngine], data: CIFAR10Set, limit: Int? = nil,
+                                batch: Int, progress: ProgressLine? = nil,
+                                profile: ForwardProfile? = nil) throws -> (EvaluationResult, [LayerRun]) {
+        precondition(!engines.isEmpty && (profile == nil || engines.count == 1), "a step profile times one worker")
+        let networks = engines.map { VGG11Network(parameters: parameters, engine: $0) }
+        networks[0].profile = profile
+        let lock = NSLock()
+        nonisolated(unsafe) var perBatch: [Int: [LayerRun]] = [:]
+        nonisolated(unsafe) let engines = engines
+        let result = try evaluate(networks: networks, data: data, limit: limit, batch: batch, progress: progress) { w, index in
+            let runs = engines[w].runs
+            engines[w].resetRuns()
+            lock.lock(); defer { lock.unlock() }
+            perBatch[index] = runs
+        }
+        return (result, perBatch.keys.sorted().flatMap { perBatch[$0]! })
+    }
 }

@@ -46,8 +46,20 @@ public final class FunctionalEngine: GEMMEngine {
         return w
     }
 
+    /// The trainer's way (`TrainerGEMMs`): two single-threaded OpenBLAS calls on
+    /// the two halves of the output's columns, on fapsim's own workers. With
+    /// OpenBLAS threading its own calls, its spinning worker slowed the im2col,
+    /// BN and pooling passes between GEMMs; and the split is fixed, so the bits
+    /// do not depend on the core count.
     public func gemm(layer: String, weights: UnsafePointer<Float>, k: Int, n: Int,
                      columns at: UnsafePointer<Float>, m: Int, out: UnsafeMutablePointer<Float>) throws {
-        Conv2D.gemm(weights: weights, k: k, n: n, columns: at, m: m, out: out)
+        Self.product(weights: weights, k: k, n: n, columns: at, m: m, out: out)
+    }
+
+    /// The functional engine's GEMM, Out^T[N][M] = W^T x At as `Conv2D.gemm`, for
+    /// code that must reproduce the engine's bits (the tests' reference forward).
+    public static func product(weights: UnsafePointer<Float>, k: Int, n: Int, columns at: UnsafePointer<Float>, m: Int,
+                               out: UnsafeMutablePointer<Float>) {
+        TrainerGEMMs.sgemm(m: n, n: m, k: k, a: weights, lda: n, transA: true, b: at, ldb: m, c: out, ldc: m)
     }
 }

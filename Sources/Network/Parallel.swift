@@ -1,9 +1,10 @@
 import Foundation
 
 /// Splits elementwise layer work (im2col, BN, pooling, the Winograd transforms)
-/// and the trainer's independent GEMMs (`TrainerGEMMs`) over the machine's
-/// cores. Inference leaves its GEMMs to OpenBLAS's own threads; training does
-/// not, because OpenBLAS's spinning worker then slows these loops down.
+/// and the independent single-threaded GEMMs of training and functional
+/// inference (`TrainerGEMMs`) over the machine's cores. Neither leaves its
+/// GEMMs to OpenBLAS's own threads, because OpenBLAS's spinning worker then
+/// slows these loops down.
 public enum Parallel {
     /// Worker count for the elementwise loops and the trainer's GEMMs:
     /// $FAPSIM_THREADS when set to a positive number (e.g. a batch job's CPU

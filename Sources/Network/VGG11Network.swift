@@ -10,6 +10,11 @@ public final class VGG11Network {
     public let spec: VGG11Spec
     public let parameters: VGG11Parameters
     public let engine: any GEMMEngine
+    /// How the 3x3 convolutions are computed. `.gemm` (im2col + the engine's
+    /// GEMM) is the reference, the chip's own arithmetic; `.winograd`
+    /// (F(2x2, 3x3) on the engine-prepared weights, the trainer's routine) is
+    /// 2.25x fewer multiplies with other roundings, for the functional engine only.
+    public let convolution: ConvAlgorithm
     /// When set, forward passes add their per-step wall time to it.
     public var profile: ForwardProfile?
 
@@ -22,12 +27,20 @@ public final class VGG11Network {
     private var ping: UnsafeMutablePointer<Float>?
     private var pong: UnsafeMutablePointer<Float>?
     private var cols: UnsafeMutablePointer<Float>?
+    /// Winograd only: transformed weights U and the transformed-domain output M
+    /// (the transformed input V reuses `cols`, which is larger).
+    private var winogradU: UnsafeMutablePointer<Float>?
+    private var winogradM: UnsafeMutablePointer<Float>?
     private var capacityBatch = 0
 
-    public init(parameters: VGG11Parameters, engine: any GEMMEngine) {
+    public init(parameters: VGG11Parameters, engine: any GEMMEngine, convolution: ConvAlgorithm = .gemm) {
         self.spec = parameters.spec
         self.parameters = parameters
         self.engine = engine
+        self.convolution = convolution
+        // The array computes every GEMM on its PEs; a Winograd forward would skip them.
+        precondition(convolution == .gemm || engine is FunctionalEngine,
+                     "Winograd convolutions run on the functional engine only")
         // VGG11Parameters.load and .random fill every layer of the spec; a
         // hand-built parameter set must too (checked here, not per batch).
         func gemm(_ layer: GEMMLayer) -> GEMMParameters {
@@ -60,34 +73,44 @@ public final class VGG11Network {
         ping?.deallocate()
         pong?.deallocate()
         cols?.deallocate()
+        winogradU?.deallocate()
+        winogradM?.deallocate()
     }
 
     /// Float counts of the largest activation and im2col matrix for `batch` images.
-    private func bufferSizes(batch: Int) -> (activation: Int, columns: Int) {
+    private func bufferSizes(batch: Int) -> (activation: Int, columns: Int, winogradU: Int, winogradM: Int) {
         var act = spec.inputChannels * spec.inputSize * spec.inputSize * batch
-        var colsMax = 0
+        var colsMax = 0, uMax = 0, mMax = 0
         for layer in spec.layers {
             switch layer {
             case .conv(let c):
                 let m = c.height * c.width * batch
                 act = max(act, c.outChannels * m, c.inChannels * m)
                 colsMax = max(colsMax, c.k * m)
+                if convolution.usesWinograd(c) {
+                    colsMax = max(colsMax, WinogradConv.inputTransformCount(c, batch: batch))
+                    uMax = max(uMax, WinogradConv.weightTransformCount(c))
+                    mMax = max(mMax, WinogradConv.outputTransformCount(c, batch: batch))
+                }
             case .linear(let l):
                 act = max(act, l.inFeatures * batch, l.outFeatures * batch)
             default:
                 break
             }
         }
-        return (act, colsMax)
+        return (act, colsMax, uMax, mMax)
     }
 
     private func reserve(batch: Int) {
         guard batch > capacityBatch else { return }
         ping?.deallocate(); pong?.deallocate(); cols?.deallocate()
+        winogradU?.deallocate(); winogradM?.deallocate()
         let s = bufferSizes(batch: batch)
         ping = .allocate(capacity: s.activation)
         pong = .allocate(capacity: s.activation)
         cols = .allocate(capacity: max(1, s.columns))
+        winogradU = .allocate(capacity: max(1, s.winogradU))
+        winogradM = .allocate(capacity: max(1, s.winogradM))
         capacityBatch = batch
     }
 
@@ -104,6 +127,16 @@ public final class VGG11Network {
         var i = 0
         while i < layers.count {
             switch layers[i] {
+            case .conv(let c) where convolution.usesWinograd(c):
+                step("winograd") {
+                    engineWeights[c.name]!.withUnsafeBufferPointer { w in
+                        WinogradConv.forward(input: cur, weights: w.baseAddress!, batch: batch, spec: c, u: winogradU!,
+                                             v: colsBuf, m: winogradM!, out: other)
+                    }
+                }
+                swap(&cur, &other)
+                channels = c.outChannels
+                i += finishConv(c, data: cur, count: batch * height * width, at: i)
             case .conv(let c):
                 let m = batch * height * width
                 step("im2col") {
@@ -118,17 +151,7 @@ public final class VGG11Network {
                 }
                 swap(&cur, &other)
                 channels = c.outChannels
-                if let affine = convAffine[c.name] {
-                    // conv bias + BN (+ the ReLU right after, if any) in one pass.
-                    var relu = false
-                    if i + 2 < layers.count, case .relu = layers[i + 2] { relu = true }
-                    step("bn_relu") { applyAffine(cur, channels: channels, count: m, affine, relu: relu) }
-                    i += relu ? 2 : 1
-                } else {
-                    parameters.gemm[c.name]!.bias.withUnsafeBufferPointer {
-                        Conv2D.addBias(cur, channels: channels, count: m, bias: $0.baseAddress!)
-                    }
-                }
+                i += finishConv(c, data: cur, count: m, at: i)
             case .batchNorm(let b):
                 applyAffine(cur, channels: channels, count: batch * height * width, bnAffine[b.name]!, relu: false)
             case .relu:
@@ -172,6 +195,22 @@ public final class VGG11Network {
             }
         }
         return logits
+    }
+
+    /// After conv `c` (layer `i`): its bias, or bias + BN (+ the ReLU right
+    /// after, if any) in one pass. Returns the layers it consumed beyond the conv.
+    private func finishConv(_ c: ConvSpec, data: UnsafeMutablePointer<Float>, count: Int, at i: Int) -> Int {
+        let layers = spec.layers
+        if let affine = convAffine[c.name] {
+            var relu = false
+            if i + 2 < layers.count, case .relu = layers[i + 2] { relu = true }
+            step("bn_relu") { applyAffine(data, channels: c.outChannels, count: count, affine, relu: relu) }
+            return relu ? 2 : 1
+        }
+        parameters.gemm[c.name]!.bias.withUnsafeBufferPointer {
+            Conv2D.addBias(data, channels: c.outChannels, count: count, bias: $0.baseAddress!)
+        }
+        return 0
     }
 
     @inline(__always) private func step<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {

@@ -14,22 +14,26 @@ public struct GEMMRun: Sendable {
 /// K folds. The GEMM ends on the edge that captures its last output; nothing in
 /// the cycle count comes from a formula.
 public enum ArrayGEMM {
-    /// Float32 datapath: Out[M x N] = A[M x K] x W[K x N], row-major. `mapping`
+    /// Float32 datapath: Out[M x N] = A[M x K] x W[K x N], row-major. `stepEveryPE`
+    /// turns idle skipping (`IdleSkipping`) off, for measuring what it saves: the
+    /// results are the same. `mapping`
     /// (nil: the default one) says which PE holds each weight: the feeder, the
     /// weight chain and the accumulators address A, W and Out through it, so A, W
     /// and Out stay in channel order whatever the mapping.
     public static func run(config: HardwareConfig, faults: FaultMap?, a: [Float], m: Int, k: Int,
                            w: [Float], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault? = nil,
-                           threads: Int? = nil, stripWidth: Int? = nil, observer: ArrayObserver? = nil) throws -> GEMMRun {
+                           threads: Int? = nil, stripWidth: Int? = nil, observer: ArrayObserver? = nil,
+                           stepEveryPE: Bool = false) throws -> GEMMRun {
         try run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping, stuckAt: stuckAt,
-                threads: threads, stripWidth: stripWidth, observer: observer, streamTailAdjust: 0)
+                threads: threads, stripWidth: stripWidth, observer: observer, streamTailAdjust: 0, skipIdle: !stepEveryPE)
     }
 
     /// `streamTailAdjust` (tests only) shortens every fold's stream, to show what
-    /// the controller's fold boundary protects.
+    /// the controller's fold boundary protects. `skipIdle` false (tests only)
+    /// steps every PE on every edge, the reference idle skipping is checked against.
     static func run(config: HardwareConfig, faults: FaultMap?, a: [Float], m: Int, k: Int,
                     w: [Float], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault?, threads: Int?,
-                    stripWidth: Int?, observer: ArrayObserver?, streamTailAdjust: Int) throws -> GEMMRun {
+                    stripWidth: Int?, observer: ArrayObserver?, streamTailAdjust: Int, skipIdle: Bool = true) throws -> GEMMRun {
         let plan = try check(config: config, faults: faults, aCount: a.count, m: m, k: k, wCount: w.count, n: n,
                              mapping: mapping, stuckAt: stuckAt)
         guard w.allSatisfy(\.isFinite) else {
@@ -37,7 +41,7 @@ public enum ArrayGEMM {
         }
         let (out, stats) = simulate(Float32PE.self, config: config, plan: plan, faults: faults, a: a, w: w,
                                     stuckAt: stuckAt, threads: threads, stripWidth: stripWidth, observer: observer,
-                                    streamTailAdjust: streamTailAdjust)
+                                    streamTailAdjust: streamTailAdjust, skipIdle: skipIdle)
         return GEMMRun(output: out, stats: stats)
     }
 
@@ -46,11 +50,19 @@ public enum ArrayGEMM {
                                w: [Int8], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault? = nil,
                                threads: Int? = nil, stripWidth: Int? = nil,
                                observer: ArrayObserver? = nil) throws -> (output: [Int32], stats: GEMMStats) {
+        try runInt8(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping, stuckAt: stuckAt,
+                    threads: threads, stripWidth: stripWidth, observer: observer, skipIdle: true)
+    }
+
+    static func runInt8(config: HardwareConfig, faults: FaultMap?, a: [Int8], m: Int, k: Int,
+                        w: [Int8], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault? = nil,
+                        threads: Int? = nil, stripWidth: Int? = nil,
+                        observer: ArrayObserver? = nil, skipIdle: Bool) throws -> (output: [Int32], stats: GEMMStats) {
         let plan = try check(config: config, faults: faults, aCount: a.count, m: m, k: k, wCount: w.count, n: n,
                              mapping: mapping, stuckAt: stuckAt)
         return simulate(Int8PE.self, config: config, plan: plan, faults: faults, a: a.map(Int32.init),
                         w: w.map(Int32.init), stuckAt: stuckAt, threads: threads, stripWidth: stripWidth, observer: observer,
-                        streamTailAdjust: 0)
+                        streamTailAdjust: 0, skipIdle: skipIdle)
     }
 
     /// Validates the operands and returns the GEMM's fold plan under `mapping`.
@@ -69,12 +81,12 @@ public enum ArrayGEMM {
         return try mapping.map { try FoldPlan(config: config, m: m, mapping: $0) } ?? FoldPlan(config: config, m: m, k: k, n: n)
     }
 
-    /// Threads used when the caller does not say: one. Measured on VGG11's
-    /// 512->512 layer on 256x256 (2-core machine, idle): one thread clocks 1.7e9
-    /// PE-cycles/s, while two threads on two strips with a ring handoff reached only
-    /// 0.2-0.9e9 even with cache-line-aligned strips (two independent one-thread
-    /// processes each keep 1.7e9). Until that is understood, the second core is
-    /// better used by a second simulation; `threads:` still selects more.
+    /// Threads used when the caller does not say: one. Column strips on two
+    /// threads were slower than one thread (0.2-0.9e9 against 1.7e9 PE-cycles/s
+    /// stepping every PE; cause not found, docs/performance.md), and strips step
+    /// every PE: idle skipping needs the whole row in one strip. The second core
+    /// is used by a second simulation instead (batch workers of `evaluate
+    /// --engine array` and `simulate`); `threads:` still selects strips.
     static func defaultThreads(rows: Int, cols: Int) -> Int { 1 }
 
     // Columns per strip (`stripWidth`, default: one strip per thread). A thread
@@ -87,7 +99,7 @@ public enum ArrayGEMM {
 
     static func simulate<A: PEArithmetic>(_: A.Type, config: HardwareConfig, plan: FoldPlan, faults: FaultMap?, a: [A.Lane],
                                           w: [A.Lane], stuckAt: StuckAtFault?, threads: Int?, stripWidth: Int?,
-                                          observer: ArrayObserver?, streamTailAdjust: Int) -> ([A.Lane], GEMMStats) {
+                                          observer: ArrayObserver?, streamTailAdjust: Int, skipIdle: Bool) -> ([A.Lane], GEMMStats) {
         let m = plan.m, k = plan.k, n = plan.n
         let array = PEArray<A>(rows: config.rows, cols: config.cols, faults: faults, stuckAt: stuckAt)
         var acc = [A.Lane](repeating: A.zero, count: m * n)
@@ -113,7 +125,8 @@ public enum ArrayGEMM {
                         nonisolated(unsafe) let resultsBase = res.baseAddress!
                         let shared = StripShared(plan: plan, policy: config.weightLoad, array: array, a: ap, w: wp, acc: accp,
                                                  progress: progress, handoffs: handoffs, observer: observer,
-                                                 streamTailAdjust: streamTailAdjust)
+                                                 streamTailAdjust: streamTailAdjust,
+                                                 skipIdle: skipIdle && nStrips == 1 && stuckAt == nil)
                         // Thread t clocks strips [first, last) in blocks of edges, left to right.
                         let work: @Sendable (Int) -> Void = { t in
                             let first = nStrips * t / nThreads, last = nStrips * (t + 1) / nThreads
@@ -184,6 +197,9 @@ struct StripShared<A: PEArithmetic>: @unchecked Sendable {
     let handoffs: [SliceHandoff<A.Lane>]
     let observer: ArrayObserver?
     let streamTailAdjust: Int
+    /// Step only the PEs whose registers can change (`IdleSkipping`): one strip,
+    /// no stuck-at fault.
+    let skipIdle: Bool
 }
 
 /// One column strip of the array, clocked edge by edge and resumable, so a thread
@@ -213,6 +229,9 @@ final class StripRunner<A: PEArithmetic> {
     private var lastFeedFold = -1
     private var finishedAt = -1
     private(set) var stopped = false
+    /// Idle skipping: the columns each row computes on the next edge, and what
+    /// the last edge changed (nil: every PE is stepped).
+    private var skipping: IdleSkipping?
 
     init(shared: StripShared<A>, index: Int, j0: Int, j1: Int, strips: Int) {
         self.shared = shared
@@ -235,6 +254,7 @@ final class StripRunner<A: PEArithmetic> {
         feedValid.initialize(repeating: 0, count: plan.rows)
         weightIn.initialize(repeating: A.zero, count: plan.cols)
         weightValidIn.initialize(repeating: 0, count: plan.cols)
+        if shared.skipIdle { skipping = IdleSkipping(rows: plan.rows, cols: plan.cols) }
         colFold = [Int](repeating: 0, count: j1 - j0)
         colRow = [Int](repeating: 0, count: j1 - j0)
         for j in j0..<j1 {
@@ -303,6 +323,7 @@ final class StripRunner<A: PEArithmetic> {
             // 2. What enters the strip from the left: the feeder (row i gets item
             //    tau - i of the streaming fold), or the left strip's edge column.
             var leftIn = UnsafePointer(feed), leftValid = UnsafePointer(feedValid)
+            var feederDrove = false
             if let left, let producer {
                 let e = edge
                 waitUntil { producer.completed.load(ordering: .acquiring) >= e }
@@ -312,23 +333,43 @@ final class StripRunner<A: PEArithmetic> {
                 }
             } else if c.streamFold >= 0 {
                 let fold = plan.folds[c.streamFold]
+                let changed = skipping?.feedChanged
                 for i in 0..<rows {
                     let item = c.tau - i
+                    let value: A.Lane, valid: UInt8
                     if i < fold.rowsUsed && item >= 0 && item < m {
-                        feed[i] = a[item * k + kAt[fold.k0 + i]]
-                        feedValid[i] = 0xFF
+                        value = a[item * k + kAt[fold.k0 + i]]
+                        valid = 0xFF
                     } else {
-                        feed[i] = A.zero
-                        feedValid[i] = 0
+                        value = A.zero
+                        valid = 0
                     }
+                    // A valid feed is a MAC even when it repeats the last value.
+                    changed?[i] = valid != 0 || A.bits(value) != A.bits(feed[i]) || valid != feedValid[i]
+                    feed[i] = value
+                    feedValid[i] = valid
                 }
+                feederDrove = true
                 lastFeedFold = c.streamFold
             } else if lastFeedFold != -2 {
-                for i in 0..<rows { feed[i] = A.zero; feedValid[i] = 0 }
+                let changed = skipping?.feedChanged
+                for i in 0..<rows {
+                    changed?[i] = A.bits(feed[i]) != A.bits(A.zero) || feedValid[i] != 0
+                    feed[i] = A.zero; feedValid[i] = 0
+                }
+                feederDrove = true
                 lastFeedFold = -2
             }
-            // 3. Clock the datapath.
-            let (performed, bypassed) = array.stepDatapath(j0: j0, j1: j1, parity: parity, leftIn: leftIn, leftValid: leftValid)
+            // 3. Clock the datapath (with idle skipping, only the PEs that can change).
+            let performed: Int, bypassed: Int
+            if let skipping {
+                // Column 0 of the rows whose feeder value changed on this edge.
+                skipping.planEdge(feederDrove: feederDrove)
+                (performed, bypassed) = array.stepDatapath(j0: j0, j1: j1, parity: parity, leftIn: leftIn, leftValid: leftValid,
+                                                           window: skipping.window, activity: skipping.activity)
+            } else {
+                (performed, bypassed) = array.stepDatapath(j0: j0, j1: j1, parity: parity, leftIn: leftIn, leftValid: leftValid)
+            }
             if c.streamFold >= 0 {
                 folds[c.streamFold].macsPerformed += performed
                 folds[c.streamFold].macsBypassed += bypassed
@@ -405,5 +446,78 @@ final class StripRunner<A: PEArithmetic> {
             }
         }
         return e
+    }
+}
+
+/// Skipping what cannot change. A PE's next registers are a function of its
+/// inputs alone (the left neighbour's activation and valid bit, or the feeder's
+/// at column 0; the partial sum and valid bit above; its own weight, which only
+/// matters when its activation input is valid; its bypass bit, which is fixed),
+/// never of its own registers. So a PE whose inputs did not change on the last
+/// edge takes the values it already holds; and when it also did not change on
+/// the last edge, both activation planes already hold them. Outside the stream's
+/// diagonal wavefront, in unused rows and columns of partial folds, and during
+/// weight loads, nearly every PE is such a PE.
+///
+/// Per row, the edge's window is the smallest column range holding every PE that
+/// may change: those that changed on the last edge (so both planes get the new
+/// values), their right neighbours (activations move right), the PEs below the
+/// last edge's changes in the row above (partial sums move down), the PEs right
+/// of a valid activation (a weight or valid bit may meet it: they multiply, and
+/// their MACs are counted), and column 0 where the feed is valid or changed. Everything
+/// outside is left as it is: registers, statistics, observers and VCDs are those
+/// of stepping every PE (`IdleSkippingTests` compares every register on every edge).
+final class IdleSkipping {
+    let rows: Int
+    let cols: Int
+    /// Per row [lo, hi): the columns the next edge computes.
+    let window: UnsafeMutablePointer<Int>
+    /// Per row, written by `PEArray.stepDatapath`: changed [lo, hi), valid [lo, hi).
+    let activity: UnsafeMutablePointer<Int>
+    /// Per row, set by the feeder on the edges it drives: whether column 0 must be
+    /// stepped (its feed is valid, or its value or valid bit differs from the last edge's).
+    let feedChanged: UnsafeMutablePointer<Bool>
+    private var first = true
+
+    init(rows: Int, cols: Int) {
+        self.rows = rows
+        self.cols = cols
+        window = .allocate(capacity: 2 * rows)
+        activity = .allocate(capacity: 4 * rows)
+        activity.initialize(repeating: 0, count: 4 * rows)
+        feedChanged = .allocate(capacity: rows)
+        feedChanged.initialize(repeating: false, count: rows)
+        // The first edge steps every PE (nothing is known yet about the registers).
+        for i in 0..<rows { window[2 * i] = 0; window[2 * i + 1] = cols }
+    }
+
+    deinit {
+        window.deallocate()
+        activity.deallocate()
+        feedChanged.deallocate()
+    }
+
+    /// Sets the window of the coming edge from the last edge's activity and, when
+    /// the feeder drove this edge, from which rows' feeder values changed.
+    @inline(__always)
+    func planEdge(feederDrove: Bool) {
+        if first {
+            first = false
+            return
+        }
+        for i in 0..<rows {
+            var lo = Int.max, hi = Int.min
+            let changedLo = activity[4 * i], changedHi = activity[4 * i + 1]
+            if changedLo < changedHi { lo = changedLo; hi = changedHi + 1 }
+            let validLo = activity[4 * i + 2], validHi = activity[4 * i + 3]
+            if validLo < validHi { lo = min(lo, validLo + 1); hi = max(hi, validHi + 1) }
+            if i > 0 {
+                let aboveLo = activity[4 * (i - 1)], aboveHi = activity[4 * (i - 1) + 1]
+                if aboveLo < aboveHi { lo = min(lo, aboveLo); hi = max(hi, aboveHi) }
+            }
+            if feederDrove && feedChanged[i] { lo = 0; hi = max(hi, 1) }
+            window[2 * i] = lo == Int.max ? 0 : lo
+            window[2 * i + 1] = lo == Int.max ? 0 : min(cols, hi)
+        }
     }
 }

@@ -10,6 +10,8 @@ public protocol PEArithmetic {
     /// (a true select, so -0, NaN payloads and stuck bits pass through as a mux would).
     static func mac(_ p: Lane, _ w: Lane, _ a: Lane, _ mask: UInt32) -> Lane
     static func bits(_ x: Lane) -> UInt32
+    /// `bits` on eight lanes (register comparisons for idle skipping).
+    static func bits8(_ x: SIMD8<Lane>) -> SIMD8<UInt32>
     static func lane(bits: UInt32) -> Lane
     static func add(_ x: Lane, _ y: Lane) -> Lane
     static func double(_ x: Lane) -> Double
@@ -25,6 +27,7 @@ public enum Float32PE: PEArithmetic {
         return unsafeBitCast((sum & mask) | (pass & ~mask), to: SIMD8<Float>.self)
     }
     @inline(__always) public static func bits(_ x: Float) -> UInt32 { x.bitPattern }
+    @inline(__always) public static func bits8(_ x: SIMD8<Float>) -> SIMD8<UInt32> { unsafeBitCast(x, to: SIMD8<UInt32>.self) }
     @inline(__always) public static func lane(bits: UInt32) -> Float { Float(bitPattern: bits) }
     @inline(__always) public static func add(_ x: Float, _ y: Float) -> Float { x + y }
     @inline(__always) public static func double(_ x: Float) -> Double { Double(x) }
@@ -40,6 +43,7 @@ public enum Int8PE: PEArithmetic {
         return unsafeBitCast((sum & mask) | (pass & ~mask), to: SIMD8<Int32>.self)
     }
     @inline(__always) public static func bits(_ x: Int32) -> UInt32 { UInt32(bitPattern: x) }
+    @inline(__always) public static func bits8(_ x: SIMD8<Int32>) -> SIMD8<UInt32> { unsafeBitCast(x, to: SIMD8<UInt32>.self) }
     @inline(__always) public static func lane(bits: UInt32) -> Int32 { Int32(bitPattern: bits) }
     @inline(__always) public static func add(_ x: Int32, _ y: Int32) -> Int32 { x &+ y }
     @inline(__always) public static func double(_ x: Int32) -> Double { Double(x) }

@@ -64,9 +64,17 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
     /// `leftIn`/`leftValid` are, per row, what enters column j0 from the left: the
     /// feeder's values for the slice at column 0, otherwise the pre-edge activation
     /// registers of column j0 - 1 (handed over by the neighbouring slice).
+    ///
+    /// `window` (nil: every PE) limits row i to columns [window[2i], window[2i+1]):
+    /// the caller promises that every PE left out would take the values it already
+    /// holds, in both activation planes (`IdleSkipping`). `activity` (nil: not
+    /// tracked), per computed row, receives 4 column bounds: the [lo, hi) of the
+    /// PEs whose registers changed on this edge, and of those whose activation is
+    /// now valid (empty: lo >= hi), in blocks of 8 (a superset is always safe).
     @inline(__always)
     func stepDatapath(j0: Int, j1: Int, parity: Int, leftIn feed: UnsafePointer<A.Lane>,
-                      leftValid feedValid: UnsafePointer<UInt8>) -> (Int, Int) {
+                      leftValid feedValid: UnsafePointer<UInt8>, window: UnsafePointer<Int>? = nil,
+                      activity: UnsafeMutablePointer<Int>? = nil) -> (Int, Int) {
         let aOld = parity == 0 ? act.0 : act.1
         let aNew = parity == 0 ? act.1 : act.0
         let avOld = parity == 0 ? actValid.0 : actValid.1
@@ -75,8 +83,20 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
         var totalPerformed = 0
         var totalBypassed = 0
         let one = SIMD8<UInt32>(repeating: 1)
+        let track = activity != nil
         var i = rows - 1
         while i >= 0 {
+            let lo = window.map { max(j0, $0[2 * i]) } ?? j0
+            let hi = window.map { min(j1, $0[2 * i + 1]) } ?? j1
+            var changedLo = Int.max, changedHi = Int.min, validLo = Int.max, validHi = Int.min
+            let row = i
+            defer {
+                if let activity {
+                    activity[4 * row] = changedLo; activity[4 * row + 1] = changedHi
+                    activity[4 * row + 2] = validLo; activity[4 * row + 3] = validHi
+                }
+            }
+            if lo >= hi { i -= 1; continue }
             let base = i * c
             var performed = 0, bypassed = 0
             // One PE in scalar form: column j0 takes the strip's left input, the
@@ -85,27 +105,47 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
                 let x = base + j
                 let v = av & wv[x], mm = v & notBypass[x]
                 let pIn = i == 0 ? A.zero : p[x - c]
-                p[x] = A.mac(pIn, w[x], a, widen(mm))
-                pv[x] = i == 0 ? v : pv[x - c]
+                let pNew = A.mac(pIn, w[x], a, widen(mm))
+                let pvNew = i == 0 ? v : pv[x - c]
+                if track {
+                    if A.bits(pNew) != A.bits(p[x]) || pvNew != pv[x] || A.bits(a) != A.bits(aOld[x]) || v != avOld[x] {
+                        changedLo = min(changedLo, j); changedHi = max(changedHi, j + 1)
+                    }
+                    if v != 0 { validLo = min(validLo, j); validHi = max(validHi, j + 1) }
+                }
+                p[x] = pNew
+                pv[x] = pvNew
                 aNew[x] = a
                 avNew[x] = v
                 performed += Int(mm & 1)
                 bypassed += Int(v & ~notBypass[x] & 1)
             }
-            scalarPE(j0, a: feed[i], av: feedValid[i])
-            var j = j0 + 1
+            var j = lo
+            if j == j0 {
+                scalarPE(j0, a: feed[i], av: feedValid[i])
+                j += 1
+            }
             if i > 0 {
                 // Eight PEs at a time; the activation loads are the left neighbours'
                 // registers, one lane to the left of the PEs they feed.
                 let above = base - c
                 var perf8 = SIMD8<UInt32>(repeating: 0), byp8 = SIMD8<UInt32>(repeating: 0)
-                while j + 8 <= j1 {
+                while j + 8 <= hi {
                     let x = base + j
                     let a = load8(aOld + x - 1)
                     let v = load8(avOld + x - 1) & load8(wv + x), nb = load8(notBypass + x)
                     let mm = widen8(v & nb), bm = widen8(v & ~nb)
-                    store8(A.mac8(load8(p + above + j), load8(w + x), a, mm), p + x)
-                    store8(load8(pv + above + j), pv + x)
+                    let pNew = A.mac8(load8(p + above + j), load8(w + x), a, mm)
+                    let pvNew = load8(pv + above + j)
+                    if track {
+                        // Non-zero where a register's bits changed (a byte difference stays non-zero widened).
+                        let diff = (A.bits8(pNew) ^ A.bits8(load8(p + x))) | (A.bits8(a) ^ A.bits8(load8(aOld + x)))
+                            | widen8((pvNew ^ load8(pv + x)) | (v ^ load8(avOld + x)))
+                        if anyNonZero(diff) { changedLo = min(changedLo, j); changedHi = max(changedHi, j + 8) }
+                        if unsafeBitCast(v, to: UInt64.self) != 0 { validLo = min(validLo, j); validHi = max(validHi, j + 8) }
+                    }
+                    store8(pNew, p + x)
+                    store8(pvNew, pv + x)
                     store8(a, aNew + x)
                     store8(v, avNew + x)
                     perf8 &+= mm & one
@@ -115,12 +155,13 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
                 performed += Int(perf8.wrappedSum())
                 bypassed += Int(byp8.wrappedSum())
             }
-            while j < j1 {
+            while j < hi {
                 scalarPE(j, a: aOld[base + j - 1], av: avOld[base + j - 1])
                 j += 1
             }
             if let s = stuckAt, s.row == i, s.col >= j0, s.col < j1 {
-                // The defect acts only when this PE really computed on this edge.
+                // The defect acts only when this PE really computed on this edge
+                // (idle skipping is off with a stuck-at fault, so it was stepped).
                 let idx = base + s.col
                 let av = s.col == j0 ? feedValid[i] : avOld[idx - 1]
                 if av & wv[idx] & notBypass[idx] != 0 { p[idx] = A.lane(bits: s.apply(bits: A.bits(p[idx]))) }
@@ -182,6 +223,13 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
 
 @inline(__always) func store8<T: SIMDScalar>(_ v: SIMD8<T>, _ ptr: UnsafeMutablePointer<T>) {
     UnsafeMutableRawPointer(ptr).storeBytes(of: v, as: SIMD8<T>.self)
+}
+
+/// Whether any lane is non-zero (an OR of two 64-bit halves: the generic
+/// `any(mask)` reduction was not inlined and cost a tenth of the kernel).
+@inline(__always) func anyNonZero(_ v: SIMD8<UInt32>) -> Bool {
+    let q = unsafeBitCast(v, to: SIMD4<UInt64>.self)
+    return (q[0] | q[1] | q[2] | q[3]) != 0
 }
 
 /// A byte mask (0 or 0xFF) as a 32-bit lane mask (0 or all ones).

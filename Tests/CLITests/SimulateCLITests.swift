@@ -232,4 +232,71 @@ print(json.dumps(tally))
         try fails(["--lot", lot, "--chip", "0"], "lot is for a 8 x 8 array", config: "hw-configs/tpu-256x256.yaml")
         #expect(!FileManager.default.fileExists(atPath: t))
     }
+
+    /// Workers take whole batches: the trace (CSV and JSON) of 3 images in batches
+    /// of 1 is byte for byte the one-worker trace, and `evaluate --engine array`
+    /// reports the same accuracy and cycles.
+    @Test(.requiresSharedData(.pretrainedModel, .cifarTestBatch))
+    func workersGiveTheOneWorkerTrace() throws {
+        let dir = try TempDir()
+        var csv: [String] = [], cycles: [Int] = []
+        for workers in ["1", "2"] {
+            let path = dir.file("w\(workers).csv")
+            let r = try simulate(["--json", "--images", "3", "--batch", "1", "--workers", workers], trace: path)
+            #expect(r.status == 0, "\(r.stderr)")
+            let j = try json(r.stdout)
+            #expect(j["workers"] as? Int == Int(workers))
+            cycles.append(try #require(j["total_cycles"] as? Int))
+            csv.append(try String(contentsOfFile: path, encoding: .utf8))
+        }
+        #expect(csv[0] == csv[1] && cycles[0] == cycles[1])
+        var evaluations: [[String: Any]] = []
+        for workers in ["1", "2"] {
+            let r = try runFapsim(["evaluate", "--engine", "array", "--config", "hw-configs/small-8x8.yaml",
+                                   "--weights", Self.model, "--data", Self.cifar, "--limit", "3", "--workers", workers,
+                                   "--json", "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+            evaluations.append(try json(r.stdout))
+        }
+        #expect(evaluations[0]["cycles"] as? Int == evaluations[1]["cycles"] as? Int)
+        #expect(evaluations[0]["correct"] as? Int == evaluations[1]["correct"] as? Int)
+        #expect(evaluations[0]["cycles"] as? Int == cycles[0])
+        #expect((evaluations[0]["layers"] as? [[String: Any]])?.map { $0["macs_performed"] as? Int }
+                == (evaluations[1]["layers"] as? [[String: Any]])?.map { $0["macs_performed"] as? Int })
+    }
+
+    /// Idle skipping changes no result: stepping every PE on every edge gives the
+    /// same trace (CSV) and the same VCD of a partial fold.
+    @Test(.requiresSharedData(.pretrainedModel, .cifarTestBatch))
+    func steppingEveryPEGivesTheSameTraceAndVCD() throws {
+        let dir = try TempDir()
+        var csv: [String] = [], vcd: [String] = []
+        for (name, extra) in [("skip", [String]()), ("every", ["--step-every-pe"])] {
+            let r = try simulate(["--batch", "1", "--vcd", dir.file("\(name).vcd"), "--layer", "classifier", "--fold", "0"] + extra,
+                                 trace: dir.file("\(name).csv"))
+            #expect(r.status == 0, "\(r.stderr)")
+            csv.append(try String(contentsOfFile: dir.file("\(name).csv"), encoding: .utf8))
+            // Everything but the header's $date line (the wall-clock time of the run).
+            let text = try String(contentsOfFile: dir.file("\(name).vcd"), encoding: .utf8)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let dateLine = lines.firstIndex(of: "$date").map { $0 + 1 }
+            vcd.append(lines.enumerated().filter { $0.offset != dateLine }.map { String($0.element) }.joined(separator: "\n"))
+        }
+        #expect(csv[0] == csv[1])
+        #expect(!vcd[0].isEmpty && vcd[0] == vcd[1])
+    }
+
+    /// Winograd is the functional engine's option only, and workers the array's:
+    /// one-line refusals naming the option.
+    @Test func engineOptionsAreRefusedOnTheOtherEngine() throws {
+        let wino = try runFapsim(["evaluate", "--weights", "w.h5", "--engine", "array", "--conv-algorithm", "winograd"])
+        #expect(wino.status != 0)
+        #expect(wino.stderr.contains("--conv-algorithm winograd: only with --engine functional"), "\(wino.stderr)")
+        let workers = try runFapsim(["evaluate", "--weights", "w.h5", "--workers", "2"])
+        #expect(workers.status != 0)
+        #expect(workers.stderr.contains("--workers: only with --engine array"), "\(workers.stderr)")
+        let zero = try runFapsim(["simulate", "--config", "c.yaml", "--weights", "w.h5", "--trace", "t.csv", "--workers", "0"])
+        #expect(zero.status != 0)
+        #expect(zero.stderr.contains("--workers: expected a positive count, got 0"), "\(zero.stderr)")
+    }
 }

@@ -136,7 +136,8 @@ struct ReferenceForward {
         w.withUnsafeBufferPointer { wp in
             cols.withUnsafeBufferPointer { cp in
                 out.withUnsafeMutableBufferPointer { op in
-                    Conv2D.gemm(weights: wp.baseAddress!, k: k, n: n, columns: cp.baseAddress!, m: m, out: op.baseAddress!)
+                    // The functional engine's own GEMM routine, so the bits are the engine's.
+                    FunctionalEngine.product(weights: wp.baseAddress!, k: k, n: n, columns: cp.baseAddress!, m: m, out: op.baseAddress!)
                 }
             }
         }
