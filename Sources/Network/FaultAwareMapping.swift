@@ -129,6 +129,15 @@ public enum FaultAwareMapping {
         return out
     }
 
+    /// A lone GEMM under FAM (`fapsim gemm`, `fapsim vectors`): its output
+    /// channels assigned to columns by `saliency` (W[K][N] order), its input
+    /// channels in order, as no earlier layer passes an order on.
+    public static func loneGEMM(saliency: [Double], k: Int, n: Int, faults: FaultMap) throws -> WeightMapping {
+        let kSlot = Array(0..<k)
+        return try WeightMapping(k: k, n: n, rows: faults.rows, cols: faults.cols, kSlot: kSlot,
+                                 nSlot: assignOutputs(saliency: saliency, k: k, n: n, kSlot: kSlot, faults: faults))
+    }
+
     /// The K slots of a layer whose input channels arrive in `channelSlots`
     /// order (nil: in channel order). K = channels x group (3 x 3 taps of a conv,
     /// H x W features of the linear layer after the flatten), grouped by channel.
