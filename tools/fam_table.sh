@@ -36,7 +36,7 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
     r = json.load(open(f))
     runs[(round(r["fault_rate"], 4), r["seed"])][r["mitigation"]] = r
 rates = sorted({k[0] for k in runs})
-print("| faulty PEs | maps | pruned weights | pruned |w| FAP | pruned |w| FAM | accuracy FAP | accuracy FAM | FAM - FAP |")
+print("| faulty PEs | maps | pruned weights | pruned \\|w\\|, FAP | pruned \\|w\\|, FAM | accuracy, FAP | accuracy, FAM | FAM - FAP |")
 print("|---|---|---|---|---|---|---|---|")
 for rate in rates:
     pairs = [v for k, v in sorted(runs.items()) if k[0] == rate and "fap" in v and "fam" in v]
