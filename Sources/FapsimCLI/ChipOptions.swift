@@ -1,5 +1,7 @@
 import ArgumentParser
 import FapsimStore
+import FapsimSupport
+import Network
 import SystolicArray
 
 /// The fault source shared by `evaluate` and `simulate`: a chip of a lot file
@@ -20,7 +22,20 @@ struct ChipOptions: ParsableArguments {
 
     @OptionGroup var mitigation: MitigationOptions
 
+    @Option(name: .customLong("fam-mapping"),
+            help: ArgumentHelp("FAM mapping file (`fapsim fam map`) to run the chip under instead of planning FAM again; implies --mitigation fam.",
+                               valueName: "file"))
+    var famMapping: String?
+
     func validate() throws {
+        if famMapping != nil {
+            if let m = mitigation.mitigation, (try? Mitigation.parse(m, field: "--mitigation")) != .fam {
+                throw ValidationError("--fam-mapping: expected --mitigation fam (the file is a FAM plan) or no --mitigation, got --mitigation \(m)")
+            }
+            if lot == nil && faultRate == nil {
+                throw ValidationError("--fam-mapping: expected the chip it was planned for (--lot FILE --chip I or --fault-rate P --seed S), got none")
+            }
+        }
         if (lot == nil) != (chip == nil) {
             throw ValidationError("--lot and --chip go together")
         }
@@ -49,14 +64,28 @@ struct ChipOptions: ParsableArguments {
     }
 
     /// The chip: its fault map on `config`'s array (nil: fault-free) and its
-    /// mitigation (a lot's own, or --mitigation).
+    /// mitigation (a lot's own, or --mitigation; fam with --fam-mapping).
     func chipDescription(config: HardwareConfig) throws -> ChipDescription {
+        let asked = famMapping != nil ? Mitigation.fam : nil
         if let lot, let chip {
             let described = try ChipLotFile.readChipDescription(path: lot, chip: chip, config: config)
             return ChipDescription(faults: described.faults,
-                                   mitigation: try mitigation.resolve(lot: described.mitigation, lotPath: lot))
+                                   mitigation: try mitigation.resolve(lot: described.mitigation, lotPath: lot, implied: asked))
         }
-        return ChipDescription(faults: try faultMap(config: config), mitigation: try mitigation.resolve())
+        return ChipDescription(faults: try faultMap(config: config), mitigation: try mitigation.resolve(implied: asked))
+    }
+
+    /// The chip as it runs `parameters`: under FAM, the mapping read from
+    /// --fam-mapping (checked against this network and chip) or planned now;
+    /// `training` gives the Taylor saliency's calibration images (read only then).
+    func chipDescription(config: HardwareConfig, parameters: VGG11Parameters,
+                         training: () throws -> CIFAR10Set) throws -> ChipDescription {
+        let described = try chipDescription(config: config)
+        if let famMapping {
+            return try FaultAwareMapping.chip(faults: described.faults, parameters: parameters,
+                                              mappingFile: try FAMMappingFile.read(path: famMapping), path: famMapping)
+        }
+        return try mitigation.applied(described, parameters: parameters, training: training)
     }
 
     /// Root attributes / JSON keys naming the fault source.

@@ -87,7 +87,7 @@ struct EvaluateCommand: ParsableCommand {
         let hw = try Self.loadConfig(config)
         let params = try VGG11Parameters.load(path: weights)
         let dataDir = CIFAR10Set.resolveDirectory(data)
-        let chipState = try chip.mitigation.applied(try chip.chipDescription(config: hw), parameters: params) {
+        let chipState = try chip.chipDescription(config: hw, parameters: params) {
             try CIFAR10Set.load(directory: dataDir, split: .train, limit: chip.mitigation.famCalibration)
         }
         let faults = chipState.faults
@@ -136,7 +136,12 @@ struct EvaluateCommand: ParsableCommand {
                 "mitigation": chipState.mitigation.rawValue,
                 "wall_s": wall,
             ]
-            if let faults { out["fault_map_checksum"] = faults.checksum }
+            if let famMapping = chip.famMapping { out["fam_mapping"] = famMapping }
+            if let faults {
+                out["fault_map_checksum"] = faults.checksum
+                out["pruned_weight_share"] = PrunedShare.weightCounted(chipState, spec: params.spec)
+                out["pruned_saliency_share"] = PrunedShare.saliencyWeighted(chipState, parameters: params)
+            }
             out.merge(chip.provenance) { a, _ in a }
             if engine == .functional { out["conv_algorithm"] = convAlgorithm.rawValue }
             if engine == .array {

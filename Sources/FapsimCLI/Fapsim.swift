@@ -14,6 +14,7 @@ public struct Fapsim: ParsableCommand {
             InspectCommand.self,
             EvaluateCommand.self, SimulateCommand.self,
             VectorsCommand.self,
+            FamCommand.self,
             LotCommand.self,
             BudgetCommand.self,
             ResilienceCommand.self, ReduceCommand.self, MergeCommand.self, ReportCommand.self,

@@ -25,13 +25,6 @@ struct GemmCommand: ParsableCommand {
     @Flag(help: "Also run the closed-form and functional paths and compare.") var check = false
     @Flag(help: "Machine-readable output.") var json = false
 
-    /// A lone GEMM under FAM: its output channels assigned to columns by |w|.
-    static func famMapping(_ saliency: [Double], k: Int, n: Int, faults: FaultMap) throws -> WeightMapping {
-        let kSlot = Array(0..<k)
-        return try WeightMapping(k: k, n: n, rows: faults.rows, cols: faults.cols, kSlot: kSlot,
-                                 nSlot: FaultAwareMapping.assignOutputs(saliency: saliency, k: k, n: n, kSlot: kSlot, faults: faults))
-    }
-
     func run() throws {
         let cfg = try HardwareConfig.load(path: config)
         try FaultMap.validateRate(faultRate, field: "--fault-rate")
@@ -50,7 +43,7 @@ struct GemmCommand: ParsableCommand {
         case .float32:
             let a = (0..<(m * k)).map { _ in Float(rng.nextGaussian()) }
             let w = (0..<(k * n)).map { _ in Float(rng.nextGaussian()) }
-            if chip.mitigation == .fam { mapping = try Self.famMapping(w.map { Double(abs($0)) }, k: k, n: n, faults: faults) }
+            if chip.mitigation == .fam { mapping = try FaultAwareMapping.loneGEMM(saliency: w.map { Double(abs($0)) }, k: k, n: n, faults: faults) }
             let run = try ArrayGEMM.run(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping,
                                         stuckAt: stuck, threads: threads)
             stats = run.stats
@@ -61,7 +54,7 @@ struct GemmCommand: ParsableCommand {
         case .int8:
             let a = (0..<(m * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
             let w = (0..<(k * n)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
-            if chip.mitigation == .fam { mapping = try Self.famMapping(w.map { Double(abs(Int($0))) }, k: k, n: n, faults: faults) }
+            if chip.mitigation == .fam { mapping = try FaultAwareMapping.loneGEMM(saliency: w.map { Double(abs(Int($0))) }, k: k, n: n, faults: faults) }
             let run = try ArrayGEMM.runInt8(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping,
                                             stuckAt: stuck, threads: threads)
             stats = run.stats

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import FapsimSupport
 import Reduce
+import SystolicArray
 
 /// `fapsim lot ...`: chip lots, the fabricated chips a Reduce campaign budgets.
 public struct LotCommand: ParsableCommand {
@@ -58,6 +59,10 @@ public struct LotGenerateCommand: ParsableCommand {
     @Option(name: .customLong("cluster-radius"), help: "clustered: each defect makes the PEs within this Euclidean radius (PE pitches) faulty.")
     var clusterRadius: Double?
 
+    @Option(help: ArgumentHelp("Mitigation the lot's chips run: \(Mitigation.choices) (default fap); commands given a chip of the lot run it.",
+                               valueName: "name"))
+    var mitigation: String = "fap"
+
     @Flag(help: "Replace an existing output file.")
     var force = false
 
@@ -69,16 +74,24 @@ public struct LotGenerateCommand: ParsableCommand {
 
     public init() {}
 
+    public func validate() throws {
+        do { _ = try Mitigation.parse(mitigation, field: "--mitigation") } catch let e as FapsimError {
+            throw ValidationError(e.message)
+        }
+    }
+
     public func run() throws {
+        let chipsRun = try Mitigation.parse(mitigation, field: "--mitigation")
         let options = LotModelOptions(model: model, rateRange: rateRange, rate: rate, alpha: alpha,
                                       meanDefects: meanDefects, clusterRadius: clusterRadius)
         let start = Date()
         let summary = try LotGeneration.run(configPath: config, chips: chips, seed: seed, out: out,
-                                            options: options, force: force, quiet: quiet)
+                                            options: options, mitigation: chipsRun, force: force, quiet: quiet)
         let seconds = Date().timeIntervalSince(start)
         if json {
             var j = summary.json(path: out)
             j["config"] = config
+            j["mitigation"] = chipsRun.rawValue
             j["seconds"] = seconds
             JSONOutput.print(j)
         } else {

@@ -51,11 +51,13 @@ struct MitigationOptions: ParsableArguments {
     /// The mitigation asked for, or `lot`'s when the option is absent. A lot whose
     /// chips carry another mitigation than the one asked for is refused: its
     /// chips were described (and budgeted) for that one.
-    func resolve(lot: Mitigation? = nil, lotPath: String? = nil) throws -> Mitigation {
-        guard let mitigation else { return lot ?? .fap }
-        let asked = try parsed(mitigation)
+    /// `implied` is the mitigation another option stands for when --mitigation
+    /// is absent (--fam-mapping: fam).
+    func resolve(lot: Mitigation? = nil, lotPath: String? = nil, implied: Mitigation? = nil) throws -> Mitigation {
+        guard let asked = try mitigation.map(parsed) ?? implied else { return lot ?? .fap }
         if let lot, lot != asked {
-            throw FapsimError("\(lotPath ?? "lot"): attribute mitigation: the lot's chips run \(lot.rawValue), but --mitigation asks for \(asked.rawValue)")
+            let option = mitigation == nil ? "--fam-mapping" : "--mitigation"
+            throw FapsimError("\(lotPath ?? "lot"): attribute mitigation: the lot's chips run \(lot.rawValue), but \(option) asks for \(asked.rawValue)")
         }
         return asked
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import FapsimSupport
+import Network
 import SystolicArray
 
 /// `fapsim vectors`: one random int8 GEMM on the register-level array, written as
@@ -14,6 +15,8 @@ import SystolicArray
 ///   expected.txt  one line per edge: C x (pv p_hex8), the bottom row's registers after
 ///                 the edge; last line "cycles N" (GEMMStats.cycles)
 ///   a.txt, w.txt  the operands (decimal, row-major); output.txt  fapsim's Out (int32)
+///                 (under --mitigation fam all three in slot order, and k_slot.txt,
+///                 n_slot.txt give each channel's slot)
 ///   fapsim.vcd    every PE's w, wv, a, av, p, pv, bypass (and ws when double-buffered)
 ///                 after every edge; edge e at time 10(e+1) ns
 struct VectorsCommand: ParsableCommand {
@@ -70,9 +73,6 @@ struct VectorsCommand: ParsableCommand {
         try FaultMap.validateRate(faultRate, field: "--fault-rate")
         let stuck = try stuckAt.map { try StuckAtFault(parsing: $0, rows: cfg.rows, cols: cfg.cols) }
         let chosen = try mitigation.resolve()
-        guard chosen == .fap else {
-            throw FapsimError("--mitigation \(chosen.rawValue): vectors writes W in the default mapping the RTL loads; only fap is supported here")
-        }
 
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -94,10 +94,16 @@ struct VectorsCommand: ParsableCommand {
         let a = (0..<(m * k)).map { _ in Int8(ra.nextInt(below: 256) - 128) }
         let w = (0..<(k * n)).map { _ in Int8(rw.nextInt(below: 256) - 128) }
         let faults = try FaultMap.uniform(rows: cfg.rows, cols: cfg.cols, rate: faultRate, rng: &rf)
-        // The vector files hold A and W in channel order and the RTL loads W by the
-        // default mapping; a mitigation that moves weights would write them permuted.
+        // The RTL loads W by the default mapping. Under FAM the output channels are
+        // assigned to columns by |w|, and the vector files hold A, W and Out in slot
+        // order: the permuted operands a FAM-mapped layer is stored as, so the RTL
+        // and refmodel.py run them unchanged.
         let chip = ChipDescription(faults: faults, mitigation: chosen)
-        let mapping = chip.mapping(layer: "gemm", k: k, n: n, rows: cfg.rows, cols: cfg.cols)
+        let mapping = chosen == .fam
+            ? try FaultAwareMapping.loneGEMM(saliency: w.map { Double(abs(Int($0))) }, k: k, n: n, faults: faults)
+            : chip.mapping(layer: "gemm", k: k, n: n, rows: cfg.rows, cols: cfg.cols)
+        let slotA = Self.inSlotOrder(a, rows: m, cols: k, rowSlot: nil, colSlot: mapping.kSlot)
+        let slotW = Self.inSlotOrder(w, rows: k, cols: n, rowSlot: mapping.kSlot, colSlot: mapping.nSlot)
 
         let staleVCD = (out as NSString).appendingPathComponent("fapsim.vcd")
         if noVCD && fm.fileExists(atPath: staleVCD) { try? fm.removeItem(atPath: staleVCD) }
@@ -106,16 +112,21 @@ struct VectorsCommand: ParsableCommand {
                                                      mapping: mapping, stuckAt: stuck, observer: rec)
         try rec.finish(cycles: stats.cycles)
 
+        let slotOutput = Self.inSlotOrder(output, rows: m, cols: n, rowSlot: nil, colSlot: mapping.nSlot)
+
         // The observer forces the single-threaded stepper; the RTL check should also
         // cover the column-sliced multi-threaded one, so run the GEMM again on
         // 2 threads (when the array has 2 columns) and require the same Out and cycles.
+        // That run takes the slot-order operands under the default mapping, as the
+        // RTL does: under FAM it also checks that the mapped run is the permuted one.
         var threadCheck = "skipped (1 column)"
         if cfg.cols >= 2 {
-            let (out2, stats2) = try ArrayGEMM.runInt8(config: cfg, faults: faults, a: a, m: m, k: k, w: w, n: n,
-                                                        mapping: mapping, stuckAt: stuck, threads: 2)
-            guard out2 == output, stats2.cycles == stats.cycles else {
+            let (out2, stats2) = try ArrayGEMM.runInt8(config: cfg, faults: faults, a: slotA, m: m, k: k, w: slotW, n: n,
+                                                        mapping: WeightMapping(k: k, n: n, rows: cfg.rows, cols: cfg.cols),
+                                                        stuckAt: stuck, threads: 2)
+            guard out2 == slotOutput, stats2.cycles == stats.cycles else {
                 throw FapsimError("vectors: the 2-thread run disagrees with the observed single-thread run "
-                                  + "(cycles \(stats2.cycles) vs \(stats.cycles), outputs \(out2 == output ? "equal" : "differ"))")
+                                  + "(cycles \(stats2.cycles) vs \(stats.cycles), outputs \(out2 == slotOutput ? "equal" : "differ"))")
             }
             threadCheck = "ok (2 threads: same output and cycles)"
         }
@@ -133,13 +144,21 @@ struct VectorsCommand: ParsableCommand {
         }
         try write("faults.txt", matrix(faults.bits, cfg.rows, cfg.cols))
         try write("stuckat.txt", stuck.map { "1 \($0.row) \($0.col) \($0.bit) \($0.value)\n" } ?? "0 0 0 0 0\n")
-        try write("a.txt", matrix(a, m, k))
-        try write("w.txt", matrix(w, k, n))
-        try write("output.txt", matrix(output, m, n))
+        try write("a.txt", matrix(slotA, m, k))
+        try write("w.txt", matrix(slotW, k, n))
+        try write("output.txt", matrix(slotOutput, m, n))
+        let slotFiles = ["k_slot.txt", "n_slot.txt"].map { (out as NSString).appendingPathComponent($0) }
+        if chosen == .fam {
+            try write("k_slot.txt", mapping.kSlot.map { "\($0)\n" }.joined())
+            try write("n_slot.txt", mapping.nSlot.map { "\($0)\n" }.joined())
+        } else {
+            for path in slotFiles where fm.fileExists(atPath: path) { try? fm.removeItem(atPath: path) }
+        }
         let meta: [(String, String)] = [
             ("producer", "fapsim vectors"), ("config", cfg.name), ("rows", "\(cfg.rows)"), ("cols", "\(cfg.cols)"),
             ("weight_load", cfg.weightLoad.rawValue), ("mapping_order", cfg.mappingOrder.rawValue), ("datapath", "int8"),
             ("m", "\(m)"), ("k", "\(k)"), ("n", "\(n)"), ("seed", "\(seed)"), ("fault_rate", "\(faultRate)"),
+            ("mitigation", chosen.rawValue),
             ("faulty_pes", "\(faults.faultyCount)"), ("stuck_at", stuck.map { "\($0.row),\($0.col),\($0.bit),\($0.value)" } ?? "none"),
             ("edges", "\(rec.edges)"), ("cycles", "\(stats.cycles)"), ("folds", "\(stats.folds)"),
             ("macs_performed", "\(stats.macsPerformed)"), ("macs_bypassed", "\(stats.macsBypassed)"),
@@ -147,9 +166,23 @@ struct VectorsCommand: ParsableCommand {
             ("thread_check", threadCheck),
         ]
         try write("meta.txt", meta.map { "\($0.0) \($0.1)\n" }.joined())
-        print("wrote \(out): \(m)x\(k)x\(n) int8 GEMM on \(cfg.rows)x\(cfg.cols) \(cfg.weightLoad.rawValue), "
+        print("wrote \(out): \(m)x\(k)x\(n) int8 GEMM\(chosen == .fam ? " (FAM: operands in slot order)" : "") on \(cfg.rows)x\(cfg.cols) \(cfg.weightLoad.rawValue), "
               + "\(faults.faultyCount) faulty PEs, stuck-at \(stuck.map { "\($0)" } ?? "none"), "
               + "\(rec.edges) edges, \(stats.cycles) cycles; 2-thread re-run \(threadCheck.hasPrefix("ok") ? "agrees" : threadCheck)")
+    }
+}
+
+extension VectorsCommand {
+    /// A rows x cols matrix with row r moved to `rowSlot[r]` and column c to
+    /// `colSlot[c]` (nil: in place): operands and outputs as a FAM-mapped GEMM
+    /// stores them, which the default mapping then loads where FAM put them.
+    static func inSlotOrder<T>(_ x: [T], rows: Int, cols: Int, rowSlot: [Int]?, colSlot: [Int]) -> [T] {
+        var out = x
+        for r in 0..<rows {
+            let to = (rowSlot?[r] ?? r) * cols
+            for c in 0..<cols { out[to + colSlot[c]] = x[r * cols + c] }
+        }
+        return out
     }
 }
 

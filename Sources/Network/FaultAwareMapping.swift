@@ -1,3 +1,4 @@
+import FapsimStore
 import FapsimSupport
 import SystolicArray
 
@@ -76,6 +77,37 @@ public enum FaultAwareMapping {
         chip.mitigation == .fam ? self.chip(faults: chip.faults, parameters: parameters) : chip
     }
 
+    /// The plan of `chip` (under FAM) as a mapping file for `parameters`, so a
+    /// later run can use exactly this mapping (`fapsim fam map`, docs/hdf5-schema.md).
+    public static func mappingFile(_ chip: ChipDescription, parameters: VGG11Parameters, saliency: String,
+                                   calibrationImages: Int? = nil, weightsFile: String, weightsChecksum: String,
+                                   provenance: [String: AttributeValue] = [:]) throws -> FAMMappingFile {
+        guard let faults = chip.faults else {
+            throw FapsimError("fam map: expected a chip with a fault map (--lot FILE --chip I or --fault-rate P --seed S), got a fault-free chip")
+        }
+        let layers = parameters.spec.gemmLayers.map { layer in
+            FAMMappingFile.Layer(name: layer.name, mapping: chip.mapping(layer: layer.name, k: layer.k, n: layer.n,
+                                                                         rows: faults.rows, cols: faults.cols))
+        }
+        return FAMMappingFile(networkWidth: parameters.spec.width, rows: faults.rows, cols: faults.cols,
+                              faultMapChecksum: faults.checksum, faultyPEs: faults.faultyCount, saliency: saliency,
+                              calibrationImages: calibrationImages, weightsFile: weightsFile, weightsChecksum: weightsChecksum,
+                              provenance: provenance, layers: layers)
+    }
+
+    /// The chip under the FAM mapping read from `file` (at `path`), after checking
+    /// that the file was planned for this network and this chip's array and map.
+    public static func chip(faults: FaultMap?, parameters: VGG11Parameters, mappingFile file: FAMMappingFile,
+                            path: String) throws -> ChipDescription {
+        guard let faults else {
+            throw FapsimError("--fam-mapping \(path): expected a chip with a fault map (--lot FILE --chip I or --fault-rate P --seed S), got a fault-free chip")
+        }
+        try file.check(path: path, width: parameters.spec.width,
+                       layers: parameters.spec.gemmLayers.map { ($0.name, $0.k, $0.n) },
+                       rows: faults.rows, cols: faults.cols, faultMapChecksum: faults.checksum)
+        return ChipDescription(faults: faults, mitigation: .fam, layerMappings: file.mappings)
+    }
+
     /// Every GEMM layer's mapping, in network order.
     public static func plan(faults: FaultMap, parameters: VGG11Parameters,
                             saliency: Saliency = .magnitude) -> [String: WeightMapping] {
@@ -95,6 +127,15 @@ public enum FaultAwareMapping {
             incoming = nSlot
         }
         return out
+    }
+
+    /// A lone GEMM under FAM (`fapsim gemm`, `fapsim vectors`): its output
+    /// channels assigned to columns by `saliency` (W[K][N] order), its input
+    /// channels in order, as no earlier layer passes an order on.
+    public static func loneGEMM(saliency: [Double], k: Int, n: Int, faults: FaultMap) throws -> WeightMapping {
+        let kSlot = Array(0..<k)
+        return try WeightMapping(k: k, n: n, rows: faults.rows, cols: faults.cols, kSlot: kSlot,
+                                 nSlot: assignOutputs(saliency: saliency, k: k, n: n, kSlot: kSlot, faults: faults))
     }
 
     /// The K slots of a layer whose input channels arrive in `channelSlots`

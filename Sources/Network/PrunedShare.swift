@@ -38,4 +38,20 @@ public enum PrunedShare {
         }
         return total > 0 ? Double(pruned) / Double(total) : 0
     }
+
+    /// Share of the network's weight magnitude, sum |w|, that sits on faulty PEs:
+    /// what FAM minimises (its default saliency is |w|). FAM never changes how many
+    /// weights are pruned, only which, so this is the figure that tells FAM from
+    /// FAP on the same map (docs/hardware-model.md, "Measured on the pre-trained VGG11").
+    public static func saliencyWeighted(_ chip: ChipDescription, parameters: VGG11Parameters) -> Double {
+        guard let faults = chip.faults else { return 0 }
+        var pruned = 0.0, total = 0.0
+        for layer in parameters.spec.gemmLayers {
+            let w = parameters.gemm[layer.name]!.weight
+            for x in w { total += Double(abs(x)) }
+            chip.mapping(layer: layer.name, k: layer.k, n: layer.n, rows: faults.rows, cols: faults.cols)
+                .forEachPruned(faults: faults) { pruned += Double(abs(w[$0])) }
+        }
+        return total > 0 ? pruned / total : 0
+    }
 }

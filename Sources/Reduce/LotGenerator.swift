@@ -58,13 +58,15 @@ public struct LotGenerator: Sendable {
     /// existing file unless `force`), holding one map at a time, and returns the
     /// lot's summary. `progress` is advanced once per chip.
     @discardableResult
-    public func write(chips count: Int, to path: String, force: Bool, progress: ProgressLine? = nil) throws -> LotSummary {
+    public func write(chips count: Int, to path: String, mitigation: Mitigation = .fap, force: Bool,
+                      progress: ProgressLine? = nil) throws -> LotSummary {
         try Self.validate(chips: count)
         var rates: [Double] = []
         var defects: [Int] = []
         rates.reserveCapacity(count)
         try ChipLotFile.write(path: path, rows: rows, cols: cols, chips: count, generator: model.name,
-                              generatorParameters: model.parameters, lotSeed: lotSeed, force: force) { writer in
+                              generatorParameters: model.parameters, lotSeed: lotSeed, mitigation: mitigation,
+                              force: force) { writer in
             for i in 0..<count {
                 let seed = Self.chipSeed(lotSeed: lotSeed, chip: i)
                 let g = chip(seed: seed)

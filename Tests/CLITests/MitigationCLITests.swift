@@ -54,16 +54,74 @@ import FapsimTestSupport
     }
 
     @Test(arguments: [
-        (["vectors", "--config", "hw-configs/small-8x8-int8.yaml", "--m", "2", "--k", "3", "--n", "4", "--seed", "1",
-          "--mitigation", "fam", "--out"], "--mitigation fam: vectors writes W in the default mapping"),
         (["gemm", "--config", "hw-configs/small-8x8.yaml", "--m", "2", "--k", "3", "--n", "4", "--fam-saliency", "random"],
          "--fam-saliency: expected magnitude or taylor, got 'random'"),
     ])
     func unsupportedFAMInputsAreOneLineErrors(args: [String], message: String) throws {
-        let dir = try TemporaryDirectory()
-        let r = try runFapsim(args.last == "--out" ? args + [dir.file("v")] : args)
+        let r = try runFapsim(args)
         #expect(r.status != 0)
         #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         #expect(r.stderr.contains(message), "\(r.stderr)")
+    }
+
+    /// `vectors --mitigation fam`: the files hold A, W and Out in slot order, the
+    /// operands FAM's permutation stores, so the RTL's default mapping loads them
+    /// where FAM put them. Against the FAP vectors of the same seed: the same
+    /// operands permuted, Out = A x (W * FAP mask) of the permuted operands, the
+    /// same cycles and bypassed MACs, and less |w| on faulty PEs.
+    @Test func vectorsUnderFAMHoldThePermutedOperands() throws {
+        let dir = try TemporaryDirectory()
+        func vectors(_ mitigation: String) throws -> String {
+            let out = dir.file(mitigation)
+            let r = try runFapsim(["vectors", "--config", "hw-configs/small-8x8-int8.yaml", "--m", "5", "--k", "19", "--n", "21",
+                                   "--fault-rate", "0.3", "--seed", "4", "--mitigation", mitigation, "--no-vcd", "--out", out])
+            #expect(r.status == 0, "\(r.stderr)")
+            return out
+        }
+        func ints(_ dir: String, _ name: String) throws -> [Int] {
+            try String(contentsOfFile: dir + "/" + name, encoding: .utf8).split(whereSeparator: \.isWhitespace).map { Int($0)! }
+        }
+        func meta(_ dir: String) throws -> [String: String] {
+            var out: [String: String] = [:]
+            for line in try String(contentsOfFile: dir + "/meta.txt", encoding: .utf8).split(separator: "\n") {
+                let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+                out[parts[0]] = parts.count > 1 ? parts[1] : ""
+            }
+            return out
+        }
+        let fam = try vectors("fam"), fap = try vectors("fap")
+        let (m, k, n) = (5, 19, 21)
+        let kSlot = try ints(fam, "k_slot.txt"), nSlot = try ints(fam, "n_slot.txt")
+        #expect(kSlot == Array(0..<k))
+        #expect(Set(nSlot) == Set(0..<n) && nSlot != Array(0..<n))
+        #expect(!FileManager.default.fileExists(atPath: fap + "/n_slot.txt"))
+        let aFam = try ints(fam, "a.txt"), wFam = try ints(fam, "w.txt"), oFam = try ints(fam, "output.txt")
+        let aFap = try ints(fap, "a.txt"), wFap = try ints(fap, "w.txt"), oFap = try ints(fap, "output.txt")
+        let faults = try ints(fam, "faults.txt")
+        #expect(faults == (try ints(fap, "faults.txt")))
+        #expect(aFam == aFap)
+        for kk in 0..<k { for nn in 0..<n { #expect(wFam[kSlot[kk] * n + nSlot[nn]] == wFap[kk * n + nn]) } }
+        // Out = A x (W * mask) under the default mapping, the RTL's: W[k][n] on PE(k mod 8, n mod 8).
+        func masked(_ a: [Int], _ w: [Int]) -> [Int] {
+            (0..<(m * n)).map { i in
+                let (r, c) = (i / n, i % n)
+                let sum = (0..<k).reduce(Int64(0)) { $0 + (faults[($1 % 8) * 8 + c % 8] == 1 ? 0 : Int64(a[r * k + $1] * w[$1 * n + c])) }
+                return Int(Int32(truncatingIfNeeded: sum))
+            }
+        }
+        #expect(oFam == masked(aFam, wFam))
+        #expect(oFap == masked(aFap, wFap))
+        for r in 0..<m { for nn in 0..<n where oFam[r * n + nSlot[nn]] != oFap[r * n + nn] {
+            // A channel's output differs only through which of its weights are pruned.
+            #expect(nSlot[nn] % 8 != nn % 8, "row \(r) channel \(nn)")
+        } }
+        let mFam = try meta(fam), mFap = try meta(fap)
+        #expect(mFam["mitigation"] == "fam" && mFap["mitigation"] == "fap")
+        #expect(mFam["cycles"] == mFap["cycles"] && mFam["macs_bypassed"] == mFap["macs_bypassed"])
+        #expect(mFam["thread_check"]?.hasPrefix("ok") == true)
+        func prunedMagnitude(_ w: [Int]) -> Int {
+            (0..<(k * n)).reduce(0) { $0 + (faults[($1 / n % 8) * 8 + $1 % n % 8] == 1 ? abs(w[$1]) : 0) }
+        }
+        #expect(prunedMagnitude(wFam) < prunedMagnitude(wFap))
     }
 }

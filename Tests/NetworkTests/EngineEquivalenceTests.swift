@@ -13,7 +13,10 @@ import SystolicArray
     struct Case: CustomTestStringConvertible, Sendable {
         var rows: Int, cols: Int, rate: Double, seed: UInt64, images: Int
         var weightLoad: WeightLoadPolicy = .singleBuffered
-        var testDescription: String { "\(rows)x\(cols) \(weightLoad.rawValue) rate \(rate) seed \(seed), \(images) images" }
+        var mitigation: Mitigation = .fap
+        var testDescription: String {
+            "\(rows)x\(cols) \(weightLoad.rawValue) rate \(rate) seed \(seed), \(images) images, \(mitigation.rawValue)"
+        }
     }
 
     /// Every array size meets every fault rate with several seeds; two images
@@ -47,21 +50,48 @@ import SystolicArray
         try check(try VGG11Parameters.load(path: TestData.modelPath), Case(rows: 16, cols: 16, rate: 0.05, seed: 12, images: 1))
     }
 
+    /// The trained full-width network under FAM, on real images at several
+    /// rates, on a small array and on the TPU-like 256x256 one: the array engine
+    /// reads each layer's FAM mapping and equals the functional engine, and its
+    /// cycles equal the closed form under the same mapping.
+    @Test(.requiresSharedData(.cifarTestBatch, .pretrainedModel), arguments: [
+        Case(rows: 16, cols: 16, rate: 0.05, seed: 13, images: 1, mitigation: .fam),
+        Case(rows: 16, cols: 16, rate: 0.3, seed: 14, images: 1, mitigation: .fam),
+        Case(rows: 256, cols: 256, rate: 0.1, seed: 15, images: 1, mitigation: .fam),
+        Case(rows: 256, cols: 256, rate: 0.2, seed: 16, images: 1, mitigation: .fam),
+    ])
+    func trainedModelUnderFAM(_ c: Case) throws {
+        try check(try VGG11Parameters.load(path: TestData.modelPath), c)
+    }
+
     func check(_ params: VGG11Parameters, _ c: Case) throws {
         let test = try TestData.testSet()
         let images = test.normalized(0..<c.images)
         let config = HardwareConfig(name: "t\(c.rows)x\(c.cols)", rows: c.rows, cols: c.cols, weightLoad: c.weightLoad)
         let faults = c.rate == 0 ? nil : try FaultMap.uniform(rows: c.rows, cols: c.cols, rate: c.rate, seed: c.seed)
+        let chip = c.mitigation == .fam ? FaultAwareMapping.chip(faults: faults, parameters: params) : ChipDescription(faults: faults)
+        if c.mitigation == .fam && faults != nil { #expect(chip.layerMappings.values.contains { !$0.isDefault }) }
 
-        let functional = VGG11Network(parameters: params, engine: FunctionalEngine(faults: faults))
+        let functional = VGG11Network(parameters: params, engine: FunctionalEngine(chip: chip))
         let fLogits = try functional.forward(images: images, batch: c.images)
-        let reference = ReferenceForward(params: params, faults: faults).run(images: images, batch: c.images)
+        // The reference prunes by the default mapping: under FAM it runs the
+        // network whose weights FAM's mapping pruned, on a fault-free chip.
+        var referenceParams = params
+        if c.mitigation == .fam {
+            for layer in params.spec.gemmLayers {
+                let p = params.gemm[layer.name]!
+                referenceParams.gemm[layer.name]!.weight = FunctionalEngine(chip: chip).prepare(layer: layer.name, weights: p.weight,
+                                                                                               k: layer.k, n: layer.n)
+            }
+        }
+        let reference = ReferenceForward(params: referenceParams, faults: c.mitigation == .fam ? nil : faults)
+            .run(images: images, batch: c.images)
         // The reference runs the same routines in the same order: identical bits.
         #expect(reference.logits == fLogits)
 
         // One array thread: the array's threads meet at a spin barrier every
         // cycle, which stalls badly when the test runner shares the cores.
-        let arrayEngine = try ArrayEngine(config: config, faults: faults, threads: 1)
+        let arrayEngine = try ArrayEngine(config: config, chip: chip, threads: 1)
         let array = VGG11Network(parameters: params, engine: arrayEngine)
         let t0 = Date()
         let aLogits = try array.forward(images: images, batch: c.images)
@@ -92,7 +122,8 @@ import SystolicArray
         // Cycles: every layer's register-level count equals the closed form.
         #expect(arrayEngine.runs.map(\.layer) == params.spec.gemmLayers.map(\.name))
         for run in arrayEngine.runs {
-            let closed = try ClosedFormTiming.gemm(config: config, m: run.m, k: run.k, n: run.n, faults: faults)
+            let closed = try ClosedFormTiming.gemm(config: config, m: run.m, k: run.k, n: run.n, faults: faults,
+                                                   mapping: chip.layerMappings[run.layer])
             #expect(run.stats.cycles == closed.cycles, "\(run.layer) cycles")
             #expect(run.stats.macsPerformed == closed.macsPerformed, "\(run.layer) MACs performed")
             #expect(run.stats.macsBypassed == closed.macsBypassed, "\(run.layer) MACs bypassed")

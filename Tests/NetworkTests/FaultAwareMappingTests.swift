@@ -50,6 +50,19 @@ import SystolicArray
         }
     }
 
+    /// The same on the trained full-width VGG11 and real images, on the 256x256
+    /// array: a fault-free map leaves every layer in place and the logits bit-identical.
+    @Test(.requiresSharedData(.cifarTestBatch, .pretrainedModel))
+    func trainedNetworkOnAFaultFreeChipIsBitIdentical() throws {
+        let params = try VGG11Parameters.load(path: TestData.modelPath)
+        let images = try TestData.testSet().normalized(0..<16)
+        let fam = FaultAwareMapping.chip(faults: FaultMap.none(rows: 256, cols: 256), parameters: params)
+        #expect(fam.layerMappings.isEmpty)
+        let plain = try VGG11Network(parameters: params, engine: FunctionalEngine(faults: nil)).forward(images: images, batch: 16)
+        let mapped = try VGG11Network(parameters: params, engine: FunctionalEngine(chip: fam)).forward(images: images, batch: 16)
+        #expect(mapped == plain)
+    }
+
     /// FAM moves weights, it does not change how many are pruned; it prunes a
     /// smaller (or equal) total |w| in every layer, and much less overall.
     @Test func famPrunesTheLeastSalientWeights() throws {

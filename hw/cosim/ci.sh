@@ -9,7 +9,8 @@
 #   1. lint + Icarus acceptance: verilator --lint-only -Wall, iverilog -g2012 compile
 #      and one Icarus co-simulation
 #   2. >= 50 random GEMMs (2x2 .. 16x16, single/double-buffered, shapes below/at/above
-#      multiples of the array, fault rates 0..1, with and without a stuck-at bit):
+#      multiples of the array, fault rates 0..1, with and without a stuck-at bit,
+#      every fifth mapped by FAM: operands written in slot order, RTL unchanged):
 #      `fapsim vectors` -> Verilator RTL -> every cycle's bottom outputs + cycle count,
 #      and the same vectors through hw/cosim/refmodel.py (independent Python model);
 #      n-outer and k-outer mapping orders; then the same GEMMs on Icarus

@@ -1,0 +1,62 @@
+import Testing
+import Foundation
+import FapsimSupport
+import FapsimTestSupport
+import SystolicArray
+@testable import FapsimStore
+
+/// The FAM mapping file: written and read back unchanged; a damaged slot table
+/// and a file that does not fit the network, the array or the chip are
+/// one-line errors naming the file and the field.
+@Suite struct FAMMappingFileTests {
+    func sample() throws -> FAMMappingFile {
+        let a = try WeightMapping(k: 6, n: 3, rows: 4, cols: 2, kSlot: [3, 4, 5, 0, 1, 2], nSlot: [2, 0, 1])
+        let b = try WeightMapping(k: 3, n: 2, rows: 4, cols: 2, kSlot: [1, 2, 0], nSlot: [0, 1])
+        return FAMMappingFile(networkWidth: 0.5, rows: 4, cols: 2, faultMapChecksum: "00ff", faultyPEs: 2,
+                              saliency: "taylor", calibrationImages: 64, weightsFile: "w.h5", weightsChecksum: "abcd",
+                              provenance: ["lot": .string("lot.h5"), "chip": .int(3), "ignored": .int(1)],
+                              layers: [.init(name: "features.0", mapping: a), .init(name: "classifier", mapping: b)])
+    }
+
+    @Test func roundTrips() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("map.h5")
+        let file = try sample()
+        #expect(file.provenance.keys.sorted() == ["chip", "lot"])
+        try file.write(path: path, force: false)
+        #expect(try FAMMappingFile.read(path: path) == file)
+        #expect(throws: FapsimError.self) { try file.write(path: path, force: false) }
+        try file.write(path: path, force: true)
+    }
+
+    @Test func aSlotTableThatIsNoPermutationIsAOneLineError() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("map.h5")
+        var results = try sample().resultsFile()
+        let i = try #require(results.tables.firstIndex { $0.name == "features.0/output_slots" })
+        results.tables[i] = ResultsTable(name: "features.0/output_slots", columns: [.int64("slot", units: "index", [0, 0, 1])])
+        try results.write(path: path, force: false)
+        let message = errorMessage { _ = try FAMMappingFile.read(path: path) }
+        #expect(message == "\(path): /features.0: weight mapping output-channel slots: expected a permutation of 0..<3, got 3 entries")
+    }
+
+    @Test func aFileForAnotherNetworkArrayOrChipIsAOneLineError() throws {
+        let file = try sample()
+        let layers = [(name: "features.0", k: 6, n: 3), (name: "classifier", k: 3, n: 2)]
+        try file.check(path: "m.h5", width: 0.5, layers: layers, rows: 4, cols: 2, faultMapChecksum: "00ff")
+        let cases: [(() throws -> Void, String)] = [
+            ({ try file.check(path: "m.h5", width: 0.5, layers: layers, rows: 8, cols: 8, faultMapChecksum: "00ff") },
+             "m.h5: array_rows, array_cols: expected the chip's 8x8 array, got a mapping for 4x2"),
+            ({ try file.check(path: "m.h5", width: 1, layers: layers, rows: 4, cols: 2, faultMapChecksum: "00ff") },
+             "m.h5: network_width: expected 1.0 (the weights' VGG11 width), got 0.5"),
+            ({ try file.check(path: "m.h5", width: 0.5, layers: [layers[0], (name: "classifier", k: 3, n: 10)], rows: 4, cols: 2,
+                              faultMapChecksum: "00ff") },
+             "m.h5: /classifier: expected K x N = 3 x 10, got 3 x 2"),
+            ({ try file.check(path: "m.h5", width: 0.5, layers: [layers[0]], rows: 4, cols: 2, faultMapChecksum: "00ff") },
+             "m.h5: layers: expected the network's GEMM layers [\"features.0\"], got [\"features.0\", \"classifier\"]"),
+            ({ try file.check(path: "m.h5", width: 0.5, layers: layers, rows: 4, cols: 2, faultMapChecksum: "1234") },
+             "m.h5: fault_map_checksum: expected the chip's fault map 1234 (a mapping is planned for one chip), got 00ff"),
+        ]
+        for (body, message) in cases { #expect(errorMessage(body) == message) }
+    }
+}
