@@ -21,14 +21,15 @@ public enum ArrayGEMM {
     public static func run(config: HardwareConfig, faults: FaultMap?, a: [Float], m: Int, k: Int,
                            w: [Float], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault? = nil,
                            threads: Int? = nil, stripWidth: Int? = nil, observer: ArrayObserver? = nil) throws -> GEMMRun {
-        try run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping, stuckAt: stuckAt,
+        try run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping,
+                stuckAt: stuckAt.map { [$0] } ?? [],
                 threads: threads, stripWidth: stripWidth, observer: observer, streamTailAdjust: 0)
     }
 
     /// `streamTailAdjust` (tests only) shortens every fold's stream, to show what
     /// the controller's fold boundary protects.
     static func run(config: HardwareConfig, faults: FaultMap?, a: [Float], m: Int, k: Int,
-                    w: [Float], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault?, threads: Int?,
+                    w: [Float], n: Int, mapping: WeightMapping? = nil, stuckAt: [StuckAtFault], threads: Int?,
                     stripWidth: Int?, observer: ArrayObserver?, streamTailAdjust: Int) throws -> GEMMRun {
         let plan = try check(config: config, faults: faults, aCount: a.count, m: m, k: k, wCount: w.count, n: n,
                              mapping: mapping, stuckAt: stuckAt)
@@ -42,10 +43,14 @@ public enum ArrayGEMM {
     }
 
     /// Int8 datapath: int8 A and W, int32 partial sums and accumulators with wrap-around.
+    /// `stuckAt` is one unmitigated fault, `stuckAtFaults` any number (one per PE);
+    /// the two lists are joined.
     public static func runInt8(config: HardwareConfig, faults: FaultMap?, a: [Int8], m: Int, k: Int,
                                w: [Int8], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault? = nil,
+                               stuckAtFaults: [StuckAtFault] = [],
                                threads: Int? = nil, stripWidth: Int? = nil,
                                observer: ArrayObserver? = nil) throws -> (output: [Int32], stats: GEMMStats) {
+        let stuckAt = (stuckAt.map { [$0] } ?? []) + stuckAtFaults
         let plan = try check(config: config, faults: faults, aCount: a.count, m: m, k: k, wCount: w.count, n: n,
                              mapping: mapping, stuckAt: stuckAt)
         return simulate(Int8PE.self, config: config, plan: plan, faults: faults, a: a.map(Int32.init),
@@ -55,7 +60,7 @@ public enum ArrayGEMM {
 
     /// Validates the operands and returns the GEMM's fold plan under `mapping`.
     static func check(config: HardwareConfig, faults: FaultMap?, aCount: Int, m: Int, k: Int, wCount: Int, n: Int,
-                      mapping: WeightMapping?, stuckAt: StuckAtFault?) throws -> FoldPlan {
+                      mapping: WeightMapping?, stuckAt: [StuckAtFault]) throws -> FoldPlan {
         try FoldPlan.validate(m: m, k: k, n: n)
         if let mapping, mapping.k != k || mapping.n != n {
             throw FapsimError("weight mapping is for a K=\(mapping.k) N=\(mapping.n) GEMM, not K=\(k) N=\(n)")
@@ -65,7 +70,7 @@ public enum ArrayGEMM {
         if let faults, faults.rows != config.rows || faults.cols != config.cols {
             throw FapsimError("fault map is \(faults.rows)x\(faults.cols) but the array (\(config.name)) is \(config.rows)x\(config.cols)")
         }
-        try stuckAt?.validate(rows: config.rows, cols: config.cols)
+        try StuckAtFault.validate(stuckAt, rows: config.rows, cols: config.cols)
         return try mapping.map { try FoldPlan(config: config, m: m, mapping: $0) } ?? FoldPlan(config: config, m: m, k: k, n: n)
     }
 
@@ -86,7 +91,7 @@ public enum ArrayGEMM {
     static let blockEdges = 64
 
     static func simulate<A: PEArithmetic>(_: A.Type, config: HardwareConfig, plan: FoldPlan, faults: FaultMap?, a: [A.Lane],
-                                          w: [A.Lane], stuckAt: StuckAtFault?, threads: Int?, stripWidth: Int?,
+                                          w: [A.Lane], stuckAt: [StuckAtFault], threads: Int?, stripWidth: Int?,
                                           observer: ArrayObserver?, streamTailAdjust: Int) -> ([A.Lane], GEMMStats) {
         let m = plan.m, k = plan.k, n = plan.n
         let array = PEArray<A>(rows: config.rows, cols: config.cols, faults: faults, stuckAt: stuckAt)

@@ -36,6 +36,18 @@ public struct StuckAtFault: Sendable, Equatable, CustomStringConvertible {
         guard value == 0 || value == 1 else { throw FapsimError("--stuck-at: value must be 0 or 1, got \(value)") }
     }
 
+    /// Checks every fault and that no PE carries two (a PE has one partial-sum
+    /// register; two defects on it would need an order the hardware does not define).
+    public static func validate(_ faults: [StuckAtFault], rows: Int, cols: Int) throws {
+        var seen = Set<Int>()
+        for f in faults {
+            try f.validate(rows: rows, cols: cols)
+            guard seen.insert(f.row * cols + f.col).inserted else {
+                throw FapsimError("stuck-at faults: expected at most one per PE, got two on PE (\(f.row), \(f.col))")
+            }
+        }
+    }
+
     /// The forced bit pattern applied to a 32-bit word.
     @inline(__always) public func apply(bits x: UInt32) -> UInt32 {
         value == 1 ? x | (1 << UInt32(bit)) : x & ~(1 << UInt32(bit))
