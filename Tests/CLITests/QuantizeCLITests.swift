@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import FapsimStore
+import FapsimTestSupport
+import Network
+
+/// `fapsim quantize`, `fapsim evaluate --quantized [--unmitigated]` and
+/// `fapsim stuck-at-curve` end to end, and their one-line errors.
+@Suite struct QuantizeCLITests {
+    static let model = SharedData.modelPath
+    static let cifar = SharedData.cifarDirectory
+
+    func oneLine(_ r: (status: Int32, stdout: String, stderr: String), contains text: String) {
+        #expect(r.status != 0)
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains(text), "\(r.stderr)")
+    }
+
+    /// A small random float network written as a weights file (no shared data needed).
+    func floatWeights(_ dir: TemporaryDirectory) throws -> String {
+        let path = dir.file("w.h5")
+        try VGG11Parameters.random(spec: try VGG11Spec(width: 0.125), seed: 3).weightsFile().write(path: path, force: false)
+        return path
+    }
+
+    @Test func badInputIsOneLine() throws {
+        let dir = try TemporaryDirectory()
+        let w = try floatWeights(dir)
+        oneLine(try runFapsim(["quantize", "--weights", w, "--calibration", "0", "--out", dir.file("q.h5")]),
+                contains: "--calibration: expected a positive number of training images")
+        oneLine(try runFapsim(["evaluate", "--quantized", w, "--limit", "1"]),
+                contains: "expected int8 quantized weights (schema fapsim.quantized")
+        oneLine(try runFapsim(["evaluate", "--weights", w, "--unmitigated", "--fault-rate", "0.01", "--seed", "1"]),
+                contains: "--unmitigated: stuck-at faults are modelled on the int8 datapath only")
+        oneLine(try runFapsim(["evaluate", "--quantized", w, "--unmitigated", "--stuck-bits", "fixed:32",
+                               "--fault-rate", "0.01", "--seed", "1"]),
+                contains: "--stuck-bits: expected a bit index 0-31 in fixed:B, got 32")
+        oneLine(try runFapsim(["evaluate", "--weights", w, "--quantized", w]),
+                contains: "expected one network: --weights FILE (float) or --quantized FILE (int8)")
+        oneLine(try runFapsim(["stuck-at-curve", "--quantized", w, "--rates", "0.1,2"]),
+                contains: "--rates: expected fractions in (0, 1], got '2'")
+    }
+
+    /// Quantize the pre-trained model, evaluate it fault-free, under FAP and
+    /// unmitigated, and give the int8 file to a float engine.
+    @Test(.requiresSharedData(.pretrainedModel, .cifarTestBatch, .cifarTrainingBatches))
+    func quantizeEvaluateAndRefuseTheFloatEngine() throws {
+        let dir = try TemporaryDirectory()
+        let q = dir.file("q.h5")
+        let made = try runFapsim(["quantize", "--weights", Self.model, "--data", Self.cifar, "--calibration", "200",
+                                  "--out", q, "--quiet"])
+        #expect(made.status == 0, "\(made.stderr)")
+        oneLine(try runFapsim(["quantize", "--weights", Self.model, "--data", Self.cifar, "--out", q, "--quiet"]),
+                contains: "exists")
+        oneLine(try runFapsim(["evaluate", "--weights", q, "--data", Self.cifar, "--limit", "1", "--quiet"]),
+                contains: "holds int8 quantized weights (schema fapsim.quantized)")
+        func accuracy(_ extra: [String]) throws -> Double {
+            let r = try runFapsim(["evaluate", "--quantized", q, "--data", Self.cifar, "--limit", "200", "--quiet", "--json"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            let j = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            return j["accuracy"] as? Double ?? -1
+        }
+        let clean = try accuracy([])
+        #expect(clean > 0.8)
+        let fap = try accuracy(["--fault-rate", "0.001", "--seed", "1"])
+        let stuck = try accuracy(["--fault-rate", "0.001", "--seed", "1", "--unmitigated", "--stuck-bits", "high"])
+        #expect(fap > 0.8)
+        // 66 PEs with a stuck high bit: the partial sums they touch are off by at
+        // least 2^24, far beyond any activation's range.
+        #expect(stuck < 0.5, "fap \(fap), unmitigated \(stuck)")
+    }
+}
