@@ -181,17 +181,26 @@ struct EvaluateCommand: ParsableCommand {
     /// stuck-at faults on their partial sums.
     func runQuantized(path: String, hw: HardwareConfig) throws {
         let model = try QuantizedVGG11.load(path: path)
-        var chipState = try chip.chipDescription(config: hw)
+        var chipState: ChipDescription
+        var stuck: [StuckAtFault] = []
+        if let lot = chip.lot, let index = chip.chip {
+            if unmitigated {
+                throw FapsimError("--unmitigated: a lot chip's fault kinds come from the lot (lot generate --stuck-bits); drop --unmitigated")
+            }
+            (chipState, stuck) = try ChipLotFile.readInt8Chip(path: lot, chip: index, config: hw)
+            chipState.mitigation = try chip.mitigation.resolve(lot: chipState.mitigation, lotPath: lot)
+        } else {
+            chipState = try chip.chipDescription(config: hw)
+        }
         guard chipState.mitigation == .fap else {
             throw FapsimError("--mitigation \(chipState.mitigation.rawValue): the int8 network runs under fap or --unmitigated only (FAM plans are made for float weights)")
         }
-        var stuck: [StuckAtFault] = []
         let bits = try StuckBitDistribution(parsing: stuckBits)
         if unmitigated, let faults = chipState.faults {
             stuck = bits.draw(faults: faults, seed: stuckSeed ?? chip.seed ?? UInt64(chip.chip ?? 0))
             chipState = ChipDescription(faults: nil)
         }
-        let faultCount = stuck.isEmpty ? (chipState.faults?.faultyCount ?? 0) : stuck.count
+        let faultCount = stuck.count + (chipState.faults?.faultyCount ?? 0)
         let dataDir = CIFAR10Set.resolveDirectory(data)
         let splits = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: limit)
         let test = try splits.loadValidation(directory: dataDir) ?? splits.loadTest(directory: dataDir)
@@ -205,14 +214,15 @@ struct EvaluateCommand: ParsableCommand {
                                             progress: progress)
         progress.finish()
         let wall = Date().timeIntervalSince(start)
-        let handling = unmitigated ? "unmitigated stuck-at (\(bits))" : "fap"
+        let handling = unmitigated ? "unmitigated stuck-at (\(bits))"
+            : stuck.isEmpty ? "fap" : "\(stuck.count) unmitigated stuck-at from the lot, the rest fap"
         if json {
             var out: [String: Any] = [
                 "accuracy": result.accuracy, "images": result.images, "correct": result.correct,
                 "per_class": result.perClassAccuracy, "engine": "int8-" + engine.rawValue, "quantized": path,
                 "width": model.spec.width, "faulty_pes": faultCount,
                 "fault_rate": Double(faultCount) / Double(hw.rows * hw.cols),
-                "mitigation": unmitigated ? "none" : "fap", "wall_s": wall,
+                "mitigation": unmitigated ? "none" : "fap", "stuck_at_pes": stuck.count, "wall_s": wall,
             ]
             if unmitigated { out["stuck_bits"] = bits.description }
             out.merge(chip.provenance) { a, _ in a }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import FapsimSupport
 import Reduce
+import SystolicArray
 
 /// `fapsim lot ...`: chip lots, the fabricated chips a Reduce campaign budgets.
 public struct LotCommand: ParsableCommand {
@@ -58,6 +59,9 @@ public struct LotGenerateCommand: ParsableCommand {
     @Option(name: .customLong("cluster-radius"), help: "clustered: each defect makes the PEs within this Euclidean radius (PE pitches) faulty.")
     var clusterRadius: Double?
 
+    @Option(name: .customLong("stuck-bits"), help: "Record fault kinds: every faulty PE unmitigated, with a stuck partial-sum bit drawn uniform (0-31), high (24-31) or fixed:B, and a random stuck value (for `evaluate --quantized`).")
+    var stuckBits: String?
+
     @Flag(help: "Replace an existing output file.")
     var force = false
 
@@ -73,8 +77,9 @@ public struct LotGenerateCommand: ParsableCommand {
         let options = LotModelOptions(model: model, rateRange: rateRange, rate: rate, alpha: alpha,
                                       meanDefects: meanDefects, clusterRadius: clusterRadius)
         let start = Date()
+        let bits = try stuckBits.map { try StuckBitDistribution(parsing: $0) }
         let summary = try LotGeneration.run(configPath: config, chips: chips, seed: seed, out: out,
-                                            options: options, force: force, quiet: quiet)
+                                            options: options, stuckBits: bits, force: force, quiet: quiet)
         let seconds = Date().timeIntervalSince(start)
         if json {
             var j = summary.json(path: out)

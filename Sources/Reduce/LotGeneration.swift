@@ -10,13 +10,14 @@ public enum LotGeneration {
     public static let progressThreshold = 4 << 20
 
     public static func run(configPath: String, chips: Int, seed: UInt64, out: String,
-                           options: LotModelOptions, force: Bool, quiet: Bool) throws -> LotSummary {
+                           options: LotModelOptions, stuckBits: StuckBitDistribution? = nil, force: Bool,
+                           quiet: Bool) throws -> LotSummary {
         let hw = try HardwareConfig.load(path: configPath)
         try LotGenerator.validate(chips: chips)
         let model = try options.makeModel(rows: hw.rows, cols: hw.cols)
         let generator = try LotGenerator(model: model, rows: hw.rows, cols: hw.cols, lotSeed: seed)
         let big = Double(chips) * Double(hw.rows * hw.cols) >= Double(progressThreshold)
         let progress = big && !quiet ? ProgressLine("lot generate", total: chips, unit: "chips") : nil
-        return try generator.write(chips: chips, to: out, force: force, progress: progress)
+        return try generator.write(chips: chips, to: out, force: force, stuckBits: stuckBits, progress: progress)
     }
 }

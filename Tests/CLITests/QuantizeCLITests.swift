@@ -70,3 +70,26 @@ import Network
         #expect(stuck < 0.5, "fap \(fap), unmitigated \(stuck)")
     }
 }
+
+/// Lots that carry fault kinds: float-only commands refuse their stuck-at chips.
+@Suite struct StuckAtLotCLITests {
+    @Test func aLotWithStuckAtFaultsIsRefusedByTheFloatEngineAndBadBitsAreOneLine() throws {
+        let dir = try TemporaryDirectory()
+        let lot = dir.file("lot.h5")
+        let made = try runFapsim(["lot", "generate", "--config", "hw-configs/small-8x8.yaml", "--chips", "2", "--seed", "4",
+                                  "--model", "fixed", "--rate", "0.1", "--stuck-bits", "high", "--out", lot, "--quiet"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let w = dir.file("w.h5")
+        try VGG11Parameters.random(spec: try VGG11Spec(width: 0.125), seed: 3).weightsFile().write(path: w, force: false)
+        let r = try runFapsim(["evaluate", "--weights", w, "--config", "hw-configs/small-8x8.yaml", "--lot", lot, "--chip", "1",
+                               "--limit", "1", "--quiet"])
+        #expect(r.status != 0)
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("chip 1: 6 faulty PEs are unmitigated stuck-at faults, but this command models FAP bypass only"),
+                "\(r.stderr)")
+        let bad = try runFapsim(["lot", "generate", "--config", "hw-configs/small-8x8.yaml", "--chips", "1", "--seed", "4",
+                                 "--model", "fixed", "--rate", "0.1", "--stuck-bits", "fixed:40", "--out", dir.file("bad.h5")])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--stuck-bits: expected a bit index 0-31 in fixed:B, got 40"), "\(bad.stderr)")
+    }
+}
