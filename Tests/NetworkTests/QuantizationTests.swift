@@ -88,6 +88,8 @@ import SystolicArray
         let path = dir.file("q.h5")
         try model.file.write(path: path, force: false)
         #expect(try QuantizedVGG11.load(path: path) == model)
+        let report = try FapsimInspect.inspect(path: path)
+        #expect(report.kind == "quantized" && report.lines.count >= 1 + model.layers.count)
         #expect(throws: FapsimError.self) { try model.file.write(path: path, force: false) }
         let message = errorMessage { _ = try WeightsFile.read(path: path) } ?? ""
         #expect(message.contains("fapsim.quantized") && message.contains("--quantized"), "\(message)")
