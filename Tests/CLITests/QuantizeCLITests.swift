@@ -71,6 +71,32 @@ import Network
     }
 }
 
+extension QuantizeCLITests {
+    /// The sweep on a small random network and an 8x8 array: every (rate, map)
+    /// point in the JSON with its faulty PE count, and both series and the
+    /// paper's 0.006% in the SVG.
+    @Test(.requiresSharedData(.cifarTestBatch, .cifarTrainingBatches))
+    func stuckAtCurveWritesItsPointsAndFigure() throws {
+        let dir = try TemporaryDirectory()
+        let q = dir.file("q.h5")
+        let made = try runFapsim(["quantize", "--weights", try floatWeights(dir), "--data", Self.cifar, "--calibration", "16",
+                                  "--out", q, "--quiet"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let r = try runFapsim(["stuck-at-curve", "--quantized", q, "--data", Self.cifar, "--config", "hw-configs/small-8x8.yaml",
+                               "--rates", "0.05,0.2", "--maps", "2", "--limit", "8", "--stuck-bits", "high",
+                               "--out", dir.file("c.json"), "--svg", dir.file("c.svg"), "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("c.json")))) as? [String: Any])
+        let points = try #require(j["points"] as? [[String: Any]])
+        #expect(points.count == 4)
+        #expect(points.map { $0["faulty_pes"] as? Int } == [3, 3, 13, 13])
+        #expect(j["stuck_bits"] as? String == "high" && j["images"] as? Int == 8)
+        let svg = try String(contentsOfFile: dir.file("c.svg"), encoding: .utf8)
+        #expect(svg.contains("FAP (bypass)") && svg.contains("unmitigated stuck-at") && svg.contains("0.006%"))
+        #expect(r.stdout.contains("| 13 (20%) |"), "\(r.stdout)")
+    }
+}
+
 /// Lots that carry fault kinds: float-only commands refuse their stuck-at chips.
 @Suite struct StuckAtLotCLITests {
     @Test func aLotWithStuckAtFaultsIsRefusedByTheFloatEngineAndBadBitsAreOneLine() throws {
