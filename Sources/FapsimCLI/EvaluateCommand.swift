@@ -27,8 +27,20 @@ struct EvaluateCommand: ParsableCommand {
     /// it is reachable from the working directory, else the same array built in.
     static let defaultConfigPath = "hw-configs/tpu-256x256.yaml"
 
-    @Option(help: "Weights file: a fapsim weights file or a PyTorch state_dict in HDF5.")
-    var weights: String
+    @Option(help: "Weights file: a fapsim weights file or a PyTorch state_dict in HDF5 (float engines).")
+    var weights: String?
+
+    @Option(help: "Int8 quantized network (from `fapsim quantize`): evaluated on the int8 datapath instead of float weights.")
+    var quantized: String?
+
+    @Flag(help: "Leave the chip's faulty PEs unmitigated (needs --quantized): each gets a stuck-at bit on its partial-sum output (--stuck-bits) instead of a FAP bypass.")
+    var unmitigated = false
+
+    @Option(name: .customLong("stuck-bits"), help: "With --unmitigated: which partial-sum bit is stuck, uniform (0-31), high (24-31) or fixed:B; the stuck value is 0 or 1 at random.")
+    var stuckBits: String = "uniform"
+
+    @Option(name: .customLong("stuck-seed"), help: "With --unmitigated: seed of the stuck bits and values (default: --seed, else the chip index, else 0).")
+    var stuckSeed: UInt64?
 
     @Option(help: "CIFAR-10 binary directory (default: $FAPSIM_CIFAR_DIR, else ../shared/datasets/cifar-10-batches-bin if present, else the `fapsim data fetch` cache).")
     var data: String?
@@ -71,6 +83,13 @@ struct EvaluateCommand: ParsableCommand {
     var profile = false
 
     func validate() throws {
+        if (weights == nil) == (quantized == nil) {
+            throw ValidationError("expected one network: --weights FILE (float) or --quantized FILE (int8)")
+        }
+        if unmitigated && quantized == nil {
+            throw ValidationError("--unmitigated: stuck-at faults are modelled on the int8 datapath only; give --quantized FILE (the float engines run FAP bypass)")
+        }
+        do { _ = try StuckBitDistribution(parsing: stuckBits) } catch let e as FapsimError { throw ValidationError(e.message) }
         if let limit, limit <= 0 { throw ValidationError("--limit: expected a positive number of images, got \(limit)") }
         if validation != nil && limit != nil { throw ValidationError("--validation: expected either --limit (test images) or --validation, got both") }
         do { _ = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: nil) } catch let e as FapsimError { throw ValidationError(e.message) }
@@ -85,6 +104,8 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let hw = try Self.loadConfig(config)
+        if let quantized { return try runQuantized(path: quantized, hw: hw) }
+        let weights = weights!
         let params = try VGG11Parameters.load(path: weights)
         let dataDir = CIFAR10Set.resolveDirectory(data)
         let chipState = try chip.chipDescription(config: hw, parameters: params) {
@@ -172,6 +193,69 @@ struct EvaluateCommand: ParsableCommand {
                 print("  \(l.layer.padding(toLength: 12, withPad: " ", startingAt: 0)) M=\(l.m) K=\(l.k) N=\(l.n) cycles=\(l.cycles)")
             }
             print(String(format: "  total %ld cycles (%.6f s at %.0f MHz)", totalCycles, hw.seconds(cycles: totalCycles), hw.clockMHz))
+        }
+    }
+
+    /// The int8 network on the int8 functional path or the register-level int8
+    /// array, with the chip's faulty PEs bypassed (FAP) or, with --unmitigated,
+    /// stuck-at faults on their partial sums.
+    func runQuantized(path: String, hw: HardwareConfig) throws {
+        let model = try QuantizedVGG11.load(path: path)
+        var chipState: ChipDescription
+        var stuck: [StuckAtFault] = []
+        if let lot = chip.lot, let index = chip.chip {
+            if unmitigated {
+                throw FapsimError("--unmitigated: a lot chip's fault kinds come from the lot (lot generate --stuck-bits); drop --unmitigated")
+            }
+            (chipState, stuck) = try ChipLotFile.readInt8Chip(path: lot, chip: index, config: hw)
+            chipState.mitigation = try chip.mitigation.resolve(lot: chipState.mitigation, lotPath: lot)
+        } else {
+            chipState = try chip.chipDescription(config: hw)
+        }
+        guard chipState.mitigation == .fap else {
+            throw FapsimError("--mitigation \(chipState.mitigation.rawValue): the int8 network runs under fap or --unmitigated only (FAM plans are made for float weights)")
+        }
+        let bits = try StuckBitDistribution(parsing: stuckBits)
+        if unmitigated, let faults = chipState.faults {
+            stuck = bits.draw(faults: faults, seed: stuckSeed ?? chip.seed ?? UInt64(chip.chip ?? 0))
+            chipState = ChipDescription(faults: nil)
+        }
+        let faultCount = stuck.count + (chipState.faults?.faultyCount ?? 0)
+        let dataDir = CIFAR10Set.resolveDirectory(data)
+        let splits = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: limit)
+        let test = try splits.loadValidation(directory: dataDir) ?? splits.loadTest(directory: dataDir)
+        let int8Engine: any Int8GEMMEngine = engine == .array
+            ? try Int8ArrayEngine(config: hw, chip: chipState, stuckAt: stuck, threads: threads)
+            : try Int8FunctionalEngine(config: hw, chip: chipState, stuckAt: stuck)
+        let network = QuantizedNetwork(model: model, engine: int8Engine)
+        let progress = ProgressLine("evaluate (int8 \(engine.rawValue))", total: test.count, unit: "images", quiet: quiet)
+        let start = Date()
+        let result = try Evaluator.evaluate(network: network, data: test, batch: batch ?? (engine == .array ? 1 : 128),
+                                            progress: progress)
+        progress.finish()
+        let wall = Date().timeIntervalSince(start)
+        let handling = unmitigated ? "unmitigated stuck-at (\(bits))"
+            : stuck.isEmpty ? "fap" : "\(stuck.count) unmitigated stuck-at from the lot, the rest fap"
+        if json {
+            var out: [String: Any] = [
+                "accuracy": result.accuracy, "images": result.images, "correct": result.correct,
+                "per_class": result.perClassAccuracy, "engine": "int8-" + engine.rawValue, "quantized": path,
+                "width": model.spec.width, "faulty_pes": faultCount,
+                "fault_rate": Double(faultCount) / Double(hw.rows * hw.cols),
+                "mitigation": unmitigated ? "none" : "fap", "stuck_at_pes": stuck.count, "wall_s": wall,
+            ]
+            if unmitigated { out["stuck_bits"] = bits.description }
+            out.merge(chip.provenance) { a, _ in a }
+            JSONOutput.print(out)
+            return
+        }
+        print(String(format: "top-1 accuracy %.2f%% (%ld/%ld images), int8 %@ engine, %ld faulty PEs of %ld, %@",
+                     100 * result.accuracy, result.correct, result.images, engine.rawValue, faultCount,
+                     hw.rows * hw.cols, handling))
+        for (i, name) in result.classNames.enumerated() where result.perClassTotal[i] > 0 {
+            let padded = name.padding(toLength: max(12, name.count), withPad: " ", startingAt: 0)
+            print("  " + padded + String(format: " %6.2f%% (%ld/%ld)", 100 * Double(result.perClassCorrect[i]) / Double(result.perClassTotal[i]),
+                                         result.perClassCorrect[i], result.perClassTotal[i]))
         }
     }
 

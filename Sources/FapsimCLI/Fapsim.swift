@@ -13,6 +13,7 @@ public struct Fapsim: ParsableCommand {
             BenchCommand.self,
             InspectCommand.self,
             EvaluateCommand.self, SimulateCommand.self,
+            QuantizeCommand.self, StuckAtCurveCommand.self,
             VectorsCommand.self,
             FamCommand.self,
             LotCommand.self,

@@ -62,6 +62,8 @@ public struct LotGenerateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Mitigation the lot's chips run: \(Mitigation.choices) (default fap); commands given a chip of the lot run it.",
                                valueName: "name"))
     var mitigation: String = "fap"
+    @Option(name: .customLong("stuck-bits"), help: "Record fault kinds: every faulty PE unmitigated, with a stuck partial-sum bit drawn uniform (0-31), high (24-31) or fixed:B, and a random stuck value (for `evaluate --quantized`).")
+    var stuckBits: String?
 
     @Flag(help: "Replace an existing output file.")
     var force = false
@@ -78,6 +80,11 @@ public struct LotGenerateCommand: ParsableCommand {
         do { _ = try Mitigation.parse(mitigation, field: "--mitigation") } catch let e as FapsimError {
             throw ValidationError(e.message)
         }
+        // A lot with fault kinds leaves its faulty PEs unmitigated: no other
+        // mitigation can be recorded for them.
+        if stuckBits != nil && mitigation != Mitigation.fap.rawValue {
+            throw ValidationError("--stuck-bits: the lot's faulty PEs are unmitigated stuck-at faults; expected --mitigation fap (the default), got \(mitigation)")
+        }
     }
 
     public func run() throws {
@@ -85,8 +92,9 @@ public struct LotGenerateCommand: ParsableCommand {
         let options = LotModelOptions(model: model, rateRange: rateRange, rate: rate, alpha: alpha,
                                       meanDefects: meanDefects, clusterRadius: clusterRadius)
         let start = Date()
+        let bits = try stuckBits.map { try StuckBitDistribution(parsing: $0) }
         let summary = try LotGeneration.run(configPath: config, chips: chips, seed: seed, out: out,
-                                            options: options, mitigation: chipsRun, force: force, quiet: quiet)
+                                            options: options, mitigation: chipsRun, stuckBits: bits, force: force, quiet: quiet)
         let seconds = Date().timeIntervalSince(start)
         if json {
             var j = summary.json(path: out)

@@ -14,13 +14,19 @@ import FapsimSupport
 ///   chunk with shuffle + gzip, so reading one chip reads one chunk;
 /// - `/fault_rate` Float64 [chips];
 /// - `/chip_seed` UInt64 [chips] (uint64 so seeds round-trip bit for bit and
-///   numpy shows them as the unsigned numbers fapsim prints).
+///   numpy shows them as the unsigned numbers fapsim prints);
+/// - optional, in lots drawn with unmitigated stuck-at faults: `/stuck_bit` Int8
+///   [chips][rows][cols], per faulty PE its kind: -1 = bypassed by FAP, 0-31 =
+///   unmitigated, that bit of its partial-sum register stuck (-1 on healthy
+///   PEs), and `/stuck_value` UInt8 of the same shape, the stuck value 0 or 1.
 public enum ChipLotFile {
     static let faultMaps = "fault_maps"
     static let faultRate = "fault_rate"
     static let chipSeed = "chip_seed"
     static let parameterPrefix = "generator."
     static let mitigation = "mitigation"
+    static let stuckBit = "stuck_bit"
+    static let stuckValue = "stuck_value"
 
     // MARK: writing
 
@@ -38,7 +44,8 @@ public enum ChipLotFile {
     /// returns without throwing and every chip was written.
     public static func write(path: String, rows: Int, cols: Int, chips: Int, generator: String,
                              generatorParameters: [String: Double] = [:], lotSeed: UInt64,
-                             mitigation: Mitigation = .fap, force: Bool, _ fill: (ChipLotWriter) throws -> Void) throws {
+                             mitigation: Mitigation = .fap, stuckAtKinds: Bool = false, force: Bool,
+                             _ fill: (ChipLotWriter) throws -> Void) throws {
         guard rows > 0, cols > 0, chips >= 0 else {
             throw FapsimError("\(path): invalid lot size \(chips) chips of \(rows) x \(cols)")
         }
@@ -53,7 +60,8 @@ public enum ChipLotFile {
             }
             try file.setAttribute("lot_seed", lotSeed)
             try file.setAttribute(ChipLotFile.mitigation, mitigation.rawValue)
-            let writer = try ChipLotWriter(file: file, finalPath: path, rows: rows, cols: cols, chips: chips)
+            let writer = try ChipLotWriter(file: file, finalPath: path, rows: rows, cols: cols, chips: chips,
+                                           stuckAtKinds: stuckAtKinds)
             try fill(writer)
             try writer.finish()  // releases the writer's datasets
             try file.close()
@@ -85,6 +93,16 @@ public enum ChipLotFile {
         return ChipDescription(faults: try reader.faultMap(chip: chip, for: config), mitigation: reader.info.mitigation)
     }
 
+    /// One chip as the int8 engines see it: the PEs FAP bypasses (checked against
+    /// `config`'s array), its unmitigated stuck-at faults, and the lot's mitigation.
+    public static func readInt8Chip(path: String, chip: Int, config: HardwareConfig) throws
+        -> (chip: ChipDescription, stuckAt: [StuckAtFault]) {
+        let reader = try ChipLotReader(path: path)
+        try reader.checkArray(config)
+        let (bypassed, stuck) = try reader.int8Chip(chip: chip)
+        return (ChipDescription(faults: bypassed, mitigation: reader.info.mitigation), stuck)
+    }
+
     /// One chip: fault map, fault rate and seed.
     public static func readChip(path: String, chip: Int) throws -> ChipLot.Chip {
         try ChipLotReader(path: path).chip(chip)
@@ -104,12 +122,15 @@ public final class ChipLotWriter {
     private let path: String
     /// Released by `finish` so the file can close.
     private var maps: H5Dataset?
+    /// Per-PE fault kinds, in lots drawn with stuck-at faults.
+    private var stuckBits: H5Dataset?
+    private var stuckValues: H5Dataset?
     private var rates: [Double]
     private var seeds: [UInt64]
     private var written: [Bool]
     private let file: H5File
 
-    init(file: H5File, finalPath: String, rows: Int, cols: Int, chips: Int) throws {
+    init(file: H5File, finalPath: String, rows: Int, cols: Int, chips: Int, stuckAtKinds: Bool) throws {
         self.file = file
         self.path = finalPath
         self.rows = rows
@@ -120,13 +141,21 @@ public final class ChipLotWriter {
         let maps = try file.createDataset(ChipLotFile.faultMaps, of: UInt8.self, shape: [chips, rows, cols], options: options)
         try maps.setAttribute("units", "1 = faulty PE (bypassed), 0 = healthy")
         self.maps = maps
+        if stuckAtKinds {
+            stuckBits = try file.createDataset(ChipLotFile.stuckBit, of: Int8.self, shape: [chips, rows, cols], options: options)
+            try stuckBits!.setAttribute("units", "-1 = bypassed by FAP (or healthy), 0-31 = unmitigated: this partial-sum bit stuck")
+            stuckValues = try file.createDataset(ChipLotFile.stuckValue, of: UInt8.self, shape: [chips, rows, cols], options: options)
+            try stuckValues!.setAttribute("units", "the stuck bit's value, 0 or 1")
+        }
         rates = [Double](repeating: 0, count: chips)
         seeds = [UInt64](repeating: 0, count: chips)
         written = [Bool](repeating: false, count: chips)
     }
 
-    /// Writes chip `index` (0-based); chips may come in any order.
-    public func write(chip index: Int, _ chip: ChipLot.Chip) throws {
+    /// Writes chip `index` (0-based); chips may come in any order. In a lot with
+    /// fault kinds, `stuckAt` are the chip's unmitigated faulty PEs (each faulty
+    /// in the map); its other faulty PEs are bypassed by FAP.
+    public func write(chip index: Int, _ chip: ChipLot.Chip, stuckAt: [StuckAtFault] = []) throws {
         guard (0..<chipCount).contains(index) else {
             throw FapsimError("\(path): chip \(index) is out of range (lot has \(chipCount) chips)")
         }
@@ -136,6 +165,21 @@ public final class ChipLotWriter {
         guard let maps else { throw FapsimError("\(path): lot is already finished") }
         try FaultMap.validateRate(chip.faultRate, field: "\(path): chip \(index): fault rate")
         try maps.write(chip.faultMap.bits, start: [index, 0, 0], count: [1, rows, cols])
+        if let stuckBits, let stuckValues {
+            var bits = [Int8](repeating: -1, count: rows * cols), values = [UInt8](repeating: 0, count: rows * cols)
+            for f in stuckAt {
+                try f.validate(rows: rows, cols: cols)
+                guard chip.faultMap.isFaulty(f.row, f.col) else {
+                    throw FapsimError("\(path): chip \(index): stuck-at fault on PE (\(f.row), \(f.col)), which the map says is healthy")
+                }
+                bits[f.row * cols + f.col] = Int8(f.bit)
+                values[f.row * cols + f.col] = UInt8(f.value)
+            }
+            try stuckBits.write(bits, start: [index, 0, 0], count: [1, rows, cols])
+            try stuckValues.write(values, start: [index, 0, 0], count: [1, rows, cols])
+        } else if !stuckAt.isEmpty {
+            throw FapsimError("\(path): chip \(index): stuck-at faults given to a lot created without fault kinds")
+        }
         rates[index] = chip.faultRate
         seeds[index] = chip.seed
         written[index] = true
@@ -143,6 +187,8 @@ public final class ChipLotWriter {
 
     func finish() throws {
         maps = nil
+        stuckBits = nil
+        stuckValues = nil
         if let missing = written.firstIndex(of: false) {
             throw FapsimError("\(path): chip \(missing) of \(chipCount) was never written")
         }

@@ -12,6 +12,12 @@ public final class ChipLotReader {
     private let maps: H5Dataset
     private let rates: [Double]
     private let seeds: [UInt64]
+    /// Per-PE fault kinds (`/stuck_bit`, `/stuck_value`), in lots that have them.
+    private let stuckBits: H5Dataset?
+    private let stuckValues: H5Dataset?
+
+    /// Whether the lot records per faulty PE whether it is bypassed or stuck-at.
+    public var hasFaultKinds: Bool { stuckBits != nil }
 
     public init(path: String) throws {
         self.path = path
@@ -21,6 +27,13 @@ public final class ChipLotReader {
         let cols = try Self.positiveInt(file, "cols")
         maps = try file.openDataset(ChipLotFile.faultMaps, expecting: .uint8, rank: 3, shape: [nil, rows, cols])
         let chips = maps.shape[0]
+        if file.kind(of: ChipLotFile.stuckBit) != nil {
+            stuckBits = try file.openDataset(ChipLotFile.stuckBit, expecting: .int8, rank: 3, shape: [chips, rows, cols])
+            stuckValues = try file.openDataset(ChipLotFile.stuckValue, expecting: .uint8, rank: 3, shape: [chips, rows, cols])
+        } else {
+            stuckBits = nil
+            stuckValues = nil
+        }
         let rates = try file.openDataset(ChipLotFile.faultRate, expecting: .double, rank: 1, shape: [chips]).read(Double.self)
         self.rates = rates
         seeds = try file.openDataset(ChipLotFile.chipSeed, expecting: .uint64, rank: 1, shape: [chips]).read(UInt64.self)
@@ -64,12 +77,45 @@ public final class ChipLotReader {
         }
     }
 
-    /// Chip `chip`'s fault map; reads one chunk.
+    /// Chip `chip`'s fault map; reads one chunk. Every faulty PE is one FAP
+    /// bypasses: a chip with unmitigated stuck-at faults is refused, since the
+    /// commands that take a plain map (the float engines, FAT, Reduce) model
+    /// bypass only; `int8Chip` reads such a chip.
     public func faultMap(chip: Int) throws -> FaultMap {
+        let (map, stuck) = try int8Chip(chip: chip)
+        if !stuck.isEmpty {
+            throw HDF5Failure.error(file: path, object: "/" + ChipLotFile.stuckBit,
+                                    "chip \(chip): \(stuck.count) faulty PEs are unmitigated stuck-at faults, but this command models FAP bypass only (float engines); evaluate the chip with `fapsim evaluate --quantized`")
+        }
+        return map
+    }
+
+    /// Chip `chip` as the int8 engines see it: the PEs FAP bypasses, and the
+    /// unmitigated stuck-at faults (none in a lot without fault kinds).
+    public func int8Chip(chip: Int) throws -> (bypassed: FaultMap, stuckAt: [StuckAtFault]) {
         try checkIndex(chip)
-        let bits = try maps.read(UInt8.self, start: [chip, 0, 0], count: [1, info.rows, info.cols])
+        var bits = try maps.read(UInt8.self, start: [chip, 0, 0], count: [1, info.rows, info.cols])
         try checkBits(bits, firstChip: chip)
-        return FaultMap(rows: info.rows, cols: info.cols, bits: bits)
+        guard let stuckBits, let stuckValues else { return (FaultMap(rows: info.rows, cols: info.cols, bits: bits), []) }
+        let kinds = try stuckBits.read(Int8.self, start: [chip, 0, 0], count: [1, info.rows, info.cols])
+        let values = try stuckValues.read(UInt8.self, start: [chip, 0, 0], count: [1, info.rows, info.cols])
+        var stuck: [StuckAtFault] = []
+        for i in kinds.indices where kinds[i] != -1 {
+            let pe = "chip \(chip), PE (row \(i / info.cols), col \(i % info.cols))"
+            guard (0..<32).contains(Int(kinds[i])) else {
+                throw HDF5Failure.error(file: path, object: "/" + ChipLotFile.stuckBit,
+                                        "\(pe): expected -1 (bypassed) or a bit index 0-31, got \(kinds[i])")
+            }
+            guard values[i] <= 1 else {
+                throw HDF5Failure.error(file: path, object: "/" + ChipLotFile.stuckValue, "\(pe): expected 0 or 1, got \(values[i])")
+            }
+            guard bits[i] == 1 else {
+                throw HDF5Failure.error(file: path, object: "/" + ChipLotFile.stuckBit, "\(pe): a stuck bit on a healthy PE")
+            }
+            stuck.append(StuckAtFault(row: i / info.cols, col: i % info.cols, bit: Int(kinds[i]), value: Int(values[i])))
+            bits[i] = 0
+        }
+        return (FaultMap(rows: info.rows, cols: info.cols, bits: bits), stuck)
     }
 
     /// A map holds 0 (healthy) and 1 (faulty) only. Anything else is a damaged
@@ -102,8 +148,12 @@ public final class ChipLotReader {
         ChipLot.Chip(faultMap: try faultMap(chip: index), faultRate: rates[index], seed: seeds[index])
     }
 
-    /// Every chip (reads all maps in one call).
+    /// Every chip (reads all maps in one call); refuses a lot with stuck-at kinds
+    /// as `faultMap` does.
     public func readAll() throws -> ChipLot {
+        if hasFaultKinds {
+            for i in 0..<info.chipCount { _ = try faultMap(chip: i) }
+        }
         let bits = try maps.read(UInt8.self)
         try checkBits(bits, firstChip: 0)
         let n = info.rows * info.cols

@@ -50,6 +50,7 @@ public enum FapsimInspect {
             case .weights: report = try weights(path: path, version: version)
             case .results: report = try results(path: path, version: version)
             case .checkpoint: report = try checkpoint(path: path, version: version)
+            case .quantized: report = try quantized(path: path, version: version)
             }
         } else {
             report = try weights(path: path, version: nil)
@@ -146,6 +147,22 @@ public enum FapsimInspect {
             "content": r.content, "attributes": r.attributes.mapValues(\.jsonValue), "tables": tables,
         ]
         return InspectReport(kind: "results", schema: FapsimFileKind.results.rawValue, schemaVersion: version,
+                             lines: lines, json: json)
+    }
+
+    /// A quantized network: its layers, scales and calibration.
+    private static func quantized(path: String, version: Int64) throws -> InspectReport {
+        let q = try QuantizedWeightsFile.read(path: path)
+        var lines = ["\(path): fapsim int8 quantized network (schema fapsim.quantized v\(version)), \(q.architecture) width \(q.width), \(q.layers.count) GEMM layers, calibrated on \(q.calibrationImages) training images"]
+        for l in q.layers {
+            lines.append("  \(l.name): int8 \(l.k) x \(l.n), input scale \(l.inputScale)")
+        }
+        let json: [String: Any] = [
+            "path": path, "kind": "quantized", "schema": FapsimFileKind.quantized.rawValue, "schema_version": version,
+            "architecture": q.architecture, "width": q.width, "calibration_images": q.calibrationImages,
+            "layers": q.layers.map { ["name": $0.name, "k": $0.k, "n": $0.n, "input_scale": Double($0.inputScale)] as [String: Any] },
+        ]
+        return InspectReport(kind: "quantized", schema: FapsimFileKind.quantized.rawValue, schemaVersion: version,
                              lines: lines, json: json)
     }
 

@@ -15,6 +15,8 @@ public enum FapsimFileKind: String, CaseIterable, Sendable {
     case results = "fapsim.results"
     /// A training run's state after a finished epoch (weights, momentum, history, run identity).
     case checkpoint = "fapsim.checkpoint"
+    /// A network quantized to int8 for the int8 array (weights, scales, int32 biases).
+    case quantized = "fapsim.quantized"
 
     /// The version this build writes and the newest it reads.
     public var currentVersion: Int64 { 1 }

@@ -20,6 +20,9 @@ extension WeightsFile {
         if try Schema.identify(file) == nil {
             return try PyTorchStateDict.importWeights(file)
         }
+        if try Schema.identify(file)?.kind == .quantized {
+            throw file.failure("holds int8 quantized weights (schema fapsim.quantized), expected float weights (fapsim.weights): the float engines cannot run it; evaluate it with `fapsim evaluate --quantized`")
+        }
         try Schema.require(file, is: .weights)
         guard file.kind(of: tensorsGroup) == .group else {
             throw HDF5Failure.error(file: path, object: "/" + tensorsGroup, "missing group (fapsim.weights files keep their tensors there)")

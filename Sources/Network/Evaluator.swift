@@ -23,10 +23,19 @@ public struct EvaluationResult: Sendable {
     }
 }
 
+/// A network that turns a batch of normalized NCHW images into logits: the float
+/// `VGG11Network` and the int8 `QuantizedNetwork`.
+public protocol ImageClassifier: AnyObject {
+    var spec: VGG11Spec { get }
+    func forward(images: UnsafePointer<Float>, batch: Int, logits: UnsafeMutablePointer<Float>) throws
+}
+
+extension VGG11Network: ImageClassifier {}
+
 public enum Evaluator {
     /// Runs the first `limit` images (all by default) in batches of `batch`.
     /// `progress` is advanced by the images done after each batch.
-    public static func evaluate(network: VGG11Network, data: CIFAR10Set, limit: Int? = nil, batch: Int = 128,
+    public static func evaluate(network: any ImageClassifier, data: CIFAR10Set, limit: Int? = nil, batch: Int = 128,
                                 progress: ProgressLine? = nil) throws -> EvaluationResult {
         try evaluate(networks: [network], data: data, limit: limit, batch: batch, progress: progress)
     }

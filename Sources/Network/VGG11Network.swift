@@ -17,6 +17,10 @@ public final class VGG11Network {
     public let convolution: ConvAlgorithm
     /// When set, forward passes add their per-step wall time to it.
     public var profile: ForwardProfile?
+    /// When set, called with every GEMM layer's input activations (CNHW before a
+    /// conv's im2col, the flattened features before the classifier): what int8
+    /// calibration measures.
+    public var gemmInputObserver: ((_ layer: String, _ input: UnsafeBufferPointer<Float>) -> Void)?
 
     /// Engine-prepared weights (FAP-masked for the functional engine) per GEMM layer.
     private var engineWeights: [String: [Float]] = [:]
@@ -139,6 +143,7 @@ public final class VGG11Network {
                 i += finishConv(c, data: cur, count: batch * height * width, at: i)
             case .conv(let c):
                 let m = batch * height * width
+                gemmInputObserver?(c.name, UnsafeBufferPointer(start: cur, count: c.inChannels * m))
                 step("im2col") {
                     Im2Col.columns(src: cur, channels: c.inChannels, batch: batch, height: height, width: width,
                                    kernel: c.kernel, padding: c.padding, dst: colsBuf)
@@ -170,6 +175,7 @@ public final class VGG11Network {
                 height = 1
                 width = 1
             case .linear(let l):
+                gemmInputObserver?(l.name, UnsafeBufferPointer(start: cur, count: l.inFeatures * batch))
                 try step("gemm") {
                     try engineWeights[l.name]!.withUnsafeBufferPointer { w in
                         try engine.gemm(layer: l.name, weights: w.baseAddress!, k: l.inFeatures, n: l.outFeatures,

@@ -12,13 +12,14 @@ public enum LotGeneration {
     /// `mitigation` is what the lot's chips run, recorded in the file
     /// (docs/hdf5-schema.md): commands given a chip of the lot run it.
     public static func run(configPath: String, chips: Int, seed: UInt64, out: String,
-                           options: LotModelOptions, mitigation: Mitigation = .fap, force: Bool, quiet: Bool) throws -> LotSummary {
+                           options: LotModelOptions, mitigation: Mitigation = .fap,
+                           stuckBits: StuckBitDistribution? = nil, force: Bool, quiet: Bool) throws -> LotSummary {
         let hw = try HardwareConfig.load(path: configPath)
         try LotGenerator.validate(chips: chips)
         let model = try options.makeModel(rows: hw.rows, cols: hw.cols)
         let generator = try LotGenerator(model: model, rows: hw.rows, cols: hw.cols, lotSeed: seed)
         let big = Double(chips) * Double(hw.rows * hw.cols) >= Double(progressThreshold)
         let progress = big && !quiet ? ProgressLine("lot generate", total: chips, unit: "chips") : nil
-        return try generator.write(chips: chips, to: out, mitigation: mitigation, force: force, progress: progress)
+        return try generator.write(chips: chips, to: out, mitigation: mitigation, force: force, stuckBits: stuckBits, progress: progress)
     }
 }

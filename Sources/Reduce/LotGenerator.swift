@@ -56,9 +56,12 @@ public struct LotGenerator: Sendable {
 
     /// Streams `count` chips into a new lot file (atomic; refuses to replace an
     /// existing file unless `force`), holding one map at a time, and returns the
-    /// lot's summary. `progress` is advanced once per chip.
+    /// lot's summary. `progress` is advanced once per chip. With `stuckBits`, the
+    /// lot records fault kinds and every faulty PE is unmitigated: its stuck bit
+    /// and value are drawn from the chip's seed (`StuckBitDistribution.draw`).
     @discardableResult
     public func write(chips count: Int, to path: String, mitigation: Mitigation = .fap, force: Bool,
+                      stuckBits: StuckBitDistribution? = nil,
                       progress: ProgressLine? = nil) throws -> LotSummary {
         try Self.validate(chips: count)
         var rates: [Double] = []
@@ -66,11 +69,13 @@ public struct LotGenerator: Sendable {
         rates.reserveCapacity(count)
         try ChipLotFile.write(path: path, rows: rows, cols: cols, chips: count, generator: model.name,
                               generatorParameters: model.parameters, lotSeed: lotSeed, mitigation: mitigation,
+                              stuckAtKinds: stuckBits != nil,
                               force: force) { writer in
             for i in 0..<count {
                 let seed = Self.chipSeed(lotSeed: lotSeed, chip: i)
                 let g = chip(seed: seed)
-                try writer.write(chip: i, ChipLot.Chip(faultMap: g.faultMap, faultRate: g.realisedRate, seed: seed))
+                try writer.write(chip: i, ChipLot.Chip(faultMap: g.faultMap, faultRate: g.realisedRate, seed: seed),
+                                 stuckAt: stuckBits?.draw(faults: g.faultMap, seed: seed) ?? [])
                 rates.append(g.realisedRate)
                 if let d = g.defects { defects.append(d) }
                 progress?.advance()

@@ -24,7 +24,8 @@ public enum ArrayGEMM {
                            w: [Float], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault? = nil,
                            threads: Int? = nil, stripWidth: Int? = nil, observer: ArrayObserver? = nil,
                            stepEveryPE: Bool = false) throws -> GEMMRun {
-        try run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping, stuckAt: stuckAt,
+        try run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping,
+                stuckAt: stuckAt.map { [$0] } ?? [],
                 threads: threads, stripWidth: stripWidth, observer: observer, streamTailAdjust: 0, skipIdle: !stepEveryPE)
     }
 
@@ -32,7 +33,7 @@ public enum ArrayGEMM {
     /// the controller's fold boundary protects. `skipIdle` false (tests only)
     /// steps every PE on every edge, the reference idle skipping is checked against.
     static func run(config: HardwareConfig, faults: FaultMap?, a: [Float], m: Int, k: Int,
-                    w: [Float], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault?, threads: Int?,
+                    w: [Float], n: Int, mapping: WeightMapping? = nil, stuckAt: [StuckAtFault], threads: Int?,
                     stripWidth: Int?, observer: ArrayObserver?, streamTailAdjust: Int, skipIdle: Bool = true) throws -> GEMMRun {
         let plan = try check(config: config, faults: faults, aCount: a.count, m: m, k: k, wCount: w.count, n: n,
                              mapping: mapping, stuckAt: stuckAt)
@@ -46,16 +47,20 @@ public enum ArrayGEMM {
     }
 
     /// Int8 datapath: int8 A and W, int32 partial sums and accumulators with wrap-around.
+    /// `stuckAt` is one unmitigated fault, `stuckAtFaults` any number (one per PE);
+    /// the two lists are joined.
     public static func runInt8(config: HardwareConfig, faults: FaultMap?, a: [Int8], m: Int, k: Int,
                                w: [Int8], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault? = nil,
+                               stuckAtFaults: [StuckAtFault] = [],
                                threads: Int? = nil, stripWidth: Int? = nil,
                                observer: ArrayObserver? = nil) throws -> (output: [Int32], stats: GEMMStats) {
-        try runInt8(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping, stuckAt: stuckAt,
+        try runInt8(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, mapping: mapping,
+                    stuckAt: (stuckAt.map { [$0] } ?? []) + stuckAtFaults,
                     threads: threads, stripWidth: stripWidth, observer: observer, skipIdle: true)
     }
 
     static func runInt8(config: HardwareConfig, faults: FaultMap?, a: [Int8], m: Int, k: Int,
-                        w: [Int8], n: Int, mapping: WeightMapping? = nil, stuckAt: StuckAtFault? = nil,
+                        w: [Int8], n: Int, mapping: WeightMapping? = nil, stuckAt: [StuckAtFault],
                         threads: Int? = nil, stripWidth: Int? = nil,
                         observer: ArrayObserver? = nil, skipIdle: Bool) throws -> (output: [Int32], stats: GEMMStats) {
         let plan = try check(config: config, faults: faults, aCount: a.count, m: m, k: k, wCount: w.count, n: n,
@@ -67,7 +72,7 @@ public enum ArrayGEMM {
 
     /// Validates the operands and returns the GEMM's fold plan under `mapping`.
     static func check(config: HardwareConfig, faults: FaultMap?, aCount: Int, m: Int, k: Int, wCount: Int, n: Int,
-                      mapping: WeightMapping?, stuckAt: StuckAtFault?) throws -> FoldPlan {
+                      mapping: WeightMapping?, stuckAt: [StuckAtFault]) throws -> FoldPlan {
         try FoldPlan.validate(m: m, k: k, n: n)
         if let mapping, mapping.k != k || mapping.n != n {
             throw FapsimError("weight mapping is for a K=\(mapping.k) N=\(mapping.n) GEMM, not K=\(k) N=\(n)")
@@ -77,7 +82,7 @@ public enum ArrayGEMM {
         if let faults, faults.rows != config.rows || faults.cols != config.cols {
             throw FapsimError("fault map is \(faults.rows)x\(faults.cols) but the array (\(config.name)) is \(config.rows)x\(config.cols)")
         }
-        try stuckAt?.validate(rows: config.rows, cols: config.cols)
+        try StuckAtFault.validate(stuckAt, rows: config.rows, cols: config.cols)
         return try mapping.map { try FoldPlan(config: config, m: m, mapping: $0) } ?? FoldPlan(config: config, m: m, k: k, n: n)
     }
 
@@ -98,7 +103,7 @@ public enum ArrayGEMM {
     static let blockEdges = 64
 
     static func simulate<A: PEArithmetic>(_: A.Type, config: HardwareConfig, plan: FoldPlan, faults: FaultMap?, a: [A.Lane],
-                                          w: [A.Lane], stuckAt: StuckAtFault?, threads: Int?, stripWidth: Int?,
+                                          w: [A.Lane], stuckAt: [StuckAtFault], threads: Int?, stripWidth: Int?,
                                           observer: ArrayObserver?, streamTailAdjust: Int, skipIdle: Bool) -> ([A.Lane], GEMMStats) {
         let m = plan.m, k = plan.k, n = plan.n
         let array = PEArray<A>(rows: config.rows, cols: config.cols, faults: faults, stuckAt: stuckAt)
@@ -126,7 +131,7 @@ public enum ArrayGEMM {
                         let shared = StripShared(plan: plan, policy: config.weightLoad, array: array, a: ap, w: wp, acc: accp,
                                                  progress: progress, handoffs: handoffs, observer: observer,
                                                  streamTailAdjust: streamTailAdjust,
-                                                 skipIdle: skipIdle && nStrips == 1 && stuckAt == nil)
+                                                 skipIdle: skipIdle && nStrips == 1 && stuckAt.isEmpty)
                         // Thread t clocks strips [first, last) in blocks of edges, left to right.
                         let work: @Sendable (Int) -> Void = { t in
                             let first = nStrips * t / nThreads, last = nStrips * (t + 1) / nThreads

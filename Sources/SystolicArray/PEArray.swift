@@ -10,7 +10,10 @@
 public final class PEArray<A: PEArithmetic>: ArrayStateView {
     public let rows: Int
     public let cols: Int
-    public let stuckAt: StuckAtFault?
+    /// Unmitigated stuck-at faults on partial-sum outputs, at most one per PE.
+    public let stuckAt: [StuckAtFault]
+    /// `stuckAt` by row, so each row's pass of the datapath finds its own.
+    private let stuckByRow: [[StuckAtFault]]
 
     let w: UnsafeMutablePointer<A.Lane>
     let wv: UnsafeMutablePointer<UInt8>
@@ -27,10 +30,13 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
     /// slice keeps its own, this one is what observers see on a single thread.
     var parity = 0
 
-    public init(rows: Int, cols: Int, faults: FaultMap?, stuckAt: StuckAtFault?) {
+    public init(rows: Int, cols: Int, faults: FaultMap?, stuckAt: [StuckAtFault]) {
         self.rows = rows
         self.cols = cols
         self.stuckAt = stuckAt
+        var byRow = [[StuckAtFault]](repeating: [], count: rows)
+        for s in stuckAt { byRow[s.row].append(s) }
+        stuckByRow = byRow
         let n = rows * cols
         // Cache-line aligned, so strips whose boundary falls on a multiple of 64
         // bytes never share a line (threads would otherwise fight over one line
@@ -159,7 +165,7 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
                 scalarPE(j, a: aOld[base + j - 1], av: avOld[base + j - 1])
                 j += 1
             }
-            if let s = stuckAt, s.row == i, s.col >= j0, s.col < j1 {
+            for s in stuckByRow[i] where s.col >= j0 && s.col < j1 {
                 // The defect acts only when this PE really computed on this edge
                 // (idle skipping is off with a stuck-at fault, so it was stepped).
                 let idx = base + s.col

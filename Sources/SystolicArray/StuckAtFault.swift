@@ -36,10 +36,79 @@ public struct StuckAtFault: Sendable, Equatable, CustomStringConvertible {
         guard value == 0 || value == 1 else { throw FapsimError("--stuck-at: value must be 0 or 1, got \(value)") }
     }
 
+    /// Checks every fault and that no PE carries two (a PE has one partial-sum
+    /// register; two defects on it would need an order the hardware does not define).
+    public static func validate(_ faults: [StuckAtFault], rows: Int, cols: Int) throws {
+        var seen = Set<Int>()
+        for f in faults {
+            try f.validate(rows: rows, cols: cols)
+            guard seen.insert(f.row * cols + f.col).inserted else {
+                throw FapsimError("stuck-at faults: expected at most one per PE, got two on PE (\(f.row), \(f.col))")
+            }
+        }
+    }
+
     /// The forced bit pattern applied to a 32-bit word.
     @inline(__always) public func apply(bits x: UInt32) -> UInt32 {
         value == 1 ? x | (1 << UInt32(bit)) : x & ~(1 << UInt32(bit))
     }
 
     public var description: String { "PE(\(row),\(col)) bit \(bit) stuck-at-\(value)" }
+}
+
+/// Which bit of a faulty PE's partial-sum register is stuck, when a chip's faulty
+/// PEs are left unmitigated (docs/stuck-at.md). The stuck value is 0 or 1 with
+/// equal probability in every case.
+public enum StuckBitDistribution: Equatable, Sendable, CustomStringConvertible {
+    /// Any of the 32 bits, equally likely.
+    case uniform
+    /// One of the top eight bits (24-31), equally likely: the corruptions that
+    /// move a sum by at least 2^24 (bit 31 is the sign).
+    case high
+    /// Always this bit.
+    case fixed(Int)
+
+    /// Parses `uniform`, `high` or `fixed:B` (B in 0-31).
+    public init(parsing text: String, field: String = "--stuck-bits") throws {
+        switch text.lowercased() {
+        case "uniform": self = .uniform
+        case "high": self = .high
+        default:
+            let parts = text.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "fixed", let bit = Int(parts[1]) else {
+                throw FapsimError("\(field): expected uniform, high or fixed:B (B a bit index 0-31), got '\(text)'")
+            }
+            guard (0..<32).contains(bit) else {
+                throw FapsimError("\(field): expected a bit index 0-31 in fixed:B, got \(bit)")
+            }
+            self = .fixed(bit)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .uniform: return "uniform"
+        case .high: return "high"
+        case .fixed(let b): return "fixed:\(b)"
+        }
+    }
+
+    /// One stuck-at fault per faulty PE of `faults`, in row-major PE order, bit
+    /// and value drawn from `seed` alone: the same map and seed give the same faults.
+    public func draw(faults: FaultMap, seed: UInt64) -> [StuckAtFault] {
+        var rng = SeededRNG.derived(seed: seed, 0x5717_CA7)
+        var out: [StuckAtFault] = []
+        for r in 0..<faults.rows {
+            for c in 0..<faults.cols where faults.isFaulty(r, c) {
+                let bit: Int
+                switch self {
+                case .uniform: bit = rng.nextInt(below: 32)
+                case .high: bit = 24 + rng.nextInt(below: 8)
+                case .fixed(let b): bit = b
+                }
+                out.append(StuckAtFault(row: r, col: c, bit: bit, value: rng.nextInt(below: 2)))
+            }
+        }
+        return out
+    }
 }

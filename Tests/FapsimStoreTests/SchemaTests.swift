@@ -17,7 +17,7 @@ import HDF5Kit
     @Test func unknownSchemaIsRejectedByEveryReader() throws {
         let dir = try TemporaryDirectory()
         let path = try stamped(dir, schema: "fapsim.sweep", version: 1)
-        let expected = "\(path): /: unknown schema 'fapsim.sweep' (this fapsim reads fapsim.lot, fapsim.weights, fapsim.results, fapsim.checkpoint)"
+        let expected = "\(path): /: unknown schema 'fapsim.sweep' (this fapsim reads fapsim.lot, fapsim.weights, fapsim.results, fapsim.checkpoint, fapsim.quantized)"
         #expect(errorMessage { _ = try ChipLotFile.read(path: path) } == expected)
         #expect(errorMessage { _ = try WeightsFile.read(path: path) } == expected)
         #expect(errorMessage { _ = try ResultsFile.read(path: path) } == expected)

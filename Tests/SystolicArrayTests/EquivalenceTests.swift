@@ -140,7 +140,7 @@ func floatTolerance(a: [Float], w: [Float], m: Int, k: Int, n: Int, row i: Int, 
         let single = HardwareConfig(rows: 4, cols: 4, weightLoad: .singleBuffered, mappingOrder: .kOuter)
         #expect(close(try ArrayGEMM.run(config: single, faults: nil, a: a, m: m, k: k, w: w, n: n).output))
         func early(_ edges: Int) throws -> [Float] {
-            try ArrayGEMM.run(config: single, faults: nil, a: a, m: m, k: k, w: w, n: n, stuckAt: nil, threads: 1,
+            try ArrayGEMM.run(config: single, faults: nil, a: a, m: m, k: k, w: w, n: n, stuckAt: [], threads: 1,
                               stripWidth: nil, observer: nil, streamTailAdjust: -edges).output
         }
         #expect(close(try early(1)))

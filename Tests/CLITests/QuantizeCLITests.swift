@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+import FapsimStore
+import FapsimTestSupport
+import Network
+
+/// `fapsim quantize`, `fapsim evaluate --quantized [--unmitigated]` and
+/// `fapsim stuck-at-curve` end to end, and their one-line errors.
+@Suite struct QuantizeCLITests {
+    static let model = SharedData.modelPath
+    static let cifar = SharedData.cifarDirectory
+
+    func oneLine(_ r: (status: Int32, stdout: String, stderr: String), contains text: String) {
+        #expect(r.status != 0)
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains(text), "\(r.stderr)")
+    }
+
+    /// A small random float network written as a weights file (no shared data needed).
+    func floatWeights(_ dir: TemporaryDirectory) throws -> String {
+        let path = dir.file("w.h5")
+        try VGG11Parameters.random(spec: try VGG11Spec(width: 0.125), seed: 3).weightsFile().write(path: path, force: false)
+        return path
+    }
+
+    @Test func badInputIsOneLine() throws {
+        let dir = try TemporaryDirectory()
+        let w = try floatWeights(dir)
+        oneLine(try runFapsim(["quantize", "--weights", w, "--calibration", "0", "--out", dir.file("q.h5")]),
+                contains: "--calibration: expected a positive number of training images")
+        oneLine(try runFapsim(["evaluate", "--quantized", w, "--limit", "1"]),
+                contains: "expected int8 quantized weights (schema fapsim.quantized")
+        oneLine(try runFapsim(["evaluate", "--weights", w, "--unmitigated", "--fault-rate", "0.01", "--seed", "1"]),
+                contains: "--unmitigated: stuck-at faults are modelled on the int8 datapath only")
+        oneLine(try runFapsim(["evaluate", "--quantized", w, "--unmitigated", "--stuck-bits", "fixed:32",
+                               "--fault-rate", "0.01", "--seed", "1"]),
+                contains: "--stuck-bits: expected a bit index 0-31 in fixed:B, got 32")
+        oneLine(try runFapsim(["evaluate", "--weights", w, "--quantized", w]),
+                contains: "expected one network: --weights FILE (float) or --quantized FILE (int8)")
+        oneLine(try runFapsim(["stuck-at-curve", "--quantized", w, "--rates", "0.1,2"]),
+                contains: "--rates: expected fractions in (0, 1], got '2'")
+    }
+
+    /// Quantize the pre-trained model, evaluate it fault-free, under FAP and
+    /// unmitigated, and give the int8 file to a float engine.
+    @Test(.requiresSharedData(.pretrainedModel, .cifarTestBatch, .cifarTrainingBatches))
+    func quantizeEvaluateAndRefuseTheFloatEngine() throws {
+        let dir = try TemporaryDirectory()
+        let q = dir.file("q.h5")
+        let made = try runFapsim(["quantize", "--weights", Self.model, "--data", Self.cifar, "--calibration", "200",
+                                  "--out", q, "--quiet"])
+        #expect(made.status == 0, "\(made.stderr)")
+        oneLine(try runFapsim(["quantize", "--weights", Self.model, "--data", Self.cifar, "--out", q, "--quiet"]),
+                contains: "exists")
+        oneLine(try runFapsim(["evaluate", "--weights", q, "--data", Self.cifar, "--limit", "1", "--quiet"]),
+                contains: "holds int8 quantized weights (schema fapsim.quantized)")
+        func accuracy(_ extra: [String]) throws -> Double {
+            let r = try runFapsim(["evaluate", "--quantized", q, "--data", Self.cifar, "--limit", "200", "--quiet", "--json"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            let j = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            return j["accuracy"] as? Double ?? -1
+        }
+        let clean = try accuracy([])
+        #expect(clean > 0.8)
+        let fap = try accuracy(["--fault-rate", "0.001", "--seed", "1"])
+        let stuck = try accuracy(["--fault-rate", "0.001", "--seed", "1", "--unmitigated", "--stuck-bits", "high"])
+        #expect(fap > 0.8)
+        // 66 PEs with a stuck high bit: the partial sums they touch are off by at
+        // least 2^24, far beyond any activation's range.
+        #expect(stuck < 0.5, "fap \(fap), unmitigated \(stuck)")
+    }
+}
+
+extension QuantizeCLITests {
+    /// The sweep on a small random network and an 8x8 array: every (rate, map)
+    /// point in the JSON with its faulty PE count, and both series and the
+    /// paper's 0.006% in the SVG.
+    @Test(.requiresSharedData(.cifarTestBatch, .cifarTrainingBatches))
+    func stuckAtCurveWritesItsPointsAndFigure() throws {
+        let dir = try TemporaryDirectory()
+        let q = dir.file("q.h5")
+        let made = try runFapsim(["quantize", "--weights", try floatWeights(dir), "--data", Self.cifar, "--calibration", "16",
+                                  "--out", q, "--quiet"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let r = try runFapsim(["stuck-at-curve", "--quantized", q, "--data", Self.cifar, "--config", "hw-configs/small-8x8.yaml",
+                               "--rates", "0.05,0.2", "--maps", "2", "--limit", "8", "--stuck-bits", "high",
+                               "--out", dir.file("c.json"), "--svg", dir.file("c.svg"), "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("c.json")))) as? [String: Any])
+        let points = try #require(j["points"] as? [[String: Any]])
+        #expect(points.count == 4)
+        #expect(points.map { $0["faulty_pes"] as? Int } == [3, 3, 13, 13])
+        #expect(j["stuck_bits"] as? String == "high" && j["images"] as? Int == 8)
+        let svg = try String(contentsOfFile: dir.file("c.svg"), encoding: .utf8)
+        #expect(svg.contains("FAP (bypass)") && svg.contains("unmitigated stuck-at") && svg.contains("0.006%"))
+        #expect(r.stdout.contains("| 13 (20%) |"), "\(r.stdout)")
+    }
+}
+
+/// Lots that carry fault kinds: float-only commands refuse their stuck-at chips.
+@Suite struct StuckAtLotCLITests {
+    @Test func aLotWithStuckAtFaultsIsRefusedByTheFloatEngineAndBadBitsAreOneLine() throws {
+        let dir = try TemporaryDirectory()
+        let lot = dir.file("lot.h5")
+        let made = try runFapsim(["lot", "generate", "--config", "hw-configs/small-8x8.yaml", "--chips", "2", "--seed", "4",
+                                  "--model", "fixed", "--rate", "0.1", "--stuck-bits", "high", "--out", lot, "--quiet"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let w = dir.file("w.h5")
+        try VGG11Parameters.random(spec: try VGG11Spec(width: 0.125), seed: 3).weightsFile().write(path: w, force: false)
+        let r = try runFapsim(["evaluate", "--weights", w, "--config", "hw-configs/small-8x8.yaml", "--lot", lot, "--chip", "1",
+                               "--limit", "1", "--quiet"])
+        #expect(r.status != 0)
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("chip 1: 6 faulty PEs are unmitigated stuck-at faults, but this command models FAP bypass only"),
+                "\(r.stderr)")
+        let bad = try runFapsim(["lot", "generate", "--config", "hw-configs/small-8x8.yaml", "--chips", "1", "--seed", "4",
+                                 "--model", "fixed", "--rate", "0.1", "--stuck-bits", "fixed:40", "--out", dir.file("bad.h5")])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--stuck-bits: expected a bit index 0-31 in fixed:B, got 40"), "\(bad.stderr)")
+    }
+}
