@@ -60,7 +60,7 @@ public enum ArrayGEMM {
     }
 
     static func runInt8(config: HardwareConfig, faults: FaultMap?, a: [Int8], m: Int, k: Int,
-                        w: [Int8], n: Int, mapping: WeightMapping? = nil, stuckAt: [StuckAtFault],
+                        w: [Int8], n: Int, mapping: WeightMapping? = nil, stuckAt: [StuckAtFault] = [],
                         threads: Int? = nil, stripWidth: Int? = nil,
                         observer: ArrayObserver? = nil, skipIdle: Bool) throws -> (output: [Int32], stats: GEMMStats) {
         let plan = try check(config: config, faults: faults, aCount: a.count, m: m, k: k, wCount: w.count, n: n,

@@ -44,10 +44,10 @@ import FapsimSupport
             let w = randomFloats(tc.k * tc.n, &rng)
             let skipLog = StateLog(), fullLog = StateLog()
             let skip = try ArrayGEMM.run(config: tc.config, faults: faults, a: a, m: tc.m, k: tc.k, w: w, n: tc.n,
-                                         stuckAt: nil, threads: 1, stripWidth: nil, observer: skipLog, streamTailAdjust: 0,
+                                         stuckAt: [], threads: 1, stripWidth: nil, observer: skipLog, streamTailAdjust: 0,
                                          skipIdle: true)
             let full = try ArrayGEMM.run(config: tc.config, faults: faults, a: a, m: tc.m, k: tc.k, w: w, n: tc.n,
-                                         stuckAt: nil, threads: 1, stripWidth: nil, observer: fullLog, streamTailAdjust: 0,
+                                         stuckAt: [], threads: 1, stripWidth: nil, observer: fullLog, streamTailAdjust: 0,
                                          skipIdle: false)
             #expect(skip.output.map(\.bitPattern) == full.output.map(\.bitPattern), "\(tc)")
             #expect(skip.stats == full.stats, "\(tc)")
@@ -83,9 +83,9 @@ import FapsimSupport
         for (m, k, n) in [(1, rows + 3, cols - 5), (5, 2 * rows + 1, 2 * cols + 3), (17, rows / 2, cols + 1)] {
             let faults = try FaultMap.uniform(rows: rows, cols: cols, rate: 0.2, seed: UInt64(m))
             let a = randomFloats(m * k, &rng), w = randomFloats(k * n, &rng)
-            let skip = try ArrayGEMM.run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, stuckAt: nil, threads: 1,
+            let skip = try ArrayGEMM.run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, stuckAt: [], threads: 1,
                                          stripWidth: nil, observer: nil, streamTailAdjust: 0, skipIdle: true)
-            let full = try ArrayGEMM.run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, stuckAt: nil, threads: 1,
+            let full = try ArrayGEMM.run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, stuckAt: [], threads: 1,
                                          stripWidth: nil, observer: nil, streamTailAdjust: 0, skipIdle: false)
             #expect(skip.output.map(\.bitPattern) == full.output.map(\.bitPattern), "\(rows)x\(cols) M\(m) K\(k) N\(n)")
             #expect(skip.stats == full.stats, "\(rows)x\(cols) M\(m) K\(k) N\(n)")
