@@ -48,7 +48,7 @@ public enum Evaluator {
     /// one worker, bit for bit. `afterBatch(worker, batchIndex)` is called on the
     /// worker's thread right after that batch (e.g. to collect an engine's records
     /// per batch); batch 0 always runs on worker 0.
-    public static func evaluate(networks: [VGG11Network], data: CIFAR10Set, limit: Int? = nil, batch: Int = 128,
+    public static func evaluate(networks: [any ImageClassifier], data: CIFAR10Set, limit: Int? = nil, batch: Int = 128,
                                 progress: ProgressLine? = nil,
                                 afterBatch: (@Sendable (_ worker: Int, _ batchIndex: Int) -> Void)? = nil) throws -> EvaluationResult {
         precondition(batch > 0 && !networks.isEmpty)
