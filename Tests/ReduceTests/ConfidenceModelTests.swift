@@ -7,9 +7,14 @@ import FapsimSupport
 /// in the chip's fault rate x, rising in the amount a (in thousands of
 /// training images) and dipping at a = 5, a chip's map effect drawn from
 /// N(0, sigma²), and binomial measurement noise on the validation and judging
-/// sets (drawn in the normal approximation, rounded to whole images).
+/// sets (drawn in the normal approximation, rounded to whole images). A share
+/// `setCorrelation` (ρ) of each set's binomial variance is common to every
+/// measurement on that set: one draw per lot for the validation set (all maps,
+/// rates and amounts) and one for the judging set (all chips), as when every
+/// measurement uses the same images; the rest is drawn per measurement.
 struct SyntheticTruth {
     var sigma = 0.01
+    var setCorrelation = 0.0
     var validationImages = 2_000
     var judgedImages = 10_000
     var target = 0.80
@@ -25,21 +30,24 @@ struct SyntheticTruth {
     }
 
     /// Correct count out of `n` images for true accuracy `p`.
-    static func measure(_ p: Double, images n: Int, _ rng: inout SeededRNG) -> Int {
+    /// `shared` is the set's common standard-normal draw, `rho` its share of the variance.
+    static func measure(_ p: Double, images n: Int, _ rng: inout SeededRNG, shared: Double = 0, rho: Double = 0) -> Int {
         let q = min(max(p, 0), 1)
-        let count = (Double(n) * q + (Double(n) * q * (1 - q)).squareRoot() * rng.nextGaussian()).rounded()
+        let z = rho.squareRoot() * shared + (1 - rho).squareRoot() * rng.nextGaussian()
+        let count = (Double(n) * q + (Double(n) * q * (1 - q)).squareRoot() * z).rounded()
         return Int(min(max(count, 0), Double(n)))
     }
 
     /// One resilience measurement: K maps per rate, each measured at every amount.
-    func resilience(maps k: Int, _ rng: inout SeededRNG) -> [AccuracyObservation] {
+    func resilience(maps k: Int, _ rng: inout SeededRNG, validationShift: Double = 0) -> [AccuracyObservation] {
         var out: [AccuracyObservation] = []
         for x in rates {
             for m in 0..<k {
                 let effect = sigma * rng.nextGaussian()
                 for a in amounts {
                     out.append(AccuracyObservation(x: x, map: m, amount: a,
-                                                   correct: Self.measure(mu(x, a) + effect, images: validationImages, &rng),
+                                                   correct: Self.measure(mu(x, a) + effect, images: validationImages, &rng,
+                                                                         shared: validationShift, rho: setCorrelation),
                                                    images: validationImages))
                 }
             }
@@ -48,9 +56,9 @@ struct SyntheticTruth {
     }
 
     /// Whether a chip at x with map effect `effect`, retrained on `amount`, meets the target on the judging set.
-    func meets(_ x: Double, effect: Double, amount: Double, _ rng: inout SeededRNG) -> Bool {
+    func meets(_ x: Double, effect: Double, amount: Double, _ rng: inout SeededRNG, judgingShift: Double = 0) -> Bool {
         let k = Int((target * Double(judgedImages) - 1e-9).rounded(.up))
-        return Self.measure(mu(x, amount) + effect, images: judgedImages, &rng) >= k
+        return Self.measure(mu(x, amount) + effect, images: judgedImages, &rng, shared: judgingShift, rho: setCorrelation) >= k
     }
 
     /// The true probability that a chip at x meets the target at `amount` (normal approximation).
@@ -87,7 +95,9 @@ func simulateCoverage(_ truth: SyntheticTruth, maps k: Int, confidence c: Double
     var shareSum = 0.0, lotsCounted = 0, budgeted = 0, unreached = 0, budgetSum = 0.0, minimalSum = 0.0
     var oracleSum = 0.0, predictedSum = 0.0
     for _ in 0..<lots {
-        let model = try ConfidenceModel(observations: truth.resilience(maps: k, &rng), target: truth.target,
+        // The lot's validation and test sets: their common sampling errors.
+        let validationShift = rng.nextGaussian(), judgingShift = rng.nextGaussian()
+        let model = try ConfidenceModel(observations: truth.resilience(maps: k, &rng, validationShift: validationShift), target: truth.target,
                                         confidence: c, judgedImages: truth.judgedImages)
         var met = 0, given = 0
         for _ in 0..<chips {
@@ -96,7 +106,7 @@ func simulateCoverage(_ truth: SyntheticTruth, maps k: Int, confidence c: Double
             let b = model.budget(x: x)
             guard let amount = b.amount else { unreached += 1; continue }
             given += 1
-            if truth.meets(x, effect: effect, amount: amount, &rng) { met += 1 }
+            if truth.meets(x, effect: effect, amount: amount, &rng, judgingShift: judgingShift) { met += 1 }
             budgetSum += amount
             let minimal = truth.minimalAmount(x, confidence: c) ?? truth.amounts.last!
             minimalSum += minimal
@@ -141,14 +151,18 @@ struct ConfidenceModelTests {
     static func standardError(_ c: Double) -> Double { (c * (1 - c) / Double(lots)).squareRoot() }
 
     /// K maps per rate; sigma the spread between maps; n_val validation images.
-    static let cases: [(maps: Int, sigma: Double, validation: Int)] = [(3, 0.01, 2_000), (5, 0.01, 2_000), (3, 0.015, 500)]
+    /// rho the share of each set's sampling variance common to all its measurements
+    /// (0: independent noise per measurement; 0.8: networks that mostly miss the same images).
+    static let cases: [(maps: Int, sigma: Double, validation: Int, rho: Double)] =
+        [(3, 0.01, 2_000, 0), (5, 0.01, 2_000, 0), (3, 0.015, 500, 0), (3, 0.01, 5_000, 0.8), (3, 0.01, 2_000, 0.8)]
 
-    func check(_ k: Int, sigma: Double, validation: Int, confidence c: Double, seed: UInt64) throws {
+    func check(_ k: Int, sigma: Double, validation: Int, rho: Double, confidence c: Double, seed: UInt64) throws {
         var truth = SyntheticTruth()
         truth.sigma = sigma
+        truth.setCorrelation = rho
         truth.validationImages = validation
         let r = try simulateCoverage(truth, maps: k, confidence: c, lots: Self.lots, chips: Self.chips, seed: seed)
-        let label = "K = \(k), sigma = \(sigma), n_val = \(validation), c = \(c)"
+        let label = "K = \(k), sigma = \(sigma), n_val = \(validation), rho = \(rho), c = \(c)"
         #expect(r.lots == Self.lots)
         #expect(r.meanShare >= c - 3 * Self.standardError(c), "\(label): share \(r.meanShare) over \(r.budgetedChips) chips")
         #expect(r.meanShare <= r.oracleShare + 0.05 + 3 * Self.standardError(c), "\(label): share \(r.meanShare), oracle \(r.oracleShare)")
@@ -161,13 +175,13 @@ struct ConfidenceModelTests {
     @Test(arguments: cases.indices)
     func coverageAtNinetyPercent(_ i: Int) throws {
         let t = Self.cases[i]
-        try check(t.maps, sigma: t.sigma, validation: t.validation, confidence: 0.9, seed: 0xC0F1_0000 + UInt64(i))
+        try check(t.maps, sigma: t.sigma, validation: t.validation, rho: t.rho, confidence: 0.9, seed: 0xC0F1_0000 + UInt64(i))
     }
 
     @Test(arguments: cases.indices)
     func coverageAtFiftyPercent(_ i: Int) throws {
         let t = Self.cases[i]
-        try check(t.maps, sigma: t.sigma, validation: t.validation, confidence: 0.5, seed: 0xC0F2_0000 + UInt64(i))
+        try check(t.maps, sigma: t.sigma, validation: t.validation, rho: t.rho, confidence: 0.5, seed: 0xC0F2_0000 + UInt64(i))
     }
 
     @Test func sameSeedSameResult() throws {
