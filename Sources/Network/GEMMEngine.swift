@@ -40,10 +40,7 @@ public final class FunctionalEngine: GEMMEngine {
     }
 
     public func prepare(layer: String, weights: [Float], k: Int, n: Int) -> [Float] {
-        guard let faults = chip.faults, let mapping = chip.mapping(layer: layer, k: k, n: n) else { return weights }
-        var w = weights
-        MaskedGEMM.applyMask(&w, k: k, n: n, faults: faults, mapping: mapping)
-        return w
+        MaskedGEMM.maskedWeights(weights, k: k, n: n, faults: chip.faults, mapping: chip.mapping(layer: layer, k: k, n: n))
     }
 
     /// The trainer's way (`TrainerGEMMs`): two single-threaded OpenBLAS calls on

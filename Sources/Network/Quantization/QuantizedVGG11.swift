@@ -69,10 +69,7 @@ public final class Int8FunctionalEngine: Int8GEMMEngine {
     }
 
     public func prepare(layer: String, weights: [Float], k: Int, n: Int) -> [Float] {
-        guard let faults = chip.faults, let mapping = chip.mapping(layer: layer, k: k, n: n) else { return weights }
-        var w = weights
-        MaskedGEMM.applyMask(&w, k: k, n: n, faults: faults, mapping: mapping)
-        return w
+        MaskedGEMM.maskedWeights(weights, k: k, n: n, faults: chip.faults, mapping: chip.mapping(layer: layer, k: k, n: n))
     }
 
     public func gemm(layer: String, weights: UnsafePointer<Float>, k: Int, n: Int,
