@@ -236,29 +236,23 @@ public struct ResilienceFile: Equatable, Sendable {
     }
 
     private func epochsNeededTable() -> ResultsTable {
+        // The same table in either unit: scheduled training images, or epochs.
+        let images = amounts != nil
+        let unit = images ? "images" : "epochs"
         let s = summary
-        if amounts != nil {
-            return ResultsTable(name: "images_needed", columns: [
-                .double("target", units: "1", s.map(\.target)),
-                .int64("rate_index", units: "index", s.map { Int64($0.rateIndex) }),
-                .double("fault_rate", units: "1", s.map { rates[$0.rateIndex] }),
-                .int64("repeats", units: "count", s.map { _ in Int64(repeats) }),
-                .int64("reached_count", units: "count", s.map { Int64($0.reachedCount) }, description: "repeats that reached the target within the schedule"),
-                .int64("min_images", units: "images", s.map { $0.min.map(Int64.init) ?? Self.unreachedSentinel }, description: "-1 = no repeat reached the target"),
-                .double("mean_images", units: "images", s.map { $0.mean ?? .nan }, description: "NaN = some repeat did not reach the target"),
-                .int64("max_images", units: "images", s.map { $0.max.map(Int64.init) ?? Self.unreachedSentinel }, description: "-1 = some repeat did not reach the target"),
-            ], attributes: ["description": .string("least scheduled amount reaching the target per (target, rate) over repeats; 0 = FAP alone suffices")])
-        }
-        return ResultsTable(name: "epochs_needed", columns: [
+        return ResultsTable(name: "\(unit)_needed", columns: [
             .double("target", units: "1", s.map(\.target)),
             .int64("rate_index", units: "index", s.map { Int64($0.rateIndex) }),
             .double("fault_rate", units: "1", s.map { rates[$0.rateIndex] }),
             .int64("repeats", units: "count", s.map { _ in Int64(repeats) }),
-            .int64("reached_count", units: "count", s.map { Int64($0.reachedCount) }, description: "repeats that reached the target within E epochs"),
-            .int64("min_epochs", units: "epochs", s.map { $0.min.map(Int64.init) ?? Self.unreachedSentinel }, description: "-1 = no repeat reached the target"),
-            .double("mean_epochs", units: "epochs", s.map { $0.mean ?? .nan }, description: "NaN = some repeat did not reach the target"),
-            .int64("max_epochs", units: "epochs", s.map { $0.max.map(Int64.init) ?? Self.unreachedSentinel }, description: "-1 = some repeat did not reach the target"),
-        ], attributes: ["description": .string("epochs needed per (target, rate) over repeats; 0 = FAP alone suffices")])
+            .int64("reached_count", units: "count", s.map { Int64($0.reachedCount) },
+                   description: images ? "repeats that reached the target within the schedule" : "repeats that reached the target within E epochs"),
+            .int64("min_\(unit)", units: unit, s.map { $0.min.map(Int64.init) ?? Self.unreachedSentinel }, description: "-1 = no repeat reached the target"),
+            .double("mean_\(unit)", units: unit, s.map { $0.mean ?? .nan }, description: "NaN = some repeat did not reach the target"),
+            .int64("max_\(unit)", units: unit, s.map { $0.max.map(Int64.init) ?? Self.unreachedSentinel }, description: "-1 = some repeat did not reach the target"),
+        ], attributes: ["description": .string(images
+            ? "least scheduled amount reaching the target per (target, rate) over repeats; 0 = FAP alone suffices"
+            : "epochs needed per (target, rate) over repeats; 0 = FAP alone suffices")])
     }
 
     private func perRepeatTable() -> ResultsTable {
