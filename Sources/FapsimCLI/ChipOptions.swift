@@ -67,12 +67,18 @@ struct ChipOptions: ParsableArguments {
     /// mitigation (a lot's own, or --mitigation; fam with --fam-mapping).
     func chipDescription(config: HardwareConfig) throws -> ChipDescription {
         let asked = famMapping != nil ? Mitigation.fam : nil
+        let chosen: ChipDescription
         if let lot, let chip {
             let described = try ChipLotFile.readChipDescription(path: lot, chip: chip, config: config)
-            return ChipDescription(faults: described.faults,
-                                   mitigation: try mitigation.resolve(lot: described.mitigation, lotPath: lot, implied: asked))
+            chosen = ChipDescription(faults: described.faults,
+                                     mitigation: try mitigation.resolve(lot: described.mitigation, lotPath: lot, implied: asked))
+        } else {
+            chosen = ChipDescription(faults: try faultMap(config: config), mitigation: try mitigation.resolve(implied: asked))
         }
-        return ChipDescription(faults: try faultMap(config: config), mitigation: try mitigation.resolve(implied: asked))
+        do { try chosen.checkUsable() } catch let error as FapsimError {
+            throw FapsimError("\(lot.map { "\($0) chip \(chip ?? 0)" } ?? "chip"): \(error.message)")
+        }
+        return chosen
     }
 
     /// The chip as it runs `parameters`: under FAM, the mapping read from

@@ -32,8 +32,12 @@ struct GemmCommand: ParsableCommand {
         if let threads, threads < 1 { throw FapsimError("--threads: expected a positive integer, got \(threads)") }
         let faults = try FaultMap.uniform(rows: cfg.rows, cols: cfg.cols, rate: faultRate, seed: seed)
         let chip = ChipDescription(faults: faults, mitigation: try mitigation.resolve())
+        try chip.checkUsable()
         var mapping = chip.mapping(layer: "gemm", k: k, n: n, rows: cfg.rows, cols: cfg.cols)
         let stuck = try stuckAt.map { try StuckAtFault(parsing: $0, rows: cfg.rows, cols: cfg.cols) }
+        if stuck != nil && chip.mitigation == .rowcol {
+            throw FapsimError("--stuck-at: an unmitigated stuck-at fault is modelled under fap or fam only, got --mitigation rowcol")
+        }
         var rng = SeededRNG.derived(seed: seed, 0x6F70)
         var report: [String: Any] = ["config": cfg.name, "m": m, "k": k, "n": n, "fault_rate": faults.faultRate,
                                      "mitigation": chip.mitigation.rawValue, "datapath": cfg.datapath.rawValue, "weight_load": cfg.weightLoad.rawValue]

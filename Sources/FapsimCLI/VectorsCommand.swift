@@ -73,6 +73,9 @@ struct VectorsCommand: ParsableCommand {
         try FaultMap.validateRate(faultRate, field: "--fault-rate")
         let stuck = try stuckAt.map { try StuckAtFault(parsing: $0, rows: cfg.rows, cols: cfg.cols) }
         let chosen = try mitigation.resolve()
+        guard chosen != .rowcol else {
+            throw FapsimError("--mitigation rowcol: the RTL (hw/rtl) has no row/column pass-through yet, so there are no co-simulation vectors for it; expected fap or fam")
+        }
 
         let fm = FileManager.default
         var isDir: ObjCBool = false

@@ -48,6 +48,8 @@ extension MaskedGEMM {
                                     weights w: UnsafePointer<Float>, columns at: UnsafePointer<Float>, m: Int,
                                     outT: UnsafeMutablePointer<Int32>) {
         guard !stuck.isEmpty, m > 0 else { return }
+        // Stuck-at faults are unmitigated: a chip with them runs no row/column bypass.
+        precondition(mapping.usesEveryLane, "stuck-at faults on a mapping with switched-off rows or columns")
         let cols = mapping.cols, n = mapping.n
         var byColumn = [[StuckAtFault]](repeating: [], count: cols)
         for s in stuck where bypass.map({ $0.bits[s.row * cols + s.col] == 0 }) ?? true {

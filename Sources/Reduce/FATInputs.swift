@@ -103,9 +103,12 @@ public struct FATInputs {
         return try Mitigation.parse(text, field: "\(source): attribute mitigation")
     }
 
-    /// A chip of this run: `faults` under the run's mitigation.
-    public func chip(_ faults: FaultMap?) -> ChipDescription {
-        FaultAwareMapping.applied(ChipDescription(faults: faults, mitigation: mitigation), parameters: parameters)
+    /// A chip of this run: `faults` under the run's mitigation (throws, in one
+    /// line, for a chip the mitigation cannot use: rowcol with every PE faulty).
+    public func chip(_ faults: FaultMap?) throws -> ChipDescription {
+        let chip = ChipDescription(faults: faults, mitigation: mitigation)
+        try chip.checkUsable()
+        return FaultAwareMapping.applied(chip, parameters: parameters)
     }
 
     /// The settings a results file records (`settingsAttributes`) over

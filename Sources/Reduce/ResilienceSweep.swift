@@ -149,7 +149,7 @@ public struct ResilienceSweep: UnitJob {
         let map = try faultMap(rateIndex: r, repeat: k)
         var id = work.identity
         id["unit"] = String(u)
-        let chip = fat.chip(map)
+        let chip = try fat.chip(map)
         var history: [EpochRecord]
         var table: AmountsTable?
         if let amounts {

@@ -106,7 +106,10 @@ public enum ArrayGEMM {
                                           w: [A.Lane], stuckAt: [StuckAtFault], threads: Int?, stripWidth: Int?,
                                           observer: ArrayObserver?, streamTailAdjust: Int, skipIdle: Bool) -> ([A.Lane], GEMMStats) {
         let m = plan.m, k = plan.k, n = plan.n
-        let array = PEArray<A>(rows: config.rows, cols: config.cols, faults: faults, stuckAt: stuckAt)
+        // Switched-off rows and columns (row/column bypass) are PEs bypassed like
+        // faulty ones: the same FAP mux passes their data through.
+        let array = PEArray<A>(rows: config.rows, cols: config.cols, faults: plan.mapping.bypassMap(faults: faults),
+                               stuckAt: stuckAt)
         var acc = [A.Lane](repeating: A.zero, count: m * n)
         let cols = config.cols
         // Observers see the whole array after every edge: one strip, one thread.
@@ -264,7 +267,7 @@ final class StripRunner<A: PEArithmetic> {
         colRow = [Int](repeating: 0, count: j1 - j0)
         for j in j0..<j1 {
             colFold[j - j0] = nextFold(after: 0, column: j)
-            for f in plan.folds where f.colsUsed > j { capturesLeft += plan.m }
+            for f in plan.folds where f.colSpan > j { capturesLeft += plan.m }
         }
     }
 
@@ -274,10 +277,24 @@ final class StripRunner<A: PEArithmetic> {
 
     var result: SliceResult { SliceResult(folds: folds, lastEdge: finishedAt) }
 
+    /// The next fold, from `f` on, whose span covers column j (and so sends it
+    /// M valid partial sums).
     private func nextFold(after f: Int, column j: Int) -> Int {
         var g = f
-        while g < shared.plan.folds.count && shared.plan.folds[g].colsUsed <= j { g += 1 }
+        while g < shared.plan.folds.count && shared.plan.folds[g].colSpan <= j { g += 1 }
         return g
+    }
+
+    /// The flat index into W of the weight fold `fold` shifts into array row `row`,
+    /// column j, on a column the fold spans; -1 where a switched-off row or column
+    /// takes a valid zero (its PE is bypassed, but the valid bit must flow: it
+    /// carries the activations on and starts the partial sums).
+    @inline(__always)
+    private func weightIndex(_ fold: Fold, row: Int, col j: Int) -> Int {
+        let mapping = shared.plan.mapping
+        let rowLane = mapping.laneOfRow[row], colLane = mapping.laneOfCol[j]
+        guard rowLane >= 0, colLane >= 0 else { return -1 }
+        return mapping.kAtSlot[fold.k0 + rowLane] * shared.plan.n + mapping.nAtSlot[fold.n0 + colLane]
     }
 
     /// Clocks edges until `limit` or until the strip may stop: it has captured all
@@ -288,6 +305,7 @@ final class StripRunner<A: PEArithmetic> {
         // Slot -> channel: the address generators read A and W, and write Out, in
         // channel order through the mapping.
         let kAt = plan.mapping.kAtSlot, nAt = plan.mapping.nAtSlot
+        let laneOfRow = plan.mapping.laneOfRow, laneOfCol = plan.mapping.laneOfCol
         let bottom = (rows - 1) * cols
         let me = shared.progress[index]
         let producer: SliceProgress? = index > 0 ? shared.progress[index - 1] : nil
@@ -315,8 +333,11 @@ final class StripRunner<A: PEArithmetic> {
                 for j in j0..<j1 where array.pv[bottom + j] != 0 {
                     let f = colFold[j - j0]
                     let fold = plan.folds[f]
-                    let idx = colRow[j - j0] * n + nAt[fold.n0 + j]
-                    acc[idx] = A.add(acc[idx], array.p[bottom + j])
+                    // A switched-off column's sums are dropped: it is no lane.
+                    if laneOfCol[j] >= 0 {
+                        let idx = colRow[j - j0] * n + nAt[fold.n0 + laneOfCol[j]]
+                        acc[idx] = A.add(acc[idx], array.p[bottom + j])
+                    }
                     colRow[j - j0] += 1
                     capturesLeft -= 1
                     if colRow[j - j0] == m {
@@ -342,8 +363,9 @@ final class StripRunner<A: PEArithmetic> {
                 for i in 0..<rows {
                     let item = c.tau - i
                     let value: A.Lane, valid: UInt8
-                    if i < fold.rowsUsed && item >= 0 && item < m {
-                        value = a[item * k + kAt[fold.k0 + i]]
+                    if i < fold.rowSpan && item >= 0 && item < m {
+                        // A switched-off row is fed valid zeros: its PEs bypass them.
+                        value = laneOfRow[i] >= 0 ? a[item * k + kAt[fold.k0 + laneOfRow[i]]] : A.zero
                         valid = 0xFF
                     } else {
                         value = A.zero
@@ -383,10 +405,11 @@ final class StripRunner<A: PEArithmetic> {
             if c.swap { array.swapWeights(j0: j0, j1: j1) }
             if c.shiftFold >= 0 {
                 let fold = plan.folds[c.shiftFold]
-                let kk = kAt[fold.k0 + fold.rowsUsed - 1 - c.shiftStep]
+                let row = fold.rowSpan - 1 - c.shiftStep
                 for j in j0..<j1 {
-                    if j < fold.colsUsed {
-                        weightIn[j] = w[kk * n + nAt[fold.n0 + j]]
+                    if j < fold.colSpan {
+                        let index = weightIndex(fold, row: row, col: j)
+                        weightIn[j] = index >= 0 ? w[index] : A.zero
                         weightValidIn[j] = 0xFF
                     } else {
                         weightIn[j] = A.zero
@@ -444,9 +467,9 @@ final class StripRunner<A: PEArithmetic> {
         if c.shiftFold >= 0 {
             e.shiftWeights = true
             let fold = plan.folds[c.shiftFold]
-            let kk = plan.mapping.kAtSlot[fold.k0 + fold.rowsUsed - 1 - c.shiftStep]
-            for j in 0..<min(cols, fold.colsUsed) {
-                e.weightIn[j] = A.double(w[kk * plan.n + plan.mapping.nAtSlot[fold.n0 + j]])
+            for j in 0..<min(cols, fold.colSpan) {
+                let index = weightIndex(fold, row: fold.rowSpan - 1 - c.shiftStep, col: j)
+                e.weightIn[j] = index >= 0 ? A.double(w[index]) : 0
                 e.weightValidIn[j] = true
             }
         }

@@ -11,6 +11,11 @@ public enum Mitigation: String, Sendable, CaseIterable, Equatable {
     /// salient ones (docs/hardware-model.md); the weights still on faulty PEs are
     /// bypassed as under FAP.
     case fam
+    /// Row/column bypass (after Kim & Reddy): every row and column holding a
+    /// faulty PE that `RowColumnBypass` chooses is switched off, and each GEMM is
+    /// mapped onto the fault-free sub-array left (`ArrayLanes`); no weight is
+    /// pruned, the folds are smaller (docs/mitigations.md).
+    case rowcol
 
     /// The names a command line or a file may give, for error messages.
     public static var choices: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -36,12 +41,31 @@ public struct ChipDescription: Sendable, Equatable {
     /// Under FAM, each layer's mapping by layer name (a layer without one, and
     /// every layer of a fault-free chip, uses the default mapping).
     public var layerMappings: [String: WeightMapping]
+    /// Under row/column bypass, the rows and columns left on (nil: a fault-free
+    /// chip, every lane; or an unusable one, see `checkUsable`).
+    public private(set) var lanes: ArrayLanes?
+    /// Why the chip cannot run its mitigation (rowcol on a chip with every PE faulty).
+    private var unusable: FapsimError?
 
     public init(faults: FaultMap?, mitigation: Mitigation = .fap, layerMappings: [String: WeightMapping] = [:]) {
         self.faults = faults
         self.mitigation = mitigation
         self.layerMappings = layerMappings
+        if mitigation == .rowcol, let faults {
+            do { lanes = try RowColumnBypass.choose(faults: faults) } catch let error as FapsimError { unusable = error } catch {
+                unusable = FapsimError("\(error)")
+            }
+        }
     }
+
+    /// Throws the one-line reason when the chip cannot run its mitigation (row/column
+    /// bypass leaving no usable array); every command running a chip asks first.
+    public func checkUsable() throws {
+        if let unusable { throw unusable }
+    }
+
+    /// Whether the chip can run its mitigation.
+    public var isUsable: Bool { unusable == nil }
 
     /// A fault-free chip under FAP (nothing to mitigate).
     public static let faultFree = ChipDescription(faults: nil)
@@ -54,6 +78,12 @@ public struct ChipDescription: Sendable, Equatable {
         case .fam:
             if let m = layerMappings[layer], m.k == k, m.n == n, m.rows == rows, m.cols == cols { return m }
             return WeightMapping(k: k, n: n, rows: rows, cols: cols)
+        case .rowcol:
+            precondition(unusable == nil, "mapping asked of a chip that is unusable under rowcol (checkUsable first)")
+            guard let lanes else { return WeightMapping(k: k, n: n, rows: rows, cols: cols) }
+            precondition(faults?.rows == rows && faults?.cols == cols, "rowcol lanes of a \(faults!.rows)x\(faults!.cols) chip asked for \(rows)x\(cols)")
+            // The lanes were checked against this array when they were chosen.
+            return try! WeightMapping(k: k, n: n, rows: rows, cols: cols, lanes: lanes)
         }
     }
 
@@ -86,6 +116,12 @@ public struct ChipDescription: Sendable, Equatable {
                 h.update(array: Array(name.utf8))
                 h.update(array: (m.kSlot + m.nSlot).map { UInt64($0) })
             }
+            return h.hex
+        case .rowcol:
+            var h = FNV1a64()
+            h.update(array: Array(mapSum.utf8))
+            h.update(array: Array("rowcol".utf8))
+            if let lanes { h.update(array: (lanes.rows + [-1] + lanes.cols).map { UInt64(bitPattern: Int64($0)) }) }
             return h.hex
         }
     }

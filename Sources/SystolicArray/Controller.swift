@@ -1,15 +1,16 @@
 /// What the controller drives into the array on one clock edge, and how that edge
 /// is accounted. The controller is a counter-based state machine, like the
-/// sequencer of a real accelerator: it knows M and each fold's used rows and
-/// columns and nothing about the data.
+/// sequencer of a real accelerator: it knows M and each fold's spanned rows and
+/// columns (the used ones, and under row/column bypass the switched-off ones
+/// between them) and nothing about the data.
 public struct EdgeControl: Sendable, Equatable {
     public enum Phase: Sendable, Equatable {
         case weightLoad, fill, steady, drain
     }
 
     /// Fold whose weights shift in on this edge (-1: no shift). The value shifted in
-    /// is that fold's row `rowsUsed - 1 - shiftStep`: the first value shifted ends up
-    /// in the lowest used row.
+    /// is for that fold's array row `rowSpan - 1 - shiftStep`: the first value shifted
+    /// ends up in the lowest row the fold spans.
     public var shiftFold = -1
     public var shiftStep = 0
     /// Double-buffered only: every PE copies its shadow weight into its active weight.
@@ -62,12 +63,12 @@ public struct Controller: Sendable {
 
     private func streamLength(_ f: Int) -> Int {
         let fold = plan.folds[f]
-        return plan.m + fold.rowsUsed + fold.colsUsed - 2 + streamTailAdjust
+        return plan.m + fold.rowSpan + fold.colSpan - 2 + streamTailAdjust
     }
 
     private func phaseOfStream(_ f: Int, _ t: Int) -> EdgeControl.Phase {
         let fold = plan.folds[f]
-        return t < fold.rowsUsed + fold.colsUsed - 2 ? .fill : .steady
+        return t < fold.rowSpan + fold.colSpan - 2 ? .fill : .steady
     }
 
     public mutating func next() -> EdgeControl {
@@ -108,7 +109,7 @@ public struct Controller: Sendable {
         c.accountFold = f
         c.phase = .weightLoad
         loadStep += 1
-        if loadStep == plan.folds[f].rowsUsed {
+        if loadStep == plan.folds[f].rowSpan {
             loadStep = 0
             streamFold = f
             tau = 0
@@ -131,7 +132,7 @@ public struct Controller: Sendable {
             c.shiftFold = loadFold
             c.shiftStep = loadStep
             loadStep += 1
-            if loadStep == plan.folds[loadFold].rowsUsed { shadowReady = true }
+            if loadStep == plan.folds[loadFold].rowSpan { shadowReady = true }
         }
         if streamFold >= 0 {
             emitStream(&c)

@@ -1,9 +1,12 @@
 import FapsimSupport
 
 /// One fold: the K slots [k0, k0 + rowsUsed) and N slots [n0, n0 + colsUsed) of the
-/// GEMM's `WeightMapping` that sit on the array at once. Slot k0 + i is on array row
-/// i and slot n0 + j in column j; which weight a slot holds is the mapping's to say
-/// (under the default mapping, slot = channel index).
+/// GEMM's `WeightMapping` that sit on the array at once. Slot k0 + i is on row lane
+/// i and slot n0 + j on column lane j (array row i and column j when every lane is
+/// used); which weight a slot holds is the mapping's to say (under the default
+/// mapping, slot = channel index). The fold spans the top-left rowSpan x colSpan
+/// corner of the array: its lanes and the switched-off rows and columns between
+/// them, through which its data passes.
 public struct Fold: Sendable, Equatable {
     public var kFold: Int
     public var nFold: Int
@@ -11,6 +14,20 @@ public struct Fold: Sendable, Equatable {
     public var n0: Int
     public var rowsUsed: Int
     public var colsUsed: Int
+    public var rowSpan: Int
+    public var colSpan: Int
+
+    public init(kFold: Int, nFold: Int, k0: Int, n0: Int, rowsUsed: Int, colsUsed: Int,
+                rowSpan: Int? = nil, colSpan: Int? = nil) {
+        self.kFold = kFold
+        self.nFold = nFold
+        self.k0 = k0
+        self.n0 = n0
+        self.rowsUsed = rowsUsed
+        self.colsUsed = colsUsed
+        self.rowSpan = rowSpan ?? rowsUsed
+        self.colSpan = colSpan ?? colsUsed
+    }
 }
 
 /// The folds of a GEMM in the order the controller runs them.
@@ -48,7 +65,8 @@ public struct FoldPlan: Sendable, Equatable {
         f.reserveCapacity(kFolds * nFolds)
         func fold(_ kf: Int, _ nf: Int) -> Fold {
             Fold(kFold: kf, nFold: nf, k0: mapping.firstKSlot(kFold: kf), n0: mapping.firstNSlot(nFold: nf),
-                 rowsUsed: mapping.rowsUsed(kFold: kf), colsUsed: mapping.colsUsed(nFold: nf))
+                 rowsUsed: mapping.rowsUsed(kFold: kf), colsUsed: mapping.colsUsed(nFold: nf),
+                 rowSpan: mapping.rowSpan(kFold: kf), colSpan: mapping.colSpan(nFold: nf))
         }
         switch config.mappingOrder {
         case .nOuter:

@@ -22,7 +22,7 @@ import FapsimTestSupport
         let r = try runFapsim(command + ["--mitigation", "spare-pes"])
         #expect(r.status != 0)
         #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
-        #expect(r.stderr.contains("--mitigation: expected one of fap, fam, got 'spare-pes'"), "\(r.stderr)")
+        #expect(r.stderr.contains("--mitigation: expected one of fap, fam, rowcol, got 'spare-pes'"), "\(r.stderr)")
     }
 
     @Test func gemmRecordsTheMitigationAndItsPathsAgree() throws {
@@ -51,6 +51,45 @@ import FapsimTestSupport
         #expect(fam["cycles_match_closed_form"] as? Bool == true)
         #expect(fam["macs_bypassed"] as? Int == fap["macs_bypassed"] as? Int)
         #expect(fam["cycles"] as? Int == fap["cycles"] as? Int)
+    }
+
+    /// A lone GEMM under row/column bypass: no MAC is lost, the outputs are the
+    /// unmasked product, the closed form equals the array, and the smaller
+    /// sub-array costs more folds and cycles than FAP on the same chip.
+    @Test(arguments: ["hw-configs/small-8x8.yaml", "hw-configs/small-8x8-int8.yaml"])
+    func gemmUnderRowcolKeepsEveryWeight(config: String) throws {
+        func gemm(_ mitigation: String) throws -> [String: Any] {
+            let r = try runFapsim(["gemm", "--config", config, "--m", "5", "--k", "20", "--n", "11",
+                                   "--fault-rate", "0.05", "--seed", "3", "--mitigation", mitigation, "--check", "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        }
+        let rowcol = try gemm("rowcol"), fap = try gemm("fap")
+        #expect(rowcol["mitigation"] as? String == "rowcol")
+        #expect(rowcol["cycles_match_closed_form"] as? Bool == true)
+        #expect((rowcol["max_abs_diff"] as? Double ?? 1) < 1e-4)
+        #expect(rowcol["macs_performed"] as? Int == 5 * 20 * 11)
+        #expect((fap["macs_performed"] as? Int ?? 0) < 5 * 20 * 11)
+        #expect((rowcol["folds"] as? Int ?? 0) > (fap["folds"] as? Int ?? 0))
+        #expect((rowcol["cycles"] as? Int ?? 0) > (fap["cycles"] as? Int ?? 0))
+    }
+
+    @Test(arguments: [
+        (["gemm", "--config", "hw-configs/small-8x8.yaml", "--m", "2", "--k", "3", "--n", "4", "--fault-rate", "1",
+          "--mitigation", "rowcol"],
+         "row/column bypass: the chip is unusable: all 8x8 PEs are faulty, so no fault-free row and column is left to map onto"),
+        (["gemm", "--config", "hw-configs/small-8x8.yaml", "--m", "2", "--k", "3", "--n", "4", "--fault-rate", "0.1",
+          "--mitigation", "rowcol", "--stuck-at", "1,1,3,1"],
+         "--stuck-at: an unmitigated stuck-at fault is modelled under fap or fam only, got --mitigation rowcol"),
+        (["vectors", "--config", "hw-configs/small-8x8.yaml", "--m", "2", "--k", "3", "--n", "4", "--seed", "1",
+          "--out", "vectors-rowcol-out", "--mitigation", "rowcol"],
+         "--mitigation rowcol: the RTL (hw/rtl) has no row/column pass-through yet"),
+    ])
+    func unusableOrUnsupportedRowcolIsAOneLineError(args: [String], message: String) throws {
+        let r = try runFapsim(args)
+        #expect(r.status != 0)
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains(message), "\(r.stderr)")
     }
 
     @Test(arguments: [
