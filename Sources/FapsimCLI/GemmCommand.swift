@@ -31,7 +31,9 @@ struct GemmCommand: ParsableCommand {
         try FoldPlan.validate(m: m, k: k, n: n)
         if let threads, threads < 1 { throw FapsimError("--threads: expected a positive integer, got \(threads)") }
         let faults = try FaultMap.uniform(rows: cfg.rows, cols: cfg.cols, rate: faultRate, seed: seed)
-        let chip = ChipDescription(faults: faults, mitigation: try mitigation.resolve())
+        // Row/column bypass chooses its lines for the fewest cycles of this GEMM.
+        let chip = ChipDescription(faults: faults, mitigation: try mitigation.resolve(),
+                                   rowColumnObjective: .cycles(gemms: [RowColumnBypass.GEMMSize(m: m, k: k, n: n)]))
         try chip.checkUsable()
         var mapping = chip.mapping(layer: "gemm", k: k, n: n, rows: cfg.rows, cols: cfg.cols)
         let stuck = try stuckAt.map { try StuckAtFault(parsing: $0, rows: cfg.rows, cols: cfg.cols) }

@@ -34,6 +34,7 @@ struct MitigationOptions: ParsableArguments {
     /// gives the calibration images for the Taylor saliency (read only then).
     func applied(_ chip: ChipDescription, parameters: VGG11Parameters,
                  training: () throws -> CIFAR10Set) throws -> ChipDescription {
+        if chip.mitigation == .rowcol { return FaultAwareMapping.applied(chip, parameters: parameters) }
         guard chip.mitigation == .fam else { return chip }
         let saliency: FaultAwareMapping.Saliency = famSaliency == "taylor"
             ? .taylor(FaultAwareMapping.CalibrationBatch(try training(), count: famCalibration)) : .magnitude

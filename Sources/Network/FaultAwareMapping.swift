@@ -72,9 +72,25 @@ public enum FaultAwareMapping {
     }
 
     /// `chip` with its mitigation applied to `parameters`: under FAM, the layer
-    /// mappings planned for these weights; any other chip as it is.
+    /// mappings planned for these weights; under row/column bypass, the lines
+    /// chosen for the fewest cycles of this network's GEMMs (one image);
+    /// any other chip as it is.
     public static func applied(_ chip: ChipDescription, parameters: VGG11Parameters) -> ChipDescription {
-        chip.mitigation == .fam ? self.chip(faults: chip.faults, parameters: parameters) : chip
+        switch chip.mitigation {
+        case .fam: return self.chip(faults: chip.faults, parameters: parameters)
+        case .rowcol: return rowColumnChip(faults: chip.faults, spec: parameters.spec)
+        case .fap: return chip
+        }
+    }
+
+    /// A chip under row/column bypass whose switched-off lines are chosen for the
+    /// fewest cycles per image of `spec`'s GEMM layers (docs/mitigations.md).
+    public static func rowColumnChip(faults: FaultMap?, spec: VGG11Spec) -> ChipDescription {
+        let gemms = spec.gemmLayers.map { layer -> RowColumnBypass.GEMMSize in
+            let s = layer.shape(batch: 1)
+            return RowColumnBypass.GEMMSize(m: s.m, k: s.k, n: s.n)
+        }
+        return ChipDescription(faults: faults, mitigation: .rowcol, rowColumnObjective: .cycles(gemms: gemms))
     }
 
     /// The plan of `chip` (under FAM) as a mapping file for `parameters`, so a

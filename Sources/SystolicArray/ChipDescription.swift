@@ -47,12 +47,17 @@ public struct ChipDescription: Sendable, Equatable {
     /// Why the chip cannot run its mitigation (rowcol on a chip with every PE faulty).
     private var unusable: FapsimError?
 
-    public init(faults: FaultMap?, mitigation: Mitigation = .fap, layerMappings: [String: WeightMapping] = [:]) {
+    /// `rowColumnObjective` is what row/column bypass chooses its lines by (the
+    /// largest sub-array unless the GEMMs it will run are known).
+    public init(faults: FaultMap?, mitigation: Mitigation = .fap, layerMappings: [String: WeightMapping] = [:],
+                rowColumnObjective: RowColumnBypass.Objective = .area) {
         self.faults = faults
         self.mitigation = mitigation
         self.layerMappings = layerMappings
         if mitigation == .rowcol, let faults {
-            do { lanes = try RowColumnBypass.choose(faults: faults) } catch let error as FapsimError { unusable = error } catch {
+            do { lanes = try RowColumnBypass.choose(faults: faults, objective: rowColumnObjective) } catch let error as FapsimError {
+                unusable = error
+            } catch {
                 unusable = FapsimError("\(error)")
             }
         }

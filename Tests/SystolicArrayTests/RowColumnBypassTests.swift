@@ -223,6 +223,42 @@ func randomLanes(_ count: Int, keep: Double, _ rng: inout SeededRNG) -> [Int] {
         #expect(chosen.area > 0)
     }
 
+    /// The cycles objective's closed sum equals `ClosedFormTiming` (single-buffered,
+    /// fault-free) on random shapes.
+    @Test func cyclesObjectiveIsTheClosedForm() throws {
+        var rng = SeededRNG(seed: 1720)
+        for _ in 0..<300 {
+            let rows = 1 + rng.nextInt(below: 20), cols = 1 + rng.nextInt(below: 20)
+            let g = RowColumnBypass.GEMMSize(m: 1 + rng.nextInt(below: 30), k: 1 + rng.nextInt(below: 100), n: 1 + rng.nextInt(below: 100))
+            let config = HardwareConfig(rows: rows, cols: cols, mappingOrder: rng.nextInt(below: 2) == 0 ? .nOuter : .kOuter)
+            #expect(RowColumnBypass.singleBufferedCycles(g, rows: rows, cols: cols)
+                    == (try ClosedFormTiming.gemm(config: config, m: g.m, k: g.k, n: g.n, faults: nil)).cycles, "\(rows)x\(cols) \(g)")
+        }
+    }
+
+    /// Under the cycles objective a few faults on a 64x64 array cost rows, not
+    /// columns, when N is the array's width (a column fewer would double the N
+    /// folds); the area objective may take either; both solvers agree on exactness.
+    @Test func cyclesObjectiveKeepsTheWidthTheGEMMsNeed() throws {
+        var faults = FaultMap.none(rows: 64, cols: 64)
+        for (i, j) in [(3, 10), (20, 40), (50, 5)] { faults.setFaulty(i, j, true) }
+        let gemms = [RowColumnBypass.GEMMSize(m: 16, k: 576, n: 64)]
+        let lanes = try RowColumnBypass.choose(faults: faults, objective: .cycles(gemms: gemms))
+        #expect(lanes.cols.count == 64 && lanes.rows.count == 61)
+        #expect(lanes.isFaultFree(faults))
+        // 8x8 exact under the cycles objective: never more cycles than the greedy choice.
+        var rng = SeededRNG(seed: 1721)
+        for _ in 0..<50 {
+            let small = try FaultMap.uniform(rows: 8, cols: 8, rate: 0.1, rng: &rng)
+            let g = [RowColumnBypass.GEMMSize(m: 4, k: 16, n: 8)]
+            guard let e = RowColumnBypass.exact(faults: small, objective: .cycles(gemms: g)),
+                  let h = RowColumnBypass.greedy(faults: small, objective: .cycles(gemms: g)) else { continue }
+            #expect(e.isFaultFree(small) && h.isFaultFree(small))
+            #expect(RowColumnBypass.singleBufferedCycles(g[0], rows: e.rows.count, cols: e.cols.count)
+                    <= RowColumnBypass.singleBufferedCycles(g[0], rows: h.rows.count, cols: h.cols.count))
+        }
+    }
+
     /// A chip with every PE faulty is unusable under rowcol: a one-line error, no crash.
     @Test func everyPEFaultyIsUnusable() throws {
         let faults = FaultMap(rows: 3, cols: 2, bits: [UInt8](repeating: 1, count: 6))
