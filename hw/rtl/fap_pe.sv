@@ -26,7 +26,10 @@ module fap_pe #(
     parameter int P_W = 32,             // partial-sum width (wraps)
     parameter bit DOUBLE_BUFFERED = 1'b0,
     parameter bit TOP_ROW = 1'b0,       // row 0: psum slots are born here
-    parameter bit STUCK_AT = 1'b1       // include the test-only stuck-at injector
+    parameter bit STUCK_AT = 1'b1,      // include the test-only stuck-at injector
+    // 1: the FAP bypass (default). 0: no bypass, `bypass` ignored -- only for
+    // measuring what the bypass costs in area (hw/synth/synth_pe.sh).
+    parameter bit BYPASS_MUX = 1'b1
 ) (
     input  logic                  clk,
     input  logic                  rst,        // asynchronous, active high: all registers to 0
@@ -69,7 +72,7 @@ module fap_pe #(
     // Deliberately wrong mux (co-simulation self-test only): bypass inverted.
     assign mac  = av_in & wv_q & bypass;
 `else
-    assign mac  = av_in & wv_q & ~bypass;
+    assign mac  = av_in & wv_q & (~bypass | ~BYPASS_MUX);
 `endif
     logic signed [P_W-1:0] w_ext, a_ext;
     assign w_ext = {{(P_W-W_W){w_q[W_W-1]}}, w_q};   // sign-extend the operands
