@@ -29,10 +29,10 @@ synth() {  # synth NAME TOP -> "cells flops"
         synth -top $top -flatten
         abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX
         opt_clean
-        stat" >/dev/null
+        tee -q -o $WORK/$name.stat stat" >/dev/null
     local cells flops
-    cells=$(grep -E '^ +Number of cells:' "$WORK/$name.log" | tail -1 | awk '{print $4}')
-    flops=$(grep -E '^ +\$_(S?DFF|DFFE|ADFF|ADFFE|DFFSR|SDFFE|SDFFCE|ALDFF)[A-Z0-9_]*_ +[0-9]+' "$WORK/$name.log" | awk '{s += $2} END {print s + 0}')
+    cells=$(grep -E '^ +Number of cells:' "$WORK/$name.stat" | awk '{print $4}')
+    flops=$(grep -E '^ +\$_[A-Z]*DFF[A-Z0-9_]* +[0-9]+' "$WORK/$name.stat" | awk '{s += $2} END {print s + 0}')
     echo "$cells $flops"
 }
 
