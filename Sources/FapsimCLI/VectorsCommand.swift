@@ -17,6 +17,8 @@ import SystolicArray
 ///   a.txt, w.txt  the operands (decimal, row-major); output.txt  fapsim's Out (int32)
 ///                 (under --mitigation fam all three in slot order, and k_slot.txt,
 ///                 n_slot.txt give each channel's slot)
+///   lines.txt     under --mitigation rowcol: the R row_off bits, then the C col_off
+///                 bits (1 = switched off); the RTL's row_off/col_off inputs
 ///   fapsim.vcd    every PE's w, wv, a, av, p, pv, bypass (and ws when double-buffered)
 ///                 after every edge; edge e at time 10(e+1) ns
 struct VectorsCommand: ParsableCommand {
@@ -73,9 +75,17 @@ struct VectorsCommand: ParsableCommand {
         try FaultMap.validateRate(faultRate, field: "--fault-rate")
         let stuck = try stuckAt.map { try StuckAtFault(parsing: $0, rows: cfg.rows, cols: cfg.cols) }
         let chosen = try mitigation.resolve()
-        guard chosen != .rowcol else {
-            throw FapsimError("--mitigation rowcol: the RTL (hw/rtl) has no row/column pass-through yet, so there are no co-simulation vectors for it; expected fap or fam")
+        // The fault map first (its own stream), so an unusable chip is refused before --out is touched.
+        var rf = SeededRNG.derived(seed: seed, 3)
+        let faults = try FaultMap.uniform(rows: cfg.rows, cols: cfg.cols, rate: faultRate, rng: &rf)
+        if stuck != nil && chosen == .rowcol {
+            throw FapsimError("--stuck-at: an unmitigated stuck-at fault is modelled under fap or fam only, got --mitigation rowcol")
         }
+
+        // Row/column bypass switches lines off for the fewest cycles of this GEMM.
+        let chip = ChipDescription(faults: faults, mitigation: chosen,
+                                   rowColumnObjective: .cycles(gemms: [RowColumnBypass.GEMMSize(m: m, k: k, n: n)]))
+        try chip.checkUsable()
 
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -90,18 +100,15 @@ struct VectorsCommand: ParsableCommand {
             }
         }
 
-        // Operands and fault map: independent streams derived from the seed.
+        // Operands: independent streams derived from the seed (the fault map is stream 3).
         var ra = SeededRNG.derived(seed: seed, 1)
         var rw = SeededRNG.derived(seed: seed, 2)
-        var rf = SeededRNG.derived(seed: seed, 3)
         let a = (0..<(m * k)).map { _ in Int8(ra.nextInt(below: 256) - 128) }
         let w = (0..<(k * n)).map { _ in Int8(rw.nextInt(below: 256) - 128) }
-        let faults = try FaultMap.uniform(rows: cfg.rows, cols: cfg.cols, rate: faultRate, rng: &rf)
         // The RTL loads W by the default mapping. Under FAM the output channels are
         // assigned to columns by |w|, and the vector files hold A, W and Out in slot
         // order: the permuted operands a FAM-mapped layer is stored as, so the RTL
         // and refmodel.py run them unchanged.
-        let chip = ChipDescription(faults: faults, mitigation: chosen)
         let mapping = chosen == .fam
             ? try FaultAwareMapping.loneGEMM(saliency: w.map { Double(abs(Int($0))) }, k: k, n: n, faults: faults)
             : chip.mapping(layer: "gemm", k: k, n: n, rows: cfg.rows, cols: cfg.cols)
@@ -124,8 +131,10 @@ struct VectorsCommand: ParsableCommand {
         // RTL does: under FAM it also checks that the mapped run is the permuted one.
         var threadCheck = "skipped (1 column)"
         if cfg.cols >= 2 {
+            // (Row/column bypass keeps channel order: its mapping is the default's on fewer lanes.)
             let (out2, stats2) = try ArrayGEMM.runInt8(config: cfg, faults: faults, a: slotA, m: m, k: k, w: slotW, n: n,
-                                                        mapping: WeightMapping(k: k, n: n, rows: cfg.rows, cols: cfg.cols),
+                                                        mapping: chosen == .rowcol ? mapping
+                                                            : WeightMapping(k: k, n: n, rows: cfg.rows, cols: cfg.cols),
                                                         stuckAt: stuck, threads: 2)
             guard out2 == slotOutput, stats2.cycles == stats.cycles else {
                 throw FapsimError("vectors: the 2-thread run disagrees with the observed single-thread run "
@@ -150,6 +159,13 @@ struct VectorsCommand: ParsableCommand {
         try write("a.txt", matrix(slotA, m, k))
         try write("w.txt", matrix(slotW, k, n))
         try write("output.txt", matrix(slotOutput, m, n))
+        let linesFile = (out as NSString).appendingPathComponent("lines.txt")
+        if chosen == .rowcol {
+            let bits = mapping.laneOfRow.map { $0 < 0 ? "1" : "0" } + mapping.laneOfCol.map { $0 < 0 ? "1" : "0" }
+            try write("lines.txt", bits.joined(separator: " ") + "\n")
+        } else if fm.fileExists(atPath: linesFile) {
+            try? fm.removeItem(atPath: linesFile)
+        }
         let slotFiles = ["k_slot.txt", "n_slot.txt"].map { (out as NSString).appendingPathComponent($0) }
         if chosen == .fam {
             try write("k_slot.txt", mapping.kSlot.map { "\($0)\n" }.joined())
@@ -162,6 +178,8 @@ struct VectorsCommand: ParsableCommand {
             ("weight_load", cfg.weightLoad.rawValue), ("mapping_order", cfg.mappingOrder.rawValue), ("datapath", "int8"),
             ("m", "\(m)"), ("k", "\(k)"), ("n", "\(n)"), ("seed", "\(seed)"), ("fault_rate", "\(faultRate)"),
             ("mitigation", chosen.rawValue),
+            ("row_lanes", mapping.rowLanes.map(String.init).joined(separator: ",")),
+            ("col_lanes", mapping.colLanes.map(String.init).joined(separator: ",")),
             ("faulty_pes", "\(faults.faultyCount)"), ("stuck_at", stuck.map { "\($0.row),\($0.col),\($0.bit),\($0.value)" } ?? "none"),
             ("edges", "\(rec.edges)"), ("cycles", "\(stats.cycles)"), ("folds", "\(stats.folds)"),
             ("macs_performed", "\(stats.macsPerformed)"), ("macs_bypassed", "\(stats.macsBypassed)"),

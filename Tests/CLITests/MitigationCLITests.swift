@@ -83,8 +83,11 @@ import FapsimTestSupport
           "--mitigation", "rowcol", "--stuck-at", "1,1,3,1"],
          "--stuck-at: an unmitigated stuck-at fault is modelled under fap or fam only, got --mitigation rowcol"),
         (["vectors", "--config", "hw-configs/small-8x8-int8.yaml", "--m", "2", "--k", "3", "--n", "4", "--seed", "1",
-          "--out", "vectors-rowcol-out", "--mitigation", "rowcol"],
-         "--mitigation rowcol: the RTL (hw/rtl) has no row/column pass-through yet"),
+          "--fault-rate", "1", "--out", "vectors-rowcol-out", "--mitigation", "rowcol"],
+         "row/column bypass: the chip is unusable: all 8x8 PEs are faulty"),
+        (["vectors", "--config", "hw-configs/small-8x8-int8.yaml", "--m", "2", "--k", "3", "--n", "4", "--seed", "1",
+          "--fault-rate", "0.1", "--stuck-at", "1,1,3,1", "--out", "vectors-rowcol-out", "--mitigation", "rowcol"],
+         "--stuck-at: an unmitigated stuck-at fault is modelled under fap or fam only, got --mitigation rowcol"),
     ])
     func unusableOrUnsupportedRowcolIsAOneLineError(args: [String], message: String) throws {
         let r = try runFapsim(args)

@@ -10,11 +10,13 @@
 #      and one Icarus co-simulation
 #   2. >= 50 random GEMMs (2x2 .. 16x16, single/double-buffered, shapes below/at/above
 #      multiples of the array, fault rates 0..1, with and without a stuck-at bit,
-#      every fifth mapped by FAM: operands written in slot order, RTL unchanged):
+#      every fifth mapped by FAM: operands written in slot order, RTL unchanged; another
+#      fifth under row/column bypass: lines.txt drives the array's row_off/col_off):
 #      `fapsim vectors` -> Verilator RTL -> every cycle's bottom outputs + cycle count,
 #      and the same vectors through hw/cosim/refmodel.py (independent Python model);
 #      n-outer and k-outer mapping orders; then the same GEMMs on Icarus
-#   3. broken RTL (bypass mux inverted) must be caught with a first-mismatch report
+#   3. broken RTL (bypass mux inverted; switched-off lines blocking data instead of
+#      passing it) must be caught with a first-mismatch report
 #   4. RTL VCD (Verilator and Icarus) vs fapsim's VCD, independent reader (vcdvcd)
 #   5. random per-edge stress (no controller): RTL vs refmodel.py
 #   6. the alternative PE in hw/rtl/examples swapped in for fap_pe (6 GEMMs)
@@ -73,7 +75,7 @@ note "2. $COUNT random GEMMs: fapsim vectors vs Verilator RTL (and refmodel.py)"
 note "2b. the same $COUNT GEMMs on Icarus"
 "$PY" "$HERE/run_cosim.py" --fapsim "$FAPSIM_BIN" --sim icarus batch --count "$COUNT" --seed "${COSIM_SEED:-1}" 2>&1 | tee "$LOG/batch_icarus.txt"; count "$LOG/batch_icarus.txt"
 
-note "3. broken RTL (bypass mux inverted) must be caught"
+note "3. broken RTL (bypass mux inverted, row/column pass-through blocking) must be caught"
 "$PY" "$HERE/run_cosim.py" --fapsim "$FAPSIM_BIN" broken 2>&1 | tee "$LOG/broken.txt"; count "$LOG/broken.txt"
 
 note "4. VCD: RTL (Verilator, Icarus) vs fapsim"

@@ -3,7 +3,8 @@
 
 Subcommands
   replay DIR [--out FILE] [--vcd FILE]
-      replay DIR/stimulus.txt (+ faults.txt, stuckat.txt, meta.txt) through the
+      replay DIR/stimulus.txt (+ faults.txt, stuckat.txt, meta.txt, and lines.txt
+      under row/column bypass: the switched-off rows and columns) through the
       register model; write per-edge bottom outputs (same format as the RTL
       testbench) and optionally a VCD with the same signals as fapsim's.
   check DIR
@@ -108,12 +109,25 @@ def read_meta(d):
     return meta
 
 
+def read_lines(d, R, C):
+    """lines.txt (row/column bypass): R row_off bits then C col_off bits; all 0 if absent."""
+    path = os.path.join(d, "lines.txt")
+    if not os.path.exists(path):
+        return [0] * R, [0] * C
+    bits = [int(t) for t in open(path).read().split()]
+    assert len(bits) == R + C, "lines.txt: expected %d bits" % (R + C)
+    return bits[:R], bits[R:]
+
+
 def read_vectors(d):
     meta = read_meta(d)
     R, C = int(meta["rows"]), int(meta["cols"])
     double = meta["weight_load"] == "double-buffered"
     fault = [int(t) for t in open(os.path.join(d, "faults.txt")).read().split()]
     assert len(fault) == R * C, "faults.txt: expected %d bits" % (R * C)
+    # Row/column bypass: every PE of a switched-off line is bypassed like a faulty one.
+    row_off, col_off = read_lines(d, R, C)
+    fault = [1 if fault[i * C + j] or row_off[i] or col_off[j] else 0 for i in range(R) for j in range(C)]
     st = [int(t) for t in open(os.path.join(d, "stuckat.txt")).read().split()]
     stuck = tuple(st[1:5]) if st[0] else None
     toks = open(os.path.join(d, "stimulus.txt")).read().split()
@@ -362,9 +376,15 @@ def gen(d, R, C, double, M, K, N, rate, stuck, seed):
     return cycles
 
 
-def masked_gemm(A, W, fault, R, C):
+def masked_gemm(A, W, fault, R, C, rows=None, cols=None):
+    """A x (W * FAP mask). W[k][n] sits on PE(rows[k mod r], cols[n mod c]), rows
+    and cols being the lines left on (row/column bypass; default: every line,
+    PE(k mod R, n mod C))."""
+    rows = rows if rows is not None else list(range(R))
+    cols = cols if cols is not None else list(range(C))
     M, K, N = len(A), len(W), len(W[0])
-    return [[wrap32(sum(A[m][k] * W[k][n] for k in range(K) if not fault[(k % R) * C + n % C]))
+    return [[wrap32(sum(A[m][k] * W[k][n] for k in range(K)
+                        if not fault[rows[k % len(rows)] * C + cols[n % len(cols)]]))
              for n in range(N)] for m in range(M)]
 
 
@@ -411,8 +431,11 @@ def check(d):
         meta, R, C = read_meta(d), None, None
         R, C = int(meta["rows"]), int(meta["cols"])
         fault = [int(t) for t in open(os.path.join(d, "faults.txt")).read().split()]
+        row_off, col_off = read_lines(d, R, C)
+        rows = [i for i in range(R) if not row_off[i]]
+        cols = [j for j in range(C) if not col_off[j]]
         A, W, O = read_matrix(os.path.join(d, "a.txt")), read_matrix(os.path.join(d, "w.txt")), read_matrix(os.path.join(d, "output.txt"))
-        if O != masked_gemm(A, W, fault, R, C):
+        if O != masked_gemm(A, W, fault, R, C, rows, cols):
             return "GEMM output != A x (W * FAP mask) (int32 wrap)"
     return None
 

@@ -7,7 +7,9 @@
       and the total cycle count are compared (also with refmodel.py, three ways).
   run_cosim.py one DIR [--sim ...]       co-simulate one existing vector set
   run_cosim.py broken  [--fapsim BIN]    build the RTL with the bypass mux inverted
-      (-DFAP_BROKEN_BYPASS) and require a first-mismatch report
+      (-DFAP_BROKEN_BYPASS), and with switched-off lines blocking instead of passing
+      data (-DFAP_BROKEN_PASSTHROUGH, on row/column-bypass vectors), and require a
+      first-mismatch report from each
   run_cosim.py vcd     [--fapsim BIN]    RTL VCD vs fapsim VCD for one GEMM (compare_vcd.py)
   run_cosim.py speed   [--sizes 16,64]   Verilator cycles/s on RxR arrays
 
@@ -53,16 +55,18 @@ def src_hash(extra):
 
 
 def build(rows, cols, double, sim="verilator", broken=False, trace=True, jobs=2, opt="-O1"):
-    """Build (or reuse) the simulator for one array size/policy; return the command prefix."""
+    """Build (or reuse) the simulator for one array size/policy; return the command prefix.
+    broken: False, True (the bypass mux inverted) or "passthrough" (switched-off lines block)."""
     key = (rows, cols, int(double), sim, broken, trace, opt, PE["module"])
-    tag = "%s_%dx%d_%s%s%s%s_%s" % (sim, rows, cols, "db" if double else "sb", "_broken" if broken else "",
+    tag = "%s_%dx%d_%s%s%s%s_%s" % (sim, rows, cols, "db" if double else "sb",
+                                   ("_broken_" + broken if isinstance(broken, str) else "_broken") if broken else "",
                                    "_tr" if trace else "", "_" + PE["module"] if PE["module"] else "", src_hash(key))
     d = os.path.join(BUILD, tag)
     exe = os.path.join(d, "sim")
     if os.path.exists(exe):
         return [exe]
     os.makedirs(d, exist_ok=True)
-    defs = ["-DFAP_BROKEN_BYPASS"] if broken else []
+    defs = (["-DFAP_BROKEN_PASSTHROUGH"] if broken == "passthrough" else ["-DFAP_BROKEN_BYPASS"]) if broken else []
     if PE["module"]:
         defs.append("-DFAP_PE_MODULE=%s" % PE["module"])
     t0 = time.time()
@@ -121,6 +125,7 @@ def make_vectors(case, vdir, fapsim, producer, vcd=False):
         cmd += ["--stuck-at", ",".join(map(str, case["stuck"]))]
     if case.get("mitigation", "fap") != "fap":
         # FAM: fapsim writes A, W and Out in slot order, which the RTL loads unchanged.
+        # rowcol: fapsim also writes lines.txt, the switched-off rows and columns.
         cmd += ["--mitigation", case["mitigation"]]
     if not vcd:
         cmd += ["--no-vcd"]
@@ -170,9 +175,11 @@ def random_cases(count, seed, arrays=None):
             stuck = (rng.randrange(rows), rng.randrange(cols), rng.randrange(32), rng.randrange(2))
         cases.append(dict(rows=rows, cols=cols, double=double, m=m, k=k, n=n, rate=rate, stuck=stuck,
                           seed=rng.randrange(1 << 30), order="k-outer" if q % 4 == 3 else "n-outer",
-                          # every fifth GEMM mapped by FAM (columns by |w|); drawn from q, not rng, so the
-                          # other cases stay the ones earlier runs checked
-                          mitigation="fam" if q % 5 == 2 else "fap"))
+                          # every fifth GEMM mapped by FAM (columns by |w|), and another fifth (without
+                          # a stuck-at fault, on a usable chip) under row/column bypass; drawn from q, not
+                          # rng, so the other cases stay the ones earlier runs checked
+                          mitigation="fam" if q % 5 == 2 else
+                          "rowcol" if q % 5 == 4 and stuck is None and rate < 1.0 else "fap"))
     return cases
 
 
@@ -228,24 +235,38 @@ def cmd_one(args):
     return (0, 1) if msg else (1, 0)
 
 
-def cmd_broken(args):
-    """The comparison must catch an RTL whose bypass mux is inverted."""
-    c = dict(rows=4, cols=4, double=False, m=6, k=9, n=6, rate=0.25, stuck=None, seed=7)
-    work = tempfile.mkdtemp(prefix="fap_broken_")
-    vdir = os.path.join(work, "v")
-    make_vectors(c, vdir, args.fapsim, args.producer)
-    good = build(4, 4, False, args.sim, trace=False, opt=args.opt)
-    bad = build(4, 4, False, args.sim, broken=True, trace=False, opt=args.opt)
+def broken_caught(args, case, vdir, producer, broken, what):
+    """Vectors for `case` on the correct RTL and on one built with `broken`: the
+    correct one must match, the broken one must give a first-mismatch report."""
+    r, c = case["rows"], case["cols"]
+    make_vectors(case, vdir, args.fapsim, producer)
+    good = build(r, c, False, args.sim, trace=False, opt=args.opt)
+    bad = build(r, c, False, args.sim, broken=broken, trace=False, opt=args.opt)
     run_rtl(good, vdir, os.path.join(vdir, "good.txt"))
     run_rtl(bad, vdir, os.path.join(vdir, "bad.txt"))
     g = compare_dir(vdir, os.path.join(vdir, "good.txt"))
     b = compare_dir(vdir, os.path.join(vdir, "bad.txt"))
-    print("correct RTL:            %s" % (g or "match"))
-    print("broken RTL (bypass inverted): %s" % (b or "match (NOT CAUGHT)"))
+    print("correct RTL (%s): %s" % (case.get("mitigation", "fap"), g or "match"))
+    print("broken RTL (%s): %s" % (what, b or "match (NOT CAUGHT)"))
     ok = g is None and b is not None and b.startswith("cycle ")
-    print("broken-RTL check: %s" % ("caught" if ok else "FAILED"))
+    print("broken-RTL check (%s): %s" % (what, "caught" if ok else "FAILED"))
+    return ok
+
+
+def cmd_broken(args):
+    """The comparison must catch an RTL whose bypass mux is inverted, and one whose
+    switched-off lines (row/column bypass) block data instead of passing it."""
+    work = tempfile.mkdtemp(prefix="fap_broken_")
+    ok = broken_caught(args, dict(rows=4, cols=4, double=False, m=6, k=9, n=6, rate=0.25, stuck=None, seed=7),
+                       os.path.join(work, "v"), args.producer, True, "bypass inverted")
+    # Row/column bypass (fapsim's vectors: refmodel.py has no rowcol controller):
+    # switched-off lines inside the folds' spans, a row above used rows and a
+    # column left of used columns.
+    ok2 = broken_caught(args, dict(rows=6, cols=6, double=False, m=5, k=12, n=12, rate=0.1, stuck=None, seed=3,
+                                   mitigation="rowcol"),
+                        os.path.join(work, "rowcol"), "fapsim", "passthrough", "switched-off lines block")
     shutil.rmtree(work, ignore_errors=True)
-    return (1, 0) if ok else (0, 1)
+    return (int(ok) + int(ok2), int(not ok) + int(not ok2))
 
 
 def cmd_vcd(args):

@@ -8,7 +8,10 @@
 //   weights enter each column at the top (weight_in[j], weight_valid_in[j]) and
 //   move down one row per shift_weights edge (into the shadow chain when
 //   DOUBLE_BUFFERED = 1; swap copies shadow -> active in every PE at once).
-// fault[i*COLS+j] = 1 bypasses PE(i,j).  The stuck-at port (test only) forces bit
+// fault[i*COLS+j] = 1 bypasses PE(i,j).  Row/column bypass: row_off[i] = 1 or
+// col_off[j] = 1 switches the whole line off, every PE on it bypassed by the same
+// FAP mux, so activations and partial sums pass through it one register stage
+// per PE (docs/mitigations.md); all zero, the array is the plain FAP array.  The stuck-at port (test only) forces bit
 // stuck_bit of PE(stuck_row, stuck_col)'s MAC result to stuck_val when stuck_en.
 // The PE module can be replaced by a user PE with the same ports and
 // parameters: compile with +define+FAP_PE_MODULE=my_pe (Icarus -DFAP_PE_MODULE=my_pe).
@@ -27,6 +30,8 @@ module fap_array #(
     input  logic                    clk,
     input  logic                    rst,
     input  logic [ROWS*COLS-1:0]    fault,
+    input  logic [ROWS-1:0]         row_off,          // row/column bypass: switched-off lines
+    input  logic [COLS-1:0]         col_off,
     input  logic                    stuck_en,
     input  logic [15:0]             stuck_row,
     input  logic [15:0]             stuck_col,
@@ -69,14 +74,25 @@ module fap_array #(
                 end else begin : g_mid
                     assign w_in_ij  = wch[i-1][j];
                     assign wv_in_ij = wvch[i-1][j];
+`ifdef FAP_BROKEN_PASSTHROUGH
+                    // Deliberately wrong (co-simulation self-test only): a switched-off
+                    // row blocks the partial sums instead of passing them down.
+                    assign p_in_ij  = row_off[i-1] ? '0 : p[i-1][j];
+`else
                     assign p_in_ij  = p[i-1][j];
+`endif
                     assign pv_in_ij = pv[i-1][j];
                 end
                 if (j == 0) begin : g_left
                     assign a_in_ij  = feed[i*A_W +: A_W];
                     assign av_in_ij = feed_valid[i];
                 end else begin : g_right
+`ifdef FAP_BROKEN_PASSTHROUGH
+                    // ... and a switched-off column blocks the activations.
+                    assign a_in_ij  = col_off[j-1] ? '0 : a[i][j-1];
+`else
                     assign a_in_ij  = a[i][j-1];
+`endif
                     assign av_in_ij = av[i][j-1];
                 end
                 localparam logic [15:0] ROW_ID = i;
@@ -90,7 +106,7 @@ module fap_array #(
                     .STUCK_AT(STUCK_AT != 0)
                 ) u_pe (
                     .clk(clk), .rst(rst),
-                    .bypass(fault[i*COLS + j]),
+                    .bypass(fault[i*COLS + j] | row_off[i] | col_off[j]),
                     .stuck_en(stuck_here), .stuck_bit(stuck_bit), .stuck_val(stuck_val),
                     .shift_w(shift_weights), .swap(swap),
                     .w_in(w_in_ij), .wv_in(wv_in_ij),

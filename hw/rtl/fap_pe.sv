@@ -70,7 +70,7 @@ module fap_pe #(
 
 `ifdef FAP_BROKEN_BYPASS
     // Deliberately wrong mux (co-simulation self-test only): bypass inverted.
-    assign mac  = av_in & wv_q & bypass;
+    assign mac  = av_in & wv_q & (bypass | ~BYPASS_MUX);
 `else
     assign mac  = av_in & wv_q & (~bypass | ~BYPASS_MUX);
 `endif

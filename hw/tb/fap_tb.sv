@@ -4,6 +4,8 @@
 //   +dir=DIR    vector set written by `fapsim vectors` (or hw/cosim/refmodel.py):
 //                 DIR/faults.txt    ROWS*COLS bits (0/1), row-major, whitespace separated
 //                 DIR/stuckat.txt   "en row col bit value"
+//                 DIR/lines.txt     optional (row/column bypass): ROWS row_off bits,
+//                                   then COLS col_off bits; absent: all lines on
 //                 DIR/stimulus.txt  header "edges E", then one line per edge:
 //                                   shift swap  C x (wv w_hex)  R x (fv a_hex)
 //   +out=FILE   per-edge bottom outputs: one line per edge, C x (pv p_hex8), then
@@ -23,6 +25,8 @@ module fap_tb;
     logic                 clk = 1'b1;
     logic                 rst = 1'b0;
     logic [ROWS*COLS-1:0] fault = '0;
+    logic [ROWS-1:0]      row_off = '0;
+    logic [COLS-1:0]      col_off = '0;
     logic                 stuck_en = 1'b0;
     logic [15:0]          stuck_row = '0, stuck_col = '0;
     logic [7:0]           stuck_bit = '0;
@@ -83,6 +87,16 @@ module fap_tb;
             fault[k] = v[0];
         end
         $fclose(fd);
+        // switched-off lines (row/column bypass), when the vector set has them
+        fd = $fopen({dir, "/lines.txt"}, "r");
+        if (fd != 0) begin
+            for (k = 0; k < ROWS + COLS; k++) begin
+                rc = $fscanf(fd, "%d", v);
+                if (rc != 1) begin $display("fap_tb: lines.txt: short file at %0d", k); $finish; end
+                if (k < ROWS) row_off[k] = v[0]; else col_off[k - ROWS] = v[0];
+            end
+            $fclose(fd);
+        end
         // stuck-at spec
         fd = $fopen({dir, "/stuckat.txt"}, "r");
         if (fd == 0) begin $display("fap_tb: cannot open %s/stuckat.txt", dir); $finish; end
