@@ -287,12 +287,18 @@ public struct CampaignSpec: Equatable, Sendable {
     }
 
     /// The targets under a measured baseline accuracy `b`: b - d for each
-    /// point d, rounded down to half a point (so a target is never above what
-    /// was measured), distinct and ascending, as text with three decimals (the
-    /// text is what the steps are given, so it is the targets' exact value).
+    /// point d (`AccuracyConstraint.threshold`, the threshold the campaign's
+    /// budgets decide on), ascending, as the text the steps are given (the
+    /// shortest decimal that reads back as the same double).
     public static func targets(baseline b: Double, below: [Double]) -> [String] {
-        let values = Set(below.map { ((b - $0) * 200).rounded(.down) / 200 })
-        return values.sorted().map { String(format: "%.3f", $0) }
+        let values = Set(below.map { AccuracyConstraint.belowBaseline($0).threshold(baseline: b) })
+        return values.sorted().map { "\($0)" }
+    }
+
+    /// The campaign's constraint: the drop d of the `campaignTargetIndex`-th
+    /// ascending target (the largest d gives the lowest target).
+    public var campaignBelowBaseline: Double {
+        targetsBelowBaseline.sorted(by: >)[campaignTargetIndex - 1]
     }
 
     /// The spec as sorted `key = value` lines: what a rerun in the same output

@@ -170,11 +170,26 @@ public struct FATInputs {
     /// chip, and what targets are checked against), cached in the work
     /// directory so a run measures it once.
     public mutating func baseline(work: WorkDir) throws -> Double {
-        let name = "baseline.h5"
+        let parameters = parameters
+        return try Self.cachedBaseline(parameters, work: work, name: "baseline.h5") { try curveSet() }
+    }
+
+    /// Fault-free accuracy of the weights on the test images (the judging
+    /// set of a campaign), cached in the work directory as
+    /// `test-baseline.h5`: what a constraint below the baseline judges
+    /// chips against. Never a budget's input.
+    public mutating func testBaseline(work: WorkDir) throws -> Double {
+        let parameters = parameters
+        return try Self.cachedBaseline(parameters, work: work, name: "test-baseline.h5") { try test() }
+    }
+
+    /// The data is loaded only when the cache misses.
+    private static func cachedBaseline(_ parameters: VGG11Parameters, work: WorkDir, name: String,
+                                       data: () throws -> CIFAR10Set) throws -> Double {
         if let f = try work.read(name: name, content: BaselineFile.content), let a = BaselineFile.accuracy(of: f) {
             return a
         }
-        let test = try curveSet()
+        let test = try data()
         let net = VGG11Network(parameters: parameters, engine: FunctionalEngine(faults: nil))
         let r = try Evaluator.evaluate(network: net, data: test, batch: 250)
         try work.create()

@@ -217,6 +217,17 @@ public struct ResilienceTable: Equatable, Sendable {
         targets.firstIndex { abs($0 - t) <= 1e-9 }
     }
 
+    /// The table also tabulating target `t` (appended when it is not one of
+    /// `targets`): a target derived from a measured baseline (b - d,
+    /// `AccuracyConstraint.belowBaseline`) need not be one Step 1 listed,
+    /// and the curves give the amount needed for any target.
+    public func tabulating(_ t: Double) -> ResilienceTable {
+        guard targetIndex(t) == nil else { return self }
+        var copy = self
+        copy.targets.append(t)
+        return copy
+    }
+
     /// One measured point of a curve, as counts: after `images` training
     /// images (`epoch` x the training subset) on map `repeat` of rate
     /// `rateIndex`, `correct` of `n` curve images (validation when the table

@@ -140,17 +140,23 @@ import FapsimTestSupport
         #expect(throws: FapsimError.self) { try CampaignSpec.load(path: "/nonexistent/c.yaml") }
     }
 
-    /// Targets are b - d rounded down to half a point, ascending and distinct,
-    /// as text with three decimals; the values the old shell driver computed
-    /// (Python's math.floor((b - d) * 200) / 200, "%.3f").
-    @Test func targetsSitUnderTheBaseline() {
-        #expect(CampaignSpec.targets(baseline: 0.8215, below: [0.08, 0.04, 0.02]) == ["0.740", "0.780", "0.800"])
-        #expect(CampaignSpec.targets(baseline: 0.59, below: [0.08, 0.04, 0.02]) == ["0.510", "0.545", "0.565"])
-        // Two points that round to the same half point give one target.
-        #expect(CampaignSpec.targets(baseline: 0.80, below: [0.021, 0.024]) == ["0.775"])
-        // 0.575 - 0.01 is 0.565 but (0.575 - 0.01) x 200 is 112.99999999999999 in
-        // binary, so the floor gives 0.560, as the shell driver's Python did.
-        #expect(CampaignSpec.targets(baseline: 0.575, below: [0.01]) == ["0.560"])
+    /// Targets are b - d exactly (to 9 decimals, so binary subtraction does
+    /// not lift them above an accuracy exactly d under the baseline),
+    /// ascending and distinct, as the shortest text that reads back the same.
+    @Test func targetsSitUnderTheBaseline() throws {
+        #expect(CampaignSpec.targets(baseline: 0.8215, below: [0.08, 0.04, 0.02]) == ["0.7415", "0.7815", "0.8015"])
+        // 0.8276 - 0.06 is 0.7676000000000001 in binary; the target is 0.7676,
+        // which 3838 of 5000 images (IEEE-rounded like the decimal) meets.
+        #expect(CampaignSpec.targets(baseline: 0.8276, below: [0.06]) == ["0.7676"])
+        #expect(3838.0 / 5000.0 >= Double(CampaignSpec.targets(baseline: 0.8276, below: [0.06])[0])!)
+        #expect(3837.0 / 5000.0 < Double(CampaignSpec.targets(baseline: 0.8276, below: [0.06])[0])!)
+        // The campaign's constraint is the drop of the campaign_index-th ascending target.
+        var spec = try parse(Self.valid)
+        spec.targetsBelowBaseline = [0.02, 0.08, 0.04]
+        spec.campaignTargetIndex = 1
+        #expect(spec.campaignBelowBaseline == 0.08)
+        spec.campaignTargetIndex = 3
+        #expect(spec.campaignBelowBaseline == 0.02)
     }
 
     @Test func canonicalLinesNameEveryFieldAndChangeWithOne() throws {
