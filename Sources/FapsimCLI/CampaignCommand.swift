@@ -151,6 +151,7 @@ struct CampaignSteps {
         if let n = f.trainSubset { a += ["--train-subset", String(n)] }
         if let n = f.testSubset { a += ["--test-subset", String(n)] }
         if let n = f.validation { a += ["--validation", String(n)] }
+        if let s = f.validationSource { a += ["--validation-from", s.rawValue] }
         if let lr = f.lr { a += ["--lr", "\(lr)"] }
         if let s = f.schedule { a += ["--schedule", s] }
         if let b = f.batch { a += ["--batch", String(b)] }
@@ -221,6 +222,7 @@ struct CampaignSteps {
             // The held-out split is held out of pre-training too: budgets decided on
             // images the network was trained on would promise more than the test set gives.
             if let n = spec.fat.validation { args += ["--validation", String(n)] }
+            if let s = spec.fat.validationSource { args += ["--validation-from", s.rawValue] }
             if seed != 0 { args += ["--train-seed", String(seed)] }
             try fapsim("train", args + quietArgs)
             return out
@@ -247,7 +249,9 @@ struct CampaignSteps {
 
     /// The images the baseline step measures: the split the budgets decide on.
     var baselineImages: String {
-        if let n = spec.fat.validation { return "the \(n) validation images" }
+        if let n = spec.fat.validation {
+            return spec.fat.validationSource == .test ? "the first \(n) test images (the validation split)" : "the \(n) validation images"
+        }
         return spec.fat.testSubset.map { "the first \($0) test images" } ?? "the test images"
     }
 
@@ -262,6 +266,7 @@ struct CampaignSteps {
             // The targets sit under the baseline of the split the budgets decide on.
             if let n = spec.fat.validation {
                 args += ["--validation", String(n)]
+                if let s = spec.fat.validationSource { args += ["--validation-from", s.rawValue] }
             } else if let n = spec.fat.testSubset {
                 args += ["--limit", String(n)]
             }

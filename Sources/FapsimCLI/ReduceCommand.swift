@@ -103,12 +103,16 @@ struct ReduceCommand: ParsableCommand {
         // With a validation split Step 1 used no test image: the final
         // accuracies are then on every test image unless --test-subset says otherwise.
         let split = try res.validationSplit(path: resilience)
+        // Where Step 1's validation images came from (absent: the training set).
+        var recordedSource: HeldOutSplits.ValidationSource?
+        if case .string(let s)? = res.extraAttributes["validation_source"] { recordedSource = HeldOutSplits.ValidationSource(rawValue: s) }
         let inputs = try fat.inputs(defaults: try FATInputs.recordedSettings(res.extraAttributes, source: resilience),
                                     // A --validation over a file without one: leave the training subset
                                     // open so the split check below names the resilience file.
                                     trainSubset: split == nil && fat.inputs.validation != nil ? nil : res.trainSubset,
                                     testSubset: split == nil ? res.testSubset : nil,
-                                    validation: split?.size, mitigation: mitigation)
+                                    validation: split?.size, validationFrom: split == nil ? nil : recordedSource ?? .train,
+                                    mitigation: mitigation)
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, constraint: constraint, policies: policyList,
                                     interpolate: interpolate, metric: metric, confidence: confidence,
                                     checkEvery: checkEvery, adaptiveCap: adaptiveCap, seed: fat.seed, chips: chips,

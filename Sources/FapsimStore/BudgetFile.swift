@@ -67,7 +67,8 @@ public struct BudgetFile: Equatable, Sendable {
     /// `curve_split`, `train_subset`, `test_subset`, `validation_subset`,
     /// `validation_first` (those present; none in files of earlier versions).
     public var splits: [String: AttributeValue]
-    public static let splitKeys = ["curve_split", "train_subset", "test_subset", "validation_subset", "validation_first"]
+    public static let splitKeys = ["curve_split", "train_subset", "test_subset", "validation_subset", "validation_first",
+                                   "validation_source"]
     /// With a constraint below the baseline (`fapsim budget --below-baseline
     /// D`): D and the curve set's fault-free accuracy b, so `target` = b - D
     /// (attributes `below_baseline`, `baseline_accuracy`; absent otherwise).

@@ -149,9 +149,12 @@ public struct Campaign: UnitJob {
         // Budgets decide on the curves' split: a campaign must hold out the
         // same images (and so train on the same ones) as Step 1 did.
         guard p.validationSubset == fat.validation else {
-            let theirs = p.validationSubset.map { "the last \($0) training images held out for validation" } ?? "the test set (no validation split)"
+            let theirs = p.validationText
             let mine = fat.validation.map { "--validation \($0)" } ?? "no --validation"
             throw FapsimError("\(resiliencePath): validation_subset: its curves were measured on \(theirs), this campaign has \(mine); use the resilience file's split\(p.validationSubset.map { " (--validation \($0))" } ?? " (drop --validation)") or redo Step 1")
+        }
+        if p.validationSubset != nil, p.validationSource != fat.splits.validationSource {
+            throw FapsimError("\(resiliencePath): validation_source: its curves were measured on \(p.validationText), this campaign takes its validation images from the \(fat.splits.validationSource.rawValue) set; use --validation-from \(p.validationSource.rawValue) or redo Step 1")
         }
         if p.validationSubset != nil, p.trainSubset != fat.splits.trainImages {
             throw FapsimError("\(resiliencePath): train_subset: its curves were trained on the first \(p.trainSubset) training images, this campaign trains on \(fat.splits.trainImages); use --train-subset \(p.trainSubset) or redo Step 1")

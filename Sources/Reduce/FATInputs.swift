@@ -35,8 +35,10 @@ public struct FATInputs {
     /// Loads and checks the weights (width against `width` when given); the
     /// data is loaded on first use.
     public init(weightsPath: String, width: Double?, dataDir: String, trainSubset: Int?, testSubset: Int?,
-                validation: Int? = nil, settings: FATSettings = .fatDefaults) throws {
-        splits = try HeldOutSplits(trainSubset: trainSubset, validation: validation, testSubset: testSubset)
+                validation: Int? = nil, validationSource: HeldOutSplits.ValidationSource = .train,
+                settings: FATSettings = .fatDefaults) throws {
+        splits = try HeldOutSplits(trainSubset: trainSubset, validation: validation, testSubset: testSubset,
+                                   validationSource: validationSource)
         self.validation = validation
         self.weightsPath = weightsPath
         weights = try WeightsFile.read(path: weightsPath)
@@ -70,12 +72,18 @@ public struct FATInputs {
     /// The splits as root attributes of a results file: `curve_split` (where
     /// accuracy curves were measured: "validation" or "test"), and with a
     /// validation split `validation_subset` (its size) and `validation_first`
-    /// (the index of its first training image).
+    /// (the index of its first image), and with a split from the test set
+    /// `validation_source` "test" and `test_first` (the index of the first
+    /// judging image, after the split).
     public var splitAttributes: [String: AttributeValue] {
         var a: [String: AttributeValue] = ["curve_split": .string(splits.curveSplit)]
         if let r = splits.validationRange {
             a["validation_subset"] = .int(Int64(r.count))
             a["validation_first"] = .int(Int64(r.lowerBound))
+            if splits.validationSource == .test {
+                a["validation_source"] = .string(splits.validationSource.rawValue)
+                a["test_first"] = .int(Int64(splits.testRange.lowerBound))
+            }
         }
         return a
     }

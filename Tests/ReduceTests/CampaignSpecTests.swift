@@ -62,8 +62,8 @@ import FapsimTestSupport
         #expect(demo.lot.chips == 10 && demo.rates == [0.05, 0.1, 0.15, 0.2, 0.25] && demo.repeats == 3)
         #expect(demo.resilienceAmounts == [0, 250, 500, 1000, 2000, 4000, 8000, 16000] && demo.resilienceEpochs == 0)
         #expect(demo.fat.validation == 5000 && demo.fat.trainSubset == nil && demo.fat.testSubset == nil)
-        #expect(demo.policies == ["max", "mean", "confidence", "adaptive"] && demo.confidence == 0.9)
-        #expect(demo.checkEvery == 1000 && demo.adaptiveCap == 16000 && demo.fixed == [] && demo.fixedImages == [1000, 4000, 16000])
+        #expect(demo.policies == ["max", "mean", "confidence", "adaptive"] && demo.confidence == 0.95)
+        #expect(demo.checkEvery == 1000 && demo.adaptiveCap == 16000 && demo.fixed == [] && demo.fixedImages == [1000, 2000, 4000, 8000, 16000])
         let smoke = try CampaignSpec.load(path: TestPaths.packageRoot + "/campaigns/ci-smoke.yaml")
         #expect(smoke.resilienceAmounts != nil && smoke.policies.contains("adaptive") && smoke.policies.contains("confidence"))
         let paper = try CampaignSpec.load(path: TestPaths.packageRoot + "/campaigns/paper-scale.yaml")
@@ -114,6 +114,10 @@ import FapsimTestSupport
         ("reduce: {policies: [max, adaptive], fixed: [1], check_every: 100}", "c.yaml: reduce.policies: adaptive checks held-out validation images; set fat.validation"),
         ("reduce: {policies: [max], fixed: [1], check_every: 100}", "c.yaml: reduce.check_every: expected no value unless reduce.policies lists adaptive"),
         ("reduce: {policies: [max], fixed: [1], fixed_images: [-5]}", "c.yaml: reduce.fixed_images: expected a comma-separated list of training-image counts >= 0"),
+        ("fat: {validation: 1000, validation_source: tests}", "c.yaml: fat.validation_source: expected train or test"),
+        ("fat: {validation_source: test}", "c.yaml: fat.validation_source: expected no value unless fat.validation is set"),
+        ("fat: {validation: 10000, validation_source: test}", "c.yaml: fat.validation: expected fewer than the 10000 test images with --validation-from test"),
+        ("fat: {validation: 5000, validation_source: test, test_subset: 5001}", "c.yaml: fat.test_subset: the first 5000 test images are the validation split"),
     ])
     func badFieldIsOneLineNamingIt(line: String, message: String) {
         let key = String(line.prefix { $0 != ":" })
@@ -179,5 +183,9 @@ import FapsimTestSupport
         let b = try parse(edited("fat:", "fat: {train_subset: 500, test_subset: 400, validation: 1000}"))
         #expect(b.fat.validation == 1000)
         #expect(b.canonicalLines.contains("fat.validation = 1000"))
+        #expect(!b.canonicalLines.contains { $0.hasPrefix("fat.validation_source") })
+        let c = try parse(edited("fat:", "fat: {validation: 5000, validation_source: test, test_subset: 5000}"))
+        #expect(c.fat.validationSource == .test)
+        #expect(c.canonicalLines.contains("fat.validation_source = test"))
     }
 }
