@@ -128,7 +128,7 @@ struct ReduceCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("reduce: no rate-metric comparison (Fig. 4): \(note)\n".utf8))
             }
             try ReduceReport.write(resilience: campaign.table, campaign: results, baseline: res.baselineAccuracy,
-                                   metricComparison: c.comparison, to: report, force: force)
+                                   metricComparison: c.comparison, metricNote: c.note, to: report, force: force)
         }
         let chipsOf = { (units: [Int]) in units.map { campaign.chips[$0] } }
         if json {
