@@ -32,8 +32,11 @@ public struct BudgetCommand: ParsableCommand {
     @Option(help: "Chip lot file from `fapsim lot generate`.")
     var lot: String
 
-    @Option(help: "Accuracy target as a fraction, one of the resilience file's targets (e.g. 0.85).")
-    var target: Double
+    @Option(help: "Accuracy target as a fraction, one of the resilience file's targets (e.g. 0.85). Or --below-baseline.")
+    var target: Double?
+
+    @Option(name: .customLong("below-baseline"), help: "Accuracy target as a drop D in (0, 1) from the fault-free baseline the resilience file records on its curve set: target = baseline - D (0.06 = 6 points), tabulated from the curves.")
+    var belowBaseline: Double?
 
     @Option(help: "max (most epochs over repeats), mean (mean over repeats, rounded up) or confidence (needs --confidence).")
     var policy: String
@@ -67,6 +70,7 @@ public struct BudgetCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
+        let constraint = try AccuracyConstraint.parse(target: target, belowBaseline: belowBaseline)
         guard let p = BudgetPolicy(rawValue: policy) else {
             throw FapsimError("--policy: expected max, mean or confidence, got \(policy)")
         }
@@ -94,9 +98,11 @@ public struct BudgetCommand: ParsableCommand {
         // The lot's chips, the resilience table and --mitigation must agree on the mitigation.
         _ = try mitigation.resolve(lotPath: lot, resilience: try ResilienceFile.read(path: resilience).extraAttributes,
                                    resiliencePath: resilience)
-        let rule = BudgetRule(target: target, policy: p, interpolate: interpolate, metric: metric,
+        // A drop from the baseline: BudgetRun.run sets the target from the file's baseline.
+        let rule = BudgetRule(target: constraint.threshold(baseline: 1), policy: p, interpolate: interpolate, metric: metric,
                               confidence: p == .confidence ? confidence : nil, judgedImages: judgedImages)
-        let result = try BudgetRun.run(resilience: resilience, lot: lot, rule: rule, weights: weights)
+        let result = try BudgetRun.run(resilience: resilience, lot: lot, rule: rule, weights: weights,
+                                       belowBaseline: constraint.pointsBelow)
         try result.write(path: out, force: force)
         if json {
             JSONOutput.print(result.json(out: out))

@@ -61,18 +61,19 @@ struct CampaignRunCommand: ParsableCommand {
         let baseline = try steps.baseline(weights: weights)
         let targets = CampaignSpec.targets(baseline: baseline, below: spec.targetsBelowBaseline)
         let target = targets[spec.campaignTargetIndex - 1]
-        steps.note(String(format: "baseline accuracy %.4f on the test subset; targets %@; campaign target %@",
-                          baseline, targets.joined(separator: ","), target))
+        let below = spec.campaignBelowBaseline
+        steps.note(String(format: "baseline accuracy %.4f on %@; targets %@; the campaign's constraint: %g points below each split's baseline (budgets: %@ on %@; chips are judged against the test baseline, measured in step 6)",
+                          baseline, steps.baselineImages, targets.joined(separator: ","), below * 100, target, steps.baselineImages))
         try steps.resilience(weights: weights, targets: targets)
-        try steps.budget(target: target)
-        try steps.reduce(weights: weights, target: target)
+        try steps.budget(belowBaseline: below)
+        try steps.reduce(weights: weights, belowBaseline: below)
         let report = try steps.report()
         let seconds = Date().timeIntervalSince(t0)
         steps.note("done in \(ProgressLine.duration(seconds)): the report is \(report)/report.md")
         if json {
             JSONOutput.print([
                 "campaign": file, "out": dir, "weights": weights, "baseline_accuracy": baseline,
-                "targets": targets.compactMap(Double.init), "target": Double(target) ?? 0,
+                "targets": targets.compactMap(Double.init), "target": Double(target) ?? 0, "below_baseline": below,
                 "report": report + "/report.md", "campaign_file": dir + "/campaign.h5",
                 "resilience_file": dir + "/resilience.h5", "wall_s": seconds,
                 "step_seconds": steps.stepSeconds,
@@ -150,6 +151,7 @@ struct CampaignSteps {
         if let n = f.trainSubset { a += ["--train-subset", String(n)] }
         if let n = f.testSubset { a += ["--test-subset", String(n)] }
         if let n = f.validation { a += ["--validation", String(n)] }
+        if let s = f.validationSource { a += ["--validation-from", s.rawValue] }
         if let lr = f.lr { a += ["--lr", "\(lr)"] }
         if let s = f.schedule { a += ["--schedule", s] }
         if let b = f.batch { a += ["--batch", String(b)] }
@@ -220,6 +222,7 @@ struct CampaignSteps {
             // The held-out split is held out of pre-training too: budgets decided on
             // images the network was trained on would promise more than the test set gives.
             if let n = spec.fat.validation { args += ["--validation", String(n)] }
+            if let s = spec.fat.validationSource { args += ["--validation-from", s.rawValue] }
             if seed != 0 { args += ["--train-seed", String(seed)] }
             try fapsim("train", args + quietArgs)
             return out
@@ -244,16 +247,26 @@ struct CampaignSteps {
         try fapsim("lot", args + ["--out", out] + quietArgs)
     }
 
-    /// Step 3: the fault-free accuracy on the test subset that the targets sit
-    /// under, by `fapsim evaluate --json` (kept as baseline.json).
+    /// The images the baseline step measures: the split the budgets decide on.
+    var baselineImages: String {
+        if let n = spec.fat.validation {
+            return spec.fat.validationSource == .test ? "the first \(n) test images (the validation split)" : "the \(n) validation images"
+        }
+        return spec.fat.testSubset.map { "the first \($0) test images" } ?? "the test images"
+    }
+
+    /// Step 3: the fault-free accuracy on the split the budgets decide on
+    /// (validation when there is one) that the targets sit under, by
+    /// `fapsim evaluate --json` (kept as baseline.json).
     mutating func baseline(weights: String) throws -> Double {
         let out = path("baseline.json")
-        begin("baseline", "the network fault-free on the test subset")
+        begin("baseline", "the network fault-free on \(baselineImages)")
         if !FileManager.default.fileExists(atPath: out) {
             var args = ["evaluate", "--weights", weights] + dataArgs
             // The targets sit under the baseline of the split the budgets decide on.
             if let n = spec.fat.validation {
                 args += ["--validation", String(n)]
+                if let s = spec.fat.validationSource { args += ["--validation-from", s.rawValue] }
             } else if let n = spec.fat.testSubset {
                 args += ["--limit", String(n)]
             }
@@ -293,9 +306,9 @@ struct CampaignSteps {
     }
 
     /// Step 5: Reduce step 2, every chip's budget under the conservative max policy.
-    mutating func budget(target: String) throws {
-        begin("budget", "each chip's budget for target \(target) (max policy)")
-        var args = ["budget", "--resilience", path("resilience.h5"), "--lot", path("lot.h5"), "--target", target,
+    mutating func budget(belowBaseline d: Double) throws {
+        begin("budget", "each chip's budget for \(d) below the baseline (max policy)")
+        var args = ["budget", "--resilience", path("resilience.h5"), "--lot", path("lot.h5"), "--below-baseline", "\(d)",
                     "--policy", "max", "--out", path("budget.h5"), "--force"]
         if spec.interpolate { args.append("--interpolate") }
         if spec.rateMetric != "pe" { args += ["--rate-metric", spec.rateMetric] }
@@ -303,12 +316,12 @@ struct CampaignSteps {
     }
 
     /// Step 6: Reduce step 3, FAT on every chip under every policy.
-    mutating func reduce(weights: String, target: String) throws {
+    mutating func reduce(weights: String, belowBaseline d: Double) throws {
         let out = path("campaign.h5")
         begin("reduce", "FAT on every chip under \((spec.policies + spec.fixed.map { "fixed-\($0)" } + spec.fixedImages.map { "fixed-\($0)img" }).joined(separator: ", "))")
         if FileManager.default.fileExists(atPath: out) { note("  \(out) exists (finished earlier)"); return }
         var args = ["reduce", "--weights", weights] + dataArgs + [
-            "--lot", path("lot.h5"), "--resilience", path("resilience.h5"), "--target", target,
+            "--lot", path("lot.h5"), "--resilience", path("resilience.h5"), "--below-baseline", "\(d)",
             "--policies", spec.policies.joined(separator: ","), "--fixed", spec.fixed.map(String.init).joined(separator: ","),
         ] + fatArgs + ["--seed", String(spec.seed), "--out", out]
         if let c = spec.confidence { args += ["--confidence", "\(c)"] }

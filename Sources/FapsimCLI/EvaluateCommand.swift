@@ -59,6 +59,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Evaluate on the held-out validation split instead: the last N of the 50,000 training images (as --validation of fat, resilience and reduce).")
     var validation: Int?
 
+    @Option(name: .customLong("validation-from"), help: "Where --validation takes its images: train (the last N training images, default) or test (the first N test images), as for fat, resilience and reduce.")
+    var validationFrom: HeldOutSplits.ValidationSource?
+
     @Option(help: "Images per forward pass (default 128 functional, 1 array).")
     var batch: Int?
 
@@ -92,7 +95,8 @@ struct EvaluateCommand: ParsableCommand {
         do { _ = try StuckBitDistribution(parsing: stuckBits) } catch let e as FapsimError { throw ValidationError(e.message) }
         if let limit, limit <= 0 { throw ValidationError("--limit: expected a positive number of images, got \(limit)") }
         if validation != nil && limit != nil { throw ValidationError("--validation: expected either --limit (test images) or --validation, got both") }
-        do { _ = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: nil) } catch let e as FapsimError { throw ValidationError(e.message) }
+        if validationFrom != nil && validation == nil { throw ValidationError("--validation-from: only with --validation N") }
+        do { _ = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: nil, validationSource: validationFrom ?? .train) } catch let e as FapsimError { throw ValidationError(e.message) }
         if let threads, threads <= 0 { throw ValidationError("--threads: expected a positive count, got \(threads)") }
         if let batch, batch <= 0 { throw ValidationError("--batch: expected a positive batch size, got \(batch)") }
         if let workers, workers <= 0 { throw ValidationError("--workers: expected a positive count, got \(workers)") }
@@ -112,7 +116,7 @@ struct EvaluateCommand: ParsableCommand {
             try CIFAR10Set.load(directory: dataDir, split: .train, limit: chip.mitigation.famCalibration)
         }
         let faults = chipState.faults
-        let splits = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: limit)
+        let splits = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: limit, validationSource: validationFrom ?? .train)
         let test = try splits.loadValidation(directory: dataDir) ?? splits.loadTest(directory: dataDir)
 
         let images = test.count
@@ -222,7 +226,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         let faultCount = stuck.count + (chipState.faults?.faultyCount ?? 0)
         let dataDir = CIFAR10Set.resolveDirectory(data)
-        let splits = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: limit)
+        let splits = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: limit, validationSource: validationFrom ?? .train)
         let test = try splits.loadValidation(directory: dataDir) ?? splits.loadTest(directory: dataDir)
         let int8Engine: any Int8GEMMEngine = engine == .array
             ? try Int8ArrayEngine(config: hw, chip: chipState, stuckAt: stuck, threads: threads)

@@ -41,8 +41,11 @@ struct ReduceCommand: ParsableCommand {
     @Option(help: "Resilience file from `fapsim resilience` made with the same weights and array.")
     var resilience: String
 
-    @Option(help: "Accuracy constraint as a fraction, one of the resilience file's targets.")
-    var target: Double
+    @Option(help: "Accuracy constraint as a fraction, one of the resilience file's targets: the same threshold for the budgets (curve set) and the judging (test set). Or --below-baseline.")
+    var target: Double?
+
+    @Option(name: .customLong("below-baseline"), help: "Accuracy constraint as a drop D in (0, 1) from the fault-free baseline, each split against its own: budgets decide on validation accuracy >= validation baseline - D, chips are judged on test accuracy >= test baseline - D (0.06 = 6 points).")
+    var belowBaseline: Double?
 
     @Option(help: "Reduce policies, comma-separated: max, mean, confidence, adaptive (empty for none).")
     var policies: String = "max,mean"
@@ -93,22 +96,24 @@ struct ReduceCommand: ParsableCommand {
         guard let metric = RateMetric(rawValue: rateMetric) else {
             throw FapsimError.invalid(file: nil, field: "--rate-metric", expected: "pe or weights", got: rateMetric)
         }
-        guard target > 0, target <= 1 else {
-            throw FapsimError.invalid(file: nil, field: "--target", expected: "an accuracy fraction in (0, 1] (0.85 = 85 %)", got: "\(target)")
-        }
+        let constraint = try AccuracyConstraint.parse(target: target, belowBaseline: belowBaseline)
         // Unset FAT settings default to those Step 1 used.
         let res = try ResilienceFile.read(path: resilience)
         let mitigation = try fat.mitigation.resolve(lotPath: lot, resilience: res.extraAttributes, resiliencePath: resilience)
         // With a validation split Step 1 used no test image: the final
         // accuracies are then on every test image unless --test-subset says otherwise.
         let split = try res.validationSplit(path: resilience)
+        // Where Step 1's validation images came from (absent: the training set).
+        var recordedSource: HeldOutSplits.ValidationSource?
+        if case .string(let s)? = res.extraAttributes["validation_source"] { recordedSource = HeldOutSplits.ValidationSource(rawValue: s) }
         let inputs = try fat.inputs(defaults: try FATInputs.recordedSettings(res.extraAttributes, source: resilience),
                                     // A --validation over a file without one: leave the training subset
                                     // open so the split check below names the resilience file.
                                     trainSubset: split == nil && fat.inputs.validation != nil ? nil : res.trainSubset,
                                     testSubset: split == nil ? res.testSubset : nil,
-                                    validation: split?.size, mitigation: mitigation)
-        var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, target: target, policies: policyList,
+                                    validation: split?.size, validationFrom: split == nil ? nil : recordedSource ?? .train,
+                                    mitigation: mitigation)
+        var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, constraint: constraint, policies: policyList,
                                     interpolate: interpolate, metric: metric, confidence: confidence,
                                     checkEvery: checkEvery, adaptiveCap: adaptiveCap, seed: fat.seed, chips: chips,
                                     out: out)
@@ -123,7 +128,7 @@ struct ReduceCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("reduce: no rate-metric comparison (Fig. 4): \(note)\n".utf8))
             }
             try ReduceReport.write(resilience: campaign.table, campaign: results, baseline: res.baselineAccuracy,
-                                   metricComparison: c.comparison, to: report, force: force)
+                                   metricComparison: c.comparison, metricNote: c.note, to: report, force: force)
         }
         let chipsOf = { (units: [Int]) in units.map { campaign.chips[$0] } }
         if json {
@@ -151,7 +156,7 @@ struct ReduceCommand: ParsableCommand {
             print("\(out): final file not written (--units); see the rest with --list-units, assemble it with --merge-only")
             return
         }
-        print("\(out): \(results.chips.count) chips (\(UnitIndices.compress(results.chips))\(campaign.partial ? ", partial" : "")), constraint \(ReduceReportText.percent(results.target))")
+        print("\(out): \(results.chips.count) chips (\(UnitIndices.compress(results.chips))\(campaign.partial ? ", partial" : "")), constraint: \(ReduceReport.constraintLine(results))")
         for s in results.summary() {
             let spent = s.trainImages.map { "\($0) training images" + (s.evalImages.map { $0 > 0 ? " + \($0) checked" : "" } ?? "") } ?? "\(s.totalEpochs) epochs"
             print("  \(s.policy.padding(toLength: 12, withPad: " ", startingAt: 0)) \(s.met)/\(s.chips) chips meet it, \(spent) in all, mean accuracy \(String(format: "%.2f%%", 100 * s.meanAccuracy))")

@@ -43,14 +43,16 @@ struct ReportCommand: ParsableCommand {
         }
         let baseline = try ResilienceFile.read(path: resilience).baselineAccuracy
         var comparison: MetricComparison?
+        var note: String?
         if let results, let campaign {
             let c = ReduceReport.metricComparison(resiliencePath: resilience, table: table, campaign: results,
                                                   campaignPath: campaign)
             comparison = c.comparison
+            note = c.note
             if let note = c.note { FileHandle.standardError.write(Data("report: no rate-metric comparison (Fig. 4): \(note)\n".utf8)) }
         }
         try ReduceReport.write(resilience: table, campaign: results, baseline: baseline, metricComparison: comparison,
-                               to: out, force: force)
+                               metricNote: note, to: out, force: force)
         print("\(out)/\(ReduceReport.markdownName)")
     }
 }

@@ -66,8 +66,8 @@ struct TrainCommand: ParsableCommand {
                 "history": CheckpointedTraining.historyJSON(run.history),
             ])
         } else {
-            print(String(format: "trained VGG11 width %g for %ld epochs: test accuracy %.2f%% on %ld images; wrote %@",
-                         width, settings.epochs, 100 * final.testAccuracy, data.test.count, out))
+            print(String(format: "trained VGG11 width %g for %ld epochs: %@ accuracy %.2f%% on %ld images; wrote %@",
+                         width, settings.epochs, data.splits.curveSplit, 100 * final.testAccuracy, data.test.count, out))
         }
     }
 }

@@ -115,13 +115,13 @@ struct CheckpointedTraining {
                 switch event {
                 case .resumed(let path, let done): note("resumed from \(path) after epoch \(done)")
                 case .noCheckpoint(let path): note("no checkpoint at \(path); starting from epoch 0")
-                case .started(let r): note(String(format: "epoch 0: test %.2f%% (before training)", 100 * r.testAccuracy))
+                case .started(let r): note(String(format: "epoch 0: %@ %.2f%% (before training)", curveSplit, 100 * r.testAccuracy))
                 case .stopped(let done):
                     note("stopped after epoch \(done) of \(total) (--stop-after-epochs); continue with --resume from \(checkpointPath)")
                 case .epoch(let r):
                     line?.finish()
-                    note(String(format: "epoch %ld/%ld: loss %.4f, train %.2f%%, test %.2f%%, lr %.4g, %.1f s (%.0f img/s)",
-                                r.epoch, total, r.trainLoss, 100 * r.trainAccuracy, 100 * r.testAccuracy, r.learningRate,
+                    note(String(format: "epoch %ld/%ld: loss %.4f, train %.2f%%, %@ %.2f%%, lr %.4g, %.1f s (%.0f img/s)",
+                                r.epoch, total, r.trainLoss, 100 * r.trainAccuracy, curveSplit, 100 * r.testAccuracy, r.learningRate,
                                 r.seconds, Double(run.train.count) / max(r.seconds, 1e-9)))
                 }
             })
@@ -131,6 +131,10 @@ struct CheckpointedTraining {
     func removeCheckpoint() {
         try? FileManager.default.removeItem(atPath: checkpointPath)
     }
+
+    /// What the run's accuracy column is measured on, for the progress lines:
+    /// "validation" with --validation (the held-out split), else "test".
+    var curveSplit: String { options.inputs.validation == nil ? "test" : "validation" }
 
     func note(_ s: String) {
         if !options.quiet { FileHandle.standardError.write(Data("\(label): \(s)\n".utf8)) }

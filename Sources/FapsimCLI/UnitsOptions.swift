@@ -95,10 +95,12 @@ struct FATOptions: ParsableArguments {
     /// resilience file recorded for `reduce`).
     /// `mitigation` is the run's (resolved against its lot by `reduce`).
     func inputs(defaults: FATSettings, trainSubset: Int? = nil, testSubset: Int? = nil, validation: Int? = nil,
+                validationFrom: HeldOutSplits.ValidationSource? = nil,
                 mitigation chosen: Mitigation? = nil) throws -> FATInputs {
         var fat = try FATInputs(weightsPath: weights, width: width, dataDir: inputs.directory,
                                 trainSubset: inputs.trainSubset ?? trainSubset, testSubset: inputs.testSubset ?? testSubset,
                                 validation: inputs.validation ?? validation,
+                                validationSource: inputs.validationFrom ?? validationFrom ?? .train,
                                 settings: try hyperparameters.settings(defaults: defaults, convolution: inputs.convAlgorithm))
         fat.mitigation = try chosen ?? mitigation.resolve()
         return fat

@@ -67,7 +67,13 @@ public struct BudgetFile: Equatable, Sendable {
     /// `curve_split`, `train_subset`, `test_subset`, `validation_subset`,
     /// `validation_first` (those present; none in files of earlier versions).
     public var splits: [String: AttributeValue]
-    public static let splitKeys = ["curve_split", "train_subset", "test_subset", "validation_subset", "validation_first"]
+    public static let splitKeys = ["curve_split", "train_subset", "test_subset", "validation_subset", "validation_first",
+                                   "validation_source"]
+    /// With a constraint below the baseline (`fapsim budget --below-baseline
+    /// D`): D and the curve set's fault-free accuracy b, so `target` = b - D
+    /// (attributes `below_baseline`, `baseline_accuracy`; absent otherwise).
+    public var belowBaseline: Double? = nil
+    public var baselineAccuracy: Double? = nil
     public var rows: [Row]
 
     public static let policies = ["max", "mean", "confidence"]
@@ -111,6 +117,8 @@ public struct BudgetFile: Equatable, Sendable {
         if let networkWidth { attributes["network_width"] = .double(networkWidth) }
         if let confidence { attributes["confidence"] = .double(confidence) }
         if let judgedImages { attributes["judged_images"] = .int(Int64(judgedImages)) }
+        if let belowBaseline { attributes["below_baseline"] = .double(belowBaseline) }
+        if let baselineAccuracy { attributes["baseline_accuracy"] = .double(baselineAccuracy) }
         attributes.merge(splits) { layout, _ in layout }
         let trainSubset: Int64? = { if case .int(let n)? = splits["train_subset"], n > 0 { return n }; return nil }()
         var columns: [ResultsColumn] = [
@@ -212,12 +220,17 @@ public struct BudgetFile: Equatable, Sendable {
             }
             return row
         }
-        return BudgetFile(resilienceFile: try f.string("resilience_file"), resilienceChecksum: try f.string("resilience_checksum"),
+        var file = BudgetFile(resilienceFile: try f.string("resilience_file"), resilienceChecksum: try f.string("resilience_checksum"),
                           lotFile: try f.string("lot_file"), lotChecksum: try f.string("lot_checksum"),
                           weightsChecksum: try f.string("weights_checksum"), target: try f.double("target"), policy: policy,
                           interpolate: try f.int("interpolate") != 0, rateMetric: metric,
                           networkWidth: f.file.attributes["network_width"] == nil ? nil : try f.double("network_width"),
                           confidence: confidence, judgedImages: judgedImages,
                           splits: f.file.attributes.filter { splitKeys.contains($0.key) }, rows: rows, imageBudgets: images)
+        if f.file.attributes["below_baseline"] != nil {
+            file.belowBaseline = try f.double("below_baseline")
+            file.baselineAccuracy = try f.double("baseline_accuracy")
+        }
+        return file
     }
 }

@@ -24,6 +24,18 @@ public struct BudgetRun: Equatable, Sendable {
     /// The budgets are training images of the resilience file's image
     /// schedule (`ChipBudget.images`, `.steps`), not whole epochs.
     public var imageBudgets: Bool = false
+    /// The drop from the baseline the target came from (`--below-baseline`)
+    /// and that baseline (the resilience file's, on its curve set); nil for
+    /// an absolute target.
+    public var belowBaseline: (points: Double, baseline: Double)? = nil
+
+    public static func == (a: BudgetRun, b: BudgetRun) -> Bool {
+        a.resiliencePath == b.resiliencePath && a.lotPath == b.lotPath && a.rule == b.rule && a.chips == b.chips
+            && a.resilienceChecksum == b.resilienceChecksum && a.lotChecksum == b.lotChecksum
+            && a.weightsChecksum == b.weightsChecksum && a.networkWidth == b.networkWidth && a.splits == b.splits
+            && a.imageBudgets == b.imageBudgets && a.belowBaseline?.points == b.belowBaseline?.points
+            && a.belowBaseline?.baseline == b.belowBaseline?.baseline
+    }
 
     public static let content = BudgetFile.content
 
@@ -31,8 +43,31 @@ public struct BudgetRun: Equatable, Sendable {
     /// weight shares need the network's layer shapes: its width comes from
     /// `weights` (a weights file, which must be the one the resilience file
     /// names by checksum) or else from the resilience file's `network_width`.
-    public static func run(resilience: String, lot: String, rule: BudgetRule, weights: String? = nil) throws -> BudgetRun {
-        let table = try ResilienceTable.read(path: resilience)
+    ///
+    /// `belowBaseline` D: the target is the resilience file's fault-free
+    /// curve-set accuracy b - D (`AccuracyConstraint.belowBaseline`; `rule.target`
+    /// is replaced), tabulated from the curves when Step 1 did not list it.
+    public static func run(resilience: String, lot: String, rule: BudgetRule, weights: String? = nil,
+                           belowBaseline: Double? = nil) throws -> BudgetRun {
+        var table = try ResilienceTable.read(path: resilience)
+        var rule = rule
+        var below: (points: Double, baseline: Double)?
+        if let d = belowBaseline {
+            guard let b = try ResilienceFile.read(path: resilience).baselineAccuracy else {
+                throw FapsimError("\(resilience): baseline_accuracy: missing; --below-baseline needs the fault-free accuracy Step 1 records (redo Step 1, or give --target)")
+            }
+            rule.target = try AccuracyConstraint.belowBaseline(d).checkedThreshold(
+                baseline: b, weights: table.provenance.weightsFile, images: "the \(table.provenance.curveImages) \(table.provenance.curveSplit) images")
+            table = table.tabulating(rule.target)
+            below = (d, b)
+        }
+        var run = try plan(table, resilience: resilience, lot: lot, rule: rule, weights: weights)
+        run.belowBaseline = below
+        return run
+    }
+
+    private static func plan(_ table: ResilienceTable, resilience: String, lot: String, rule: BudgetRule,
+                             weights: String?) throws -> BudgetRun {
         if rule.metric == .weights {
             return try runWeights(table, resilience: resilience, lot: lot, rule: rule, weights: weights)
         }
@@ -110,7 +145,7 @@ public struct BudgetRun: Equatable, Sendable {
 
     /// The run as the store's budget layout.
     public var file: BudgetFile {
-        BudgetFile(resilienceFile: resiliencePath, resilienceChecksum: resilienceChecksum, lotFile: lotPath,
+        var f = BudgetFile(resilienceFile: resiliencePath, resilienceChecksum: resilienceChecksum, lotFile: lotPath,
                    lotChecksum: lotChecksum, weightsChecksum: weightsChecksum, target: rule.target,
                    policy: rule.policy.rawValue, interpolate: rule.interpolate, rateMetric: rule.metric.rawValue,
                    networkWidth: networkWidth,
@@ -127,6 +162,9 @@ public struct BudgetRun: Equatable, Sendable {
                        }
                        return row
                    }, imageBudgets: imageBudgets)
+        f.belowBaseline = belowBaseline?.points
+        f.baselineAccuracy = belowBaseline?.baseline
+        return f
     }
 
     public func resultsFile() -> ResultsFile { file.resultsFile() }
@@ -150,10 +188,12 @@ public struct BudgetRun: Equatable, Sendable {
                        unreached: r.flags.contains("unreached"), rateLow: r.rateLow, rateHigh: r.rateHigh, weightShare: r.weightShare,
                        probability: r.probability, predictedAccuracy: r.predictedAccuracy)
         }
-        return BudgetRun(resiliencePath: f.resilienceFile, lotPath: f.lotFile, rule: rule, chips: chips,
-                         resilienceChecksum: f.resilienceChecksum, lotChecksum: f.lotChecksum,
-                         weightsChecksum: f.weightsChecksum, networkWidth: f.networkWidth, splits: f.splits,
-                         imageBudgets: f.imageBudgets)
+        var run = BudgetRun(resiliencePath: f.resilienceFile, lotPath: f.lotFile, rule: rule, chips: chips,
+                            resilienceChecksum: f.resilienceChecksum, lotChecksum: f.lotChecksum,
+                            weightsChecksum: f.weightsChecksum, networkWidth: f.networkWidth, splits: f.splits,
+                            imageBudgets: f.imageBudgets)
+        if let d = f.belowBaseline, let b = f.baselineAccuracy { run.belowBaseline = (d, b) }
+        return run
     }
 
     /// Chips per budget value, "unreached" last.
@@ -178,6 +218,9 @@ public struct BudgetRun: Equatable, Sendable {
             if !p.isEmpty {
                 lines.append(String(format: "predicted share of budgeted chips meeting the target: %.3f", p.reduce(0, +) / Double(p.count)))
             }
+        }
+        if let b = belowBaseline {
+            lines.append("target = fault-free \(splits["curve_split"].flatMap { if case .string(let c) = $0 { return c } else { return nil } } ?? "curve-set") accuracy \(b.baseline) - \(b.points)")
         }
         let width = max(1, histogram.map(\.label.count).max() ?? 1)
         let top = max(1, histogram.map(\.count).max() ?? 1)

@@ -74,7 +74,16 @@ public struct Campaign: UnitJob {
     public let resiliencePath: String
     public let resilienceChecksum: String
     public let table: ResilienceTable
-    public let target: Double
+    /// The accuracy constraint as given: an absolute target, or a drop from
+    /// each split's own fault-free baseline.
+    public let constraint: AccuracyConstraint
+    /// The threshold the budgets decide on, on the curve set (validation when
+    /// there is one): the absolute target, or the curve-set baseline - d once
+    /// `prepare` has measured that baseline.
+    public private(set) var target: Double
+    /// `table` also tabulating `target` (a threshold b - d need not be one of
+    /// Step 1's targets; `ResilienceTable.tabulating`): what budgets read.
+    private var budgetTable: ResilienceTable
     public let policies: [CampaignPolicy]
     public let interpolate: Bool
     /// Where chips sit between measured rates: share of faulty PEs (`pe`) or
@@ -83,7 +92,7 @@ public struct Campaign: UnitJob {
     /// The stated confidence of the `confidence` policy; nil when it is not run.
     public let confidence: Double?
     /// The adaptive policy's rule; nil when it is not run.
-    public let adaptive: AdaptiveRule?
+    public private(set) var adaptive: AdaptiveRule?
     public let seed: UInt64
     /// The chips of this run (sorted); unit i is chips[i].
     public let chips: [Int]
@@ -91,7 +100,7 @@ public struct Campaign: UnitJob {
     public let work: WorkDir
 
     /// `chips`: the `--chips` text (nil = every chip of the lot).
-    public init(fat: FATInputs, lotPath: String, resiliencePath: String, target: Double, policies: [CampaignPolicy],
+    public init(fat: FATInputs, lotPath: String, resiliencePath: String, constraint: AccuracyConstraint, policies: [CampaignPolicy],
                 interpolate: Bool, metric: RateMetric = .pe, confidence: Double? = nil, checkEvery: Int? = nil,
                 adaptiveCap: Int? = nil, seed: UInt64, chips chipText: String?, out: String) throws {
         let table = try ResilienceTable.read(path: resiliencePath)
@@ -102,7 +111,8 @@ public struct Campaign: UnitJob {
             }
             // The cap defaults to the largest amount Step 1 measured.
             let cap = adaptiveCap ?? table.images(atPoint: table.points - 1)
-            adaptiveRule = try AdaptiveRule(checkEvery: every, cap: cap, target: target)
+            // Its target is set with the budgets' (after the baseline, for a drop from it).
+            adaptiveRule = try AdaptiveRule(checkEvery: every, cap: cap, target: constraint.threshold(baseline: 1))
             guard fat.validation != nil else {
                 throw FapsimError("--policies adaptive: its checks decide on held-out validation images, and this campaign has none; give --validation N (the resilience file's split)")
             }
@@ -139,9 +149,12 @@ public struct Campaign: UnitJob {
         // Budgets decide on the curves' split: a campaign must hold out the
         // same images (and so train on the same ones) as Step 1 did.
         guard p.validationSubset == fat.validation else {
-            let theirs = p.validationSubset.map { "the last \($0) training images held out for validation" } ?? "the test set (no validation split)"
+            let theirs = p.validationText
             let mine = fat.validation.map { "--validation \($0)" } ?? "no --validation"
             throw FapsimError("\(resiliencePath): validation_subset: its curves were measured on \(theirs), this campaign has \(mine); use the resilience file's split\(p.validationSubset.map { " (--validation \($0))" } ?? " (drop --validation)") or redo Step 1")
+        }
+        if p.validationSubset != nil, p.validationSource != fat.splits.validationSource {
+            throw FapsimError("\(resiliencePath): validation_source: its curves were measured on \(p.validationText), this campaign takes its validation images from the \(fat.splits.validationSource.rawValue) set; use --validation-from \(p.validationSource.rawValue) or redo Step 1")
         }
         if p.validationSubset != nil, p.trainSubset != fat.splits.trainImages {
             throw FapsimError("\(resiliencePath): train_subset: its curves were trained on the first \(p.trainSubset) training images, this campaign trains on \(fat.splits.trainImages); use --train-subset \(p.trainSubset) or redo Step 1")
@@ -150,7 +163,10 @@ public struct Campaign: UnitJob {
         guard lot.info.rows == p.rows, lot.info.cols == p.cols else {
             throw FapsimError("array size mismatch: lot \(lotPath) is for a \(lot.info.rows) x \(lot.info.cols) array, resilience file \(resiliencePath) was measured on \(p.rows) x \(p.cols)")
         }
-        let resolved = try Budgeter.resolveTarget(target, in: table, source: resiliencePath)
+        // An absolute target must be one Step 1 tabulated (as fapsim budget);
+        // a drop from the baseline is resolved in `prepare`.
+        var resolved = 0.0
+        if case .absolute(let t) = constraint { resolved = try Budgeter.resolveTarget(t, in: table, source: resiliencePath) }
         let count = lot.info.chipCount
         let chips = try chipText.map { try UnitIndices.parse($0, field: "--chips", count: count) } ?? Array(0..<count)
         self.fat = fat
@@ -160,6 +176,8 @@ public struct Campaign: UnitJob {
         self.resiliencePath = resiliencePath
         self.resilienceChecksum = try FNV1a64.file(resiliencePath)
         self.table = table
+        self.budgetTable = table
+        self.constraint = constraint
         self.target = resolved
         self.policies = policies
         self.interpolate = interpolate
@@ -173,7 +191,8 @@ public struct Campaign: UnitJob {
         id["command"] = Self.command
         id["lot_checksum"] = lotChecksum
         id["resilience_checksum"] = resilienceChecksum
-        id["target"] = WorkDir.text(resolved)
+        let key = constraint.identity
+        id[key.key] = key.value
         id["policies"] = policies.map(\.label).joined(separator: ",")
         id["interpolate"] = interpolate ? "1" : "0"
         id["rate_metric"] = metric.rawValue
@@ -194,16 +213,28 @@ public struct Campaign: UnitJob {
     public func checkpointStem(_ u: Int) -> String { "chip-\(chips[u])" }
     public func progressLabel(units: Int) -> String { "reduce: \(units) chips" }
 
-    /// Refuses a target above the weights' fault-free accuracy on the curve
-    /// set (the validation split when there is one: the test set decides
-    /// nothing).
+    /// The budgets' threshold from the weights' fault-free accuracy on the
+    /// curve set (the validation split when there is one: the test set
+    /// decides nothing): an absolute target is refused above it, a drop d
+    /// gives baseline - d. Returns the curve-set baseline.
     @discardableResult
     public mutating func checkTarget() throws -> Double {
         let base = try fat.baseline(work: work)
-        guard target <= base else {
-            throw FapsimError("--target: \(target) is above the fault-free baseline accuracy \(base) of \(fat.weightsPath) on the \(try fat.curveSet().count) \(fat.splits.curveSplit) images; no retraining budget can be expected to reach it")
-        }
+        target = try constraint.checkedThreshold(baseline: base, weights: fat.weightsPath,
+                                                 images: "the \(try fat.curveSet().count) \(fat.splits.curveSplit) images")
+        budgetTable = table.tabulating(target)
+        adaptive?.target = target
         return base
+    }
+
+    /// The threshold chips are judged by on the test images, and the
+    /// fault-free baseline there. Measured for the judging only, after every
+    /// chip's budget is spent: nothing here reaches a budget.
+    public mutating func judgedThreshold() throws -> (threshold: Double, baseline: Double) {
+        let base = try fat.testBaseline(work: work)
+        let t = try constraint.checkedThreshold(baseline: base, weights: fat.weightsPath,
+                                                images: "the \(try fat.test().count) test images")
+        return (t, base)
     }
 
     /// A chip's amount and flags under each policy: whole epochs, or
@@ -226,9 +257,9 @@ public struct Campaign: UnitJob {
                 let rule = BudgetRule(target: target, policy: p, interpolate: interpolate, metric: metric,
                                       confidence: p == .confidence ? confidence : nil, judgedImages: fat.testSubset ?? 10_000)
                 let b = metric == .weights
-                    ? try Budgeter.plan(table, faultyPEs: [map.faultyCount], weightShares: [PrunedShare.macWeighted(map, spec: fat.parameters.spec)],
+                    ? try Budgeter.plan(budgetTable, faultyPEs: [map.faultyCount], weightShares: [PrunedShare.macWeighted(map, spec: fat.parameters.spec)],
                                         rule: rule, source: resiliencePath)[0]
-                    : try Budgeter.plan(table, faultyPEs: [map.faultyCount], rule: rule, source: resiliencePath)[0]
+                    : try Budgeter.plan(budgetTable, faultyPEs: [map.faultyCount], rule: rule, source: resiliencePath)[0]
                 if table.measuredInImages {
                     return .init(policy: policy.label, epochs: 0, images: b.images ?? table.schedule.last!, flags: b.flags.joined(separator: ","),
                                  probability: b.probability)
@@ -338,6 +369,7 @@ public struct Campaign: UnitJob {
     /// The campaign from every chip's file.
     public mutating func assemble(units files: [ResultsFile]) throws -> CampaignResults {
         let base = try checkTarget()
+        let judged = try judgedThreshold()
         var rows: [CampaignResults.Row] = []
         var curves: [CampaignResults.Curve] = []
         var trainImages = 0, testImages = 0
@@ -374,6 +406,11 @@ public struct Campaign: UnitJob {
         attrs["train_subset"] = .int(Int64(trainImages))
         attrs["test_subset"] = .int(Int64(testImages))
         attrs["baseline_accuracy"] = .double(base)
+        // The constraint on both splits: what the budgets decided on (the
+        // curve set) and what each chip is judged by (`target`, the test images).
+        attrs["budget_target"] = .double(target)
+        attrs["test_baseline_accuracy"] = .double(judged.baseline)
+        if let d = constraint.pointsBelow { attrs["below_baseline"] = .double(d) }
         // What the campaign cost in data: every FAT run trained runEpochs
         // passes over the training subset and evaluated each of its points
         // on the test subset (a policy's own amount is epochs_spent x
@@ -412,7 +449,7 @@ public struct Campaign: UnitJob {
         attrs.merge(fat.splitAttributes) { _, b in b }
         attrs[CampaignResults.chipsAttribute] = .string(UnitIndices.compress(chips))
         attrs[CampaignResults.partialAttribute] = .int(partial ? 1 : 0)
-        return try CampaignResults(target: target, rows: rows, curves: curves, attributes: attrs, source: out)
+        return try CampaignResults(target: judged.threshold, rows: rows, curves: curves, attributes: attrs, source: out)
     }
 
     /// Writes the campaign file and reads it back.

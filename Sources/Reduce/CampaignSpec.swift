@@ -52,6 +52,9 @@ public struct CampaignSpec: Equatable, Sendable {
         /// Held-out validation images (the last N training images) Steps 1
         /// and 2 decide on; nil = none (curves on the test set).
         public var validation: Int?
+        /// Where `validation` takes its images (`fat.validation_source`,
+        /// `--validation-from`): nil = the training set.
+        public var validationSource: HeldOutSplits.ValidationSource?
         public var lr: Double?
         public var schedule: String?
         public var batch: Int?
@@ -190,6 +193,7 @@ public struct CampaignSpec: Equatable, Sendable {
             let f = try r.mapping("fat")
             try f.check([("train_subset", false, "training images per FAT epoch"), ("test_subset", false, "test images per accuracy"),
                          ("validation", false, "held-out training images (the last N) the budgets decide on"),
+                         ("validation_source", false, "where fat.validation takes its images: train (the last N training images, default) or test (the first N test images)"),
                          ("lr", false, "FAT learning rate"), ("schedule", false, "constant, onecycle, cosine or step"),
                          ("batch", false, "images per SGD step"), ("momentum", false, "SGD momentum in [0, 1)"),
                          ("weight_decay", false, "L2 weight decay >= 0"), ("nesterov", false, "Nesterov momentum (true or false)"),
@@ -200,10 +204,26 @@ public struct CampaignSpec: Equatable, Sendable {
             for key in ["train_subset", "test_subset", "validation", "batch"] where f.dict[key] != nil {
                 if try f.int(key) < 1 { throw f.invalid(key, expected: "a positive number") }
             }
+            if let text = try f.optionalString("validation_source") {
+                guard let source = HeldOutSplits.ValidationSource(rawValue: text) else {
+                    throw f.invalid("validation_source", expected: "train or test")
+                }
+                guard fat.validation != nil else {
+                    throw f.invalid("validation_source", expected: "no value unless fat.validation is set")
+                }
+                fat.validationSource = source
+            }
             if let v = fat.validation {
                 // The split's own checks (size, overlap), under the YAML key.
-                do { _ = try HeldOutSplits(trainSubset: fat.trainSubset, validation: v, testSubset: nil) } catch let e as FapsimError {
-                    throw FapsimError("\(file): fat.validation: \(e.message.hasPrefix("--validation: ") ? String(e.message.dropFirst(14)) : e.message)")
+                do {
+                    _ = try HeldOutSplits(trainSubset: fat.trainSubset, validation: v, testSubset: fat.validationSource == .test ? fat.testSubset : nil,
+                                          validationSource: fat.validationSource ?? .train)
+                } catch let e as FapsimError {
+                    let m = e.message
+                    for (flag, key) in [("--validation: ", "fat.validation"), ("--test-subset: ", "fat.test_subset")] where m.hasPrefix(flag) {
+                        throw FapsimError("\(file): \(key): \(m.dropFirst(flag.count))")
+                    }
+                    throw FapsimError("\(file): fat.validation: \(m)")
                 }
             }
             fat.lr = try f.optionalDouble("lr")
@@ -287,12 +307,18 @@ public struct CampaignSpec: Equatable, Sendable {
     }
 
     /// The targets under a measured baseline accuracy `b`: b - d for each
-    /// point d, rounded down to half a point (so a target is never above what
-    /// was measured), distinct and ascending, as text with three decimals (the
-    /// text is what the steps are given, so it is the targets' exact value).
+    /// point d (`AccuracyConstraint.threshold`, the threshold the campaign's
+    /// budgets decide on), ascending, as the text the steps are given (the
+    /// shortest decimal that reads back as the same double).
     public static func targets(baseline b: Double, below: [Double]) -> [String] {
-        let values = Set(below.map { ((b - $0) * 200).rounded(.down) / 200 })
-        return values.sorted().map { String(format: "%.3f", $0) }
+        let values = Set(below.map { AccuracyConstraint.belowBaseline($0).threshold(baseline: b) })
+        return values.sorted().map { "\($0)" }
+    }
+
+    /// The campaign's constraint: the drop d of the `campaignTargetIndex`-th
+    /// ascending target (the largest d gives the lowest target).
+    public var campaignBelowBaseline: Double {
+        targetsBelowBaseline.sorted(by: >)[campaignTargetIndex - 1]
     }
 
     /// The spec as sorted `key = value` lines: what a rerun in the same output
@@ -316,6 +342,7 @@ public struct CampaignSpec: Equatable, Sendable {
         ]
         // Only when set: campaign folders of earlier versions keep their lines.
         if let v = fat.validation { kv["fat.validation"] = "\(v)" }
+        if let s = fat.validationSource { kv["fat.validation_source"] = s.rawValue }
         if !fixedImages.isEmpty { kv["reduce.fixed_images"] = list(fixedImages) }
         if let n = checkEvery { kv["reduce.check_every"] = "\(n)" }
         if let n = adaptiveCap { kv["reduce.adaptive_cap"] = "\(n)" }

@@ -35,8 +35,10 @@ public struct FATInputs {
     /// Loads and checks the weights (width against `width` when given); the
     /// data is loaded on first use.
     public init(weightsPath: String, width: Double?, dataDir: String, trainSubset: Int?, testSubset: Int?,
-                validation: Int? = nil, settings: FATSettings = .fatDefaults) throws {
-        splits = try HeldOutSplits(trainSubset: trainSubset, validation: validation, testSubset: testSubset)
+                validation: Int? = nil, validationSource: HeldOutSplits.ValidationSource = .train,
+                settings: FATSettings = .fatDefaults) throws {
+        splits = try HeldOutSplits(trainSubset: trainSubset, validation: validation, testSubset: testSubset,
+                                   validationSource: validationSource)
         self.validation = validation
         self.weightsPath = weightsPath
         weights = try WeightsFile.read(path: weightsPath)
@@ -70,12 +72,18 @@ public struct FATInputs {
     /// The splits as root attributes of a results file: `curve_split` (where
     /// accuracy curves were measured: "validation" or "test"), and with a
     /// validation split `validation_subset` (its size) and `validation_first`
-    /// (the index of its first training image).
+    /// (the index of its first image), and with a split from the test set
+    /// `validation_source` "test" and `test_first` (the index of the first
+    /// judging image, after the split).
     public var splitAttributes: [String: AttributeValue] {
         var a: [String: AttributeValue] = ["curve_split": .string(splits.curveSplit)]
         if let r = splits.validationRange {
             a["validation_subset"] = .int(Int64(r.count))
             a["validation_first"] = .int(Int64(r.lowerBound))
+            if splits.validationSource == .test {
+                a["validation_source"] = .string(splits.validationSource.rawValue)
+                a["test_first"] = .int(Int64(splits.testRange.lowerBound))
+            }
         }
         return a
     }
@@ -173,11 +181,26 @@ public struct FATInputs {
     /// chip, and what targets are checked against), cached in the work
     /// directory so a run measures it once.
     public mutating func baseline(work: WorkDir) throws -> Double {
-        let name = "baseline.h5"
+        let parameters = parameters
+        return try Self.cachedBaseline(parameters, work: work, name: "baseline.h5") { try curveSet() }
+    }
+
+    /// Fault-free accuracy of the weights on the test images (the judging
+    /// set of a campaign), cached in the work directory as
+    /// `test-baseline.h5`: what a constraint below the baseline judges
+    /// chips against. Never a budget's input.
+    public mutating func testBaseline(work: WorkDir) throws -> Double {
+        let parameters = parameters
+        return try Self.cachedBaseline(parameters, work: work, name: "test-baseline.h5") { try test() }
+    }
+
+    /// The data is loaded only when the cache misses.
+    private static func cachedBaseline(_ parameters: VGG11Parameters, work: WorkDir, name: String,
+                                       data: () throws -> CIFAR10Set) throws -> Double {
         if let f = try work.read(name: name, content: BaselineFile.content), let a = BaselineFile.accuracy(of: f) {
             return a
         }
-        let test = try curveSet()
+        let test = try data()
         let net = VGG11Network(parameters: parameters, engine: FunctionalEngine(faults: nil))
         let r = try Evaluator.evaluate(network: net, data: test, batch: 250)
         try work.create()

@@ -214,7 +214,8 @@ extension MetricComparison {
     /// file's network_width).
     public static func run(resilience: String, lot: String, campaign: String, rule: BudgetRule,
                            weights: String? = nil) throws -> MetricComparison {
-        let table = try ResilienceTable.read(path: resilience)
+        // A campaign's threshold below its baseline need not be one of Step 1's targets.
+        let table = try ResilienceTable.read(path: resilience).tabulating(rule.target)
         _ = try Budgeter.measuredWeightShares(table, source: resilience)
         let spec = try VGG11Spec(width: try BudgetRun.networkWidth(table, resilience: resilience, weights: weights))
         let reader = try ChipLotReader(path: lot)

@@ -18,10 +18,7 @@ extension ResilienceTable {
         var extraAttributes = extraAttributes
         // The split is part of the table: a rewrite keeps it.
         extraAttributes["curve_split"] = .string(p.curveSplit)
-        if let v = p.validationSubset {
-            extraAttributes["validation_subset"] = .int(Int64(v))
-            extraAttributes["validation_first"] = .int(Int64(CIFAR10Set.trainImagesTotal - v))
-        }
+        extraAttributes.merge(p.validationAttributes) { _, b in b }
         let summary = targets.flatMap { t in
             needed(target: t).enumerated().map { r, s in
                 ResilienceFile.Summary(target: t, rateIndex: r, reachedCount: s.reachedCount, min: s.min, mean: s.mean,
@@ -49,10 +46,17 @@ extension ResilienceTable {
     /// would otherwise budget silently wrong).
     public static func read(path: String) throws -> ResilienceTable {
         let f = try ResilienceFile.read(path: path)
-        let provenance = ResilienceProvenance(
+        var provenance = ResilienceProvenance(
             weightsChecksum: f.weightsChecksum, weightsFile: f.weightsFile, rows: f.rows, cols: f.cols,
             configName: f.configName, rateMetric: f.rateMetric, trainSubset: f.trainSubset, testSubset: f.testSubset,
             seed: f.seed, networkWidth: f.networkWidth, validationSubset: try f.validationSplit(path: path)?.size)
+        switch f.extraAttributes["validation_source"] {
+        case nil: break
+        case .string(let s)? where HeldOutSplits.ValidationSource(rawValue: s) != nil:
+            provenance.validationSource = HeldOutSplits.ValidationSource(rawValue: s)!
+        case let other?:
+            throw FapsimError.invalid(file: path, field: "/: attribute validation_source", expected: "\"train\" or \"test\"", got: "\(other)")
+        }
         let table = try ResilienceTable(rates: f.rates, repeats: f.repeats, epochs: f.epochs, accuracy: f.accuracy,
                                         targets: f.targets, provenance: provenance, weightShare: f.weightShare,
                                         amounts: f.amounts, source: path)

@@ -184,11 +184,12 @@ public struct ResilienceSweep: UnitJob {
         }
         // Every unit trains the same subset with the same batch, so one unit's steps are all units' steps.
         let axis = results[0].amounts.map { ResilienceFile.AmountAxis(images: $0.images.map(Int.init), steps: $0.steps.map(Int.init)) }
-        let provenance = ResilienceProvenance(
+        var provenance = ResilienceProvenance(
             weightsChecksum: fat.weightsChecksum, weightsFile: fat.weightsPath, rows: config.rows, cols: config.cols,
             configName: config.name, rateMetric: rateMetric, trainSubset: results[0].trainImages,
             testSubset: fat.validation == nil ? results[0].testImages : 0, seed: seed,
             networkWidth: fat.parameters.spec.width, validationSubset: fat.validation)
+        provenance.validationSource = fat.splits.validationSource
         let shares = (0..<rates.count).map { r in (0..<repeats).map { k in results[r * repeats + k].weightShare } }
         let table = try ResilienceTable(rates: rates, repeats: repeats, epochs: epochs, accuracy: accuracy, targets: targets,
                                         provenance: provenance, weightShare: shares, amounts: axis, source: out)

@@ -33,6 +33,10 @@ public struct ResilienceProvenance: Equatable, Sendable {
     /// rate metric needs the network's layer shapes to turn a chip's fault map
     /// into a pruned share; nil in files written before weight shares were recorded.
     public var networkWidth: Double?
+    /// Where the validation split's images come from: the training set
+    /// (default, and every file before `--validation-from`) or the first
+    /// `validationSubset` test images (attribute `validation_source` "test").
+    public var validationSource: HeldOutSplits.ValidationSource = .train
 
     public init(weightsChecksum: String, weightsFile: String = "", rows: Int, cols: Int, configName: String,
                 rateMetric: String = "pe", trainSubset: Int, testSubset: Int, seed: UInt64,
@@ -62,11 +66,27 @@ public struct ResilienceProvenance: Equatable, Sendable {
     public var splitAttributes: [String: AttributeValue] {
         var a: [String: AttributeValue] = ["curve_split": .string(curveSplit), "train_subset": .int(Int64(trainSubset)),
                                            "test_subset": .int(Int64(testSubset))]
-        if let v = validationSubset {
-            a["validation_subset"] = .int(Int64(v))
-            a["validation_first"] = .int(Int64(CIFAR10Set.trainImagesTotal - v))
-        }
+        a.merge(validationAttributes) { _, b in b }
         return a
+    }
+
+    /// The validation split's attributes: `validation_subset`,
+    /// `validation_first` (its first image's index in its own split) and,
+    /// from the test set, `validation_source` "test".
+    public var validationAttributes: [String: AttributeValue] {
+        guard let v = validationSubset else { return [:] }
+        var a: [String: AttributeValue] = ["validation_subset": .int(Int64(v))]
+        a["validation_first"] = .int(Int64(validationSource == .test ? 0 : CIFAR10Set.trainImagesTotal - v))
+        if validationSource == .test { a["validation_source"] = .string(validationSource.rawValue) }
+        return a
+    }
+
+    /// The validation split in words, for errors: "the last 5000 training
+    /// images", "the first 5000 test images", or "the test set (no validation split)".
+    public var validationText: String {
+        guard let v = validationSubset else { return "the test set (no validation split)" }
+        return validationSource == .test ? "the first \(v) test images held out for validation (validation_source test)"
+            : "the last \(v) training images held out for validation"
     }
 
     /// Images each accuracy point was measured on (the n of correct / n).
@@ -215,6 +235,17 @@ public struct ResilienceTable: Equatable, Sendable {
     /// printing round trips without ever merging two real targets.
     public func targetIndex(_ t: Double) -> Int? {
         targets.firstIndex { abs($0 - t) <= 1e-9 }
+    }
+
+    /// The table also tabulating target `t` (appended when it is not one of
+    /// `targets`): a target derived from a measured baseline (b - d,
+    /// `AccuracyConstraint.belowBaseline`) need not be one Step 1 listed,
+    /// and the curves give the amount needed for any target.
+    public func tabulating(_ t: Double) -> ResilienceTable {
+        guard targetIndex(t) == nil else { return self }
+        var copy = self
+        copy.targets.append(t)
+        return copy
     }
 
     /// One measured point of a curve, as counts: after `images` training

@@ -50,7 +50,8 @@ struct CampaignCLITests {
         let baselineJSON = try #require(bytes(out + "/baseline.json"))
         let baseline = try #require(try JSONSerialization.jsonObject(with: baselineJSON) as? [String: Any])
         let b = try #require(baseline["accuracy"] as? Double)
-        let targets = [0.1, 0.04].map { ((b - $0) * 200).rounded(.down) / 200 }.sorted().map { String(format: "%.3f", $0) }
+        // b - d to 9 decimals, ascending; the campaign's constraint is 0.04 below each split's baseline.
+        let targets = [0.1, 0.04].map { ((b - $0) * 1e9).rounded() / 1e9 }.sorted().map { "\($0)" }
         let hand = dir.file("hand")
         try FileManager.default.createDirectory(atPath: hand, withIntermediateDirectories: true)
         let fat = ["--train-subset", "256", "--test-subset", "200", "--lr", "0.02", "--batch", "64", "--data", F.cifar]
@@ -62,7 +63,7 @@ struct CampaignCLITests {
              "--momentum", "0.8", "--no-augment"] + fat,
         ]
         steps.append(["reduce", "--weights", f.weights, "--lot", hand + "/lot.h5", "--resilience", hand + "/resilience.h5",
-                      "--target", targets[1], "--policies", "max,mean", "--fixed", "1", "--seed", "5", "--out", hand + "/campaign.h5"] + fat)
+                      "--below-baseline", "0.04", "--policies", "max,mean", "--fixed", "1", "--seed", "5", "--out", hand + "/campaign.h5"] + fat)
         for s in steps {
             let h = try runFapsim(s + ["--quiet"])
             #expect(h.status == 0, "\(s[0]): \(h.stderr)")

@@ -202,6 +202,14 @@ struct ResilienceAmountsCLITests {
         }
         let file = try ResultsFile.read(path: out)
         #expect(file.attributes["check_every"] == .int(128) && file.attributes["adaptive_cap"] == .int(512))
+        // The report's inputs say which images judged, and why Fig. 4 is not drawn for an image schedule.
+        let report = f.dir.file("report-adaptive")
+        let rep = try runFapsim(["report", "--resilience", res, "--campaign", out, "--out", report, "--force"])
+        #expect(rep.status == 0, "\(rep.stderr)")
+        let md = try String(contentsOfFile: report + "/report.md", encoding: .utf8)
+        #expect(md.contains("| Training images | 256 |\n") && !md.contains("| Training / test images |"), "\(md)")
+        #expect(md.contains("| Final accuracies measured on | 200 test images |\n"))
+        #expect(md.contains("Fig. 4 (budgets placed by the share of faulty PEs against the share of pruned weights) is not drawn: the comparison counts the whole FAT epochs"))
         func fails(_ extra: [String], _ expected: String) throws {
             let r = try runFapsim(reduce(extra).map { $0 == out ? f.dir.file("campaign-adaptive-bad.h5") : $0 })
             #expect(r.status != 0, "expected a failure for \(expected)")

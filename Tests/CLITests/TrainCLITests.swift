@@ -19,6 +19,22 @@ import Network
 
     func checksum(_ path: String) throws -> String { try WeightsFile.read(path: path).checksum }
 
+    /// The progress lines and the summary name the split the accuracy is
+    /// measured on: "validation" with --validation, "test" without.
+    @Test(.requiresSharedData(.cifarTrainingBatches, .cifarTestBatch))
+    func progressNamesTheSplitItMeasures() throws {
+        let dir = try TemporaryDirectory(prefix: "fapsim-train-split")
+        let args = ["train", "--data", Self.cifar, "--epochs", "1", "--width", "0.0625", "--train-subset", "64",
+                    "--test-subset", "32", "--batch", "32"]
+        let v = try runFapsim(args + ["--validation", "40", "--out", dir.file("v.h5")])
+        #expect(v.status == 0, "\(v.stderr)")
+        #expect(v.stderr.contains("epoch 0: validation ") && v.stderr.contains(", validation "), "\(v.stderr)")
+        #expect(!v.stderr.contains(", test ") && v.stdout.contains("validation accuracy"), "\(v.stdout)")
+        let t = try runFapsim(args + ["--out", dir.file("t.h5")])
+        #expect(t.status == 0, "\(t.stderr)")
+        #expect(t.stderr.contains("epoch 0: test ") && t.stdout.contains("test accuracy"), "\(t.stderr)")
+    }
+
     @Test(.requiresSharedData(.cifarTrainingBatches, .cifarTestBatch))
     func stopAndResumeGivesTheUninterruptedWeights() throws {
         let dir = try TemporaryDirectory()

@@ -62,10 +62,21 @@ import FapsimTestSupport
         #expect(demo.lot.chips == 10 && demo.rates == [0.05, 0.1, 0.15, 0.2, 0.25] && demo.repeats == 3)
         #expect(demo.resilienceAmounts == [0, 250, 500, 1000, 2000, 4000, 8000, 16000] && demo.resilienceEpochs == 0)
         #expect(demo.fat.validation == 5000 && demo.fat.trainSubset == nil && demo.fat.testSubset == nil)
-        #expect(demo.policies == ["max", "mean", "confidence", "adaptive"] && demo.confidence == 0.9)
-        #expect(demo.checkEvery == 1000 && demo.adaptiveCap == 16000 && demo.fixed == [] && demo.fixedImages == [1000, 4000, 16000])
+        #expect(demo.policies == ["max", "mean", "confidence", "adaptive"] && demo.confidence == 0.95)
+        #expect(demo.checkEvery == 1000 && demo.adaptiveCap == 16000 && demo.fixed == [] && demo.fixedImages == [1000, 2000, 4000, 8000, 16000])
         let smoke = try CampaignSpec.load(path: TestPaths.packageRoot + "/campaigns/ci-smoke.yaml")
         #expect(smoke.resilienceAmounts != nil && smoke.policies.contains("adaptive") && smoke.policies.contains("confidence"))
+        // The mid-scale run: the shared model, its validation split from the test set.
+        let mid = try CampaignSpec.load(path: TestPaths.packageRoot + "/campaigns/midscale.yaml")
+        #expect(mid.weights == .file("../shared/models/vgg11_cifar10.h5"))
+        #expect(mid.lot.chips == 20 && mid.lot.model == "uniform" && mid.lot.options.rateRange == "0.0:0.3")
+        #expect(mid.rates == [0.05, 0.1, 0.15, 0.2, 0.25, 0.3] && mid.repeats == 3)
+        #expect(mid.resilienceAmounts == [0, 500, 1000, 2000, 4000, 8000, 16000, 24000])
+        #expect(mid.fat.validation == 5000 && mid.fat.validationSource == .test && mid.fat.testSubset == nil && mid.fat.trainSubset == nil)
+        #expect(mid.policies == ["max", "mean", "confidence", "adaptive"] && mid.confidence == 0.975)
+        #expect(mid.checkEvery == 1000 && mid.adaptiveCap == 24000 && mid.fixed == [] && mid.fixedImages == [1000, 2000, 4000, 8000, 16000, 24000])
+        #expect(mid.campaignBelowBaseline == 0.03)
+        #expect(mid.canonicalLines.contains("fat.validation_source = test"))
         let paper = try CampaignSpec.load(path: TestPaths.packageRoot + "/campaigns/paper-scale.yaml")
         #expect(paper.weights == .file("../shared/models/vgg11_cifar10.h5"))
         #expect(paper.lot.chips == 100 && paper.lot.options.rateRange == "0.0:0.3" && paper.repeats == 5)
@@ -114,6 +125,10 @@ import FapsimTestSupport
         ("reduce: {policies: [max, adaptive], fixed: [1], check_every: 100}", "c.yaml: reduce.policies: adaptive checks held-out validation images; set fat.validation"),
         ("reduce: {policies: [max], fixed: [1], check_every: 100}", "c.yaml: reduce.check_every: expected no value unless reduce.policies lists adaptive"),
         ("reduce: {policies: [max], fixed: [1], fixed_images: [-5]}", "c.yaml: reduce.fixed_images: expected a comma-separated list of training-image counts >= 0"),
+        ("fat: {validation: 1000, validation_source: tests}", "c.yaml: fat.validation_source: expected train or test"),
+        ("fat: {validation_source: test}", "c.yaml: fat.validation_source: expected no value unless fat.validation is set"),
+        ("fat: {validation: 10000, validation_source: test}", "c.yaml: fat.validation: expected fewer than the 10000 test images with --validation-from test"),
+        ("fat: {validation: 5000, validation_source: test, test_subset: 5001}", "c.yaml: fat.test_subset: the first 5000 test images are the validation split"),
     ])
     func badFieldIsOneLineNamingIt(line: String, message: String) {
         let key = String(line.prefix { $0 != ":" })
@@ -140,17 +155,23 @@ import FapsimTestSupport
         #expect(throws: FapsimError.self) { try CampaignSpec.load(path: "/nonexistent/c.yaml") }
     }
 
-    /// Targets are b - d rounded down to half a point, ascending and distinct,
-    /// as text with three decimals; the values the old shell driver computed
-    /// (Python's math.floor((b - d) * 200) / 200, "%.3f").
-    @Test func targetsSitUnderTheBaseline() {
-        #expect(CampaignSpec.targets(baseline: 0.8215, below: [0.08, 0.04, 0.02]) == ["0.740", "0.780", "0.800"])
-        #expect(CampaignSpec.targets(baseline: 0.59, below: [0.08, 0.04, 0.02]) == ["0.510", "0.545", "0.565"])
-        // Two points that round to the same half point give one target.
-        #expect(CampaignSpec.targets(baseline: 0.80, below: [0.021, 0.024]) == ["0.775"])
-        // 0.575 - 0.01 is 0.565 but (0.575 - 0.01) x 200 is 112.99999999999999 in
-        // binary, so the floor gives 0.560, as the shell driver's Python did.
-        #expect(CampaignSpec.targets(baseline: 0.575, below: [0.01]) == ["0.560"])
+    /// Targets are b - d exactly (to 9 decimals, so binary subtraction does
+    /// not lift them above an accuracy exactly d under the baseline),
+    /// ascending and distinct, as the shortest text that reads back the same.
+    @Test func targetsSitUnderTheBaseline() throws {
+        #expect(CampaignSpec.targets(baseline: 0.8215, below: [0.08, 0.04, 0.02]) == ["0.7415", "0.7815", "0.8015"])
+        // 0.8276 - 0.06 is 0.7676000000000001 in binary; the target is 0.7676,
+        // which 3838 of 5000 images (IEEE-rounded like the decimal) meets.
+        #expect(CampaignSpec.targets(baseline: 0.8276, below: [0.06]) == ["0.7676"])
+        #expect(3838.0 / 5000.0 >= Double(CampaignSpec.targets(baseline: 0.8276, below: [0.06])[0])!)
+        #expect(3837.0 / 5000.0 < Double(CampaignSpec.targets(baseline: 0.8276, below: [0.06])[0])!)
+        // The campaign's constraint is the drop of the campaign_index-th ascending target.
+        var spec = try parse(Self.valid)
+        spec.targetsBelowBaseline = [0.02, 0.08, 0.04]
+        spec.campaignTargetIndex = 1
+        #expect(spec.campaignBelowBaseline == 0.08)
+        spec.campaignTargetIndex = 3
+        #expect(spec.campaignBelowBaseline == 0.02)
     }
 
     @Test func canonicalLinesNameEveryFieldAndChangeWithOne() throws {
@@ -173,5 +194,9 @@ import FapsimTestSupport
         let b = try parse(edited("fat:", "fat: {train_subset: 500, test_subset: 400, validation: 1000}"))
         #expect(b.fat.validation == 1000)
         #expect(b.canonicalLines.contains("fat.validation = 1000"))
+        #expect(!b.canonicalLines.contains { $0.hasPrefix("fat.validation_source") })
+        let c = try parse(edited("fat:", "fat: {validation: 5000, validation_source: test, test_subset: 5000}"))
+        #expect(c.fat.validationSource == .test)
+        #expect(c.canonicalLines.contains("fat.validation_source = test"))
     }
 }

@@ -13,15 +13,16 @@ public enum ReduceReport {
     /// `baseline`: the weights' fault-free test accuracy (the resilience file's
     /// `baseline_accuracy`), shown in the inputs table and Fig. 2a when known.
     /// `metricComparison`: the PE-rate vs weight-share comparison
-    /// (docs/rate-metric.md), appended as Fig. 4 when given.
+    /// (docs/rate-metric.md), appended as Fig. 4 when given; `metricNote`:
+    /// why it could not be made, said in its place.
     public static func render(resilience t: ResilienceTable, campaign: CampaignResults? = nil,
                               baseline: Double? = nil,
-                              metricComparison: MetricComparison? = nil) -> [(name: String, text: String)] {
+                              metricComparison: MetricComparison? = nil, metricNote: String? = nil) -> [(name: String, text: String)] {
         var files: [(name: String, text: String)] = [
             ("fig2a-accuracy-vs-epochs.svg", ReduceFigures.accuracyVsEpochs(t, baseline: baseline).render()),
             ("fig2b-epochs-needed.svg", ReduceFigures.epochsNeeded(t).render()),
         ]
-        var md = header(t, baseline: baseline) + resilienceSection(t)
+        var md = header(t, baseline: baseline, campaign: campaign) + resilienceSection(t)
         if let r = campaign {
             let perPolicy = r.policies.enumerated().map { i, p in
                 (letter: letter(i), policy: p, name: "fig3\(letter(i))-\(fileSafe(p)).svg")
@@ -41,6 +42,8 @@ public enum ReduceReport {
         if let c = metricComparison {
             files.append((MetricComparisonReport.figureName, MetricComparisonReport.chart(c).render()))
             md += "\n" + MetricComparisonReport.section(c)
+        } else if campaign != nil, let note = metricNote {
+            md += "\n## Rate metrics\n\nFig. 4 (budgets placed by the share of faulty PEs against the share of pruned weights) is not drawn: \(note).\n"
         }
         let figures = Dictionary(files.map { ($0.name, $0.text) }, uniquingKeysWith: { a, _ in a })
         files.append((ReportHTML.fileName, ReportHTML.render(markdown: md, figures: figures)))
@@ -58,8 +61,9 @@ public enum ReduceReport {
     /// first; each file is then written atomically and report.md last, so a
     /// report.md never points at a figure that is not there.
     public static func write(resilience t: ResilienceTable, campaign: CampaignResults? = nil, baseline: Double? = nil,
-                             metricComparison: MetricComparison? = nil, to dir: String, force: Bool) throws {
-        let files = render(resilience: t, campaign: campaign, baseline: baseline, metricComparison: metricComparison)
+                             metricComparison: MetricComparison? = nil, metricNote: String? = nil, to dir: String, force: Bool) throws {
+        let files = render(resilience: t, campaign: campaign, baseline: baseline, metricComparison: metricComparison,
+                           metricNote: metricNote)
         try checkOverwrite(dir: dir, force: force)
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw FapsimError("\(dir): cannot create report directory: \(error.localizedDescription)")
@@ -79,8 +83,46 @@ public enum ReduceReport {
 
     static func pct(_ x: Double) -> String { String(format: "%.2f %%", x * 100) }
 
-    static func header(_ t: ResilienceTable, baseline: Double? = nil) -> String {
+    /// The campaign's constraint in words. A drop d from the baseline reads
+    /// on both splits: "test accuracy >= 75.55 % (test baseline 81.55 % -
+    /// 6.00 points); budgets decided on validation >= 76.76 % (82.76 % -
+    /// 6.00)"; an absolute target (and files before the drop was recorded)
+    /// "final accuracy >= 76.50 %".
+    public static func constraintLine(_ r: CampaignResults) -> String {
+        func double(_ k: String) -> Double? { if case .double(let v)? = r.attributes[k] { return v }; return nil }
+        guard let d = double("below_baseline"), let testBase = double("test_baseline_accuracy") else {
+            return "final accuracy >= \(pct(r.target))"
+        }
+        let points = String(format: "%.2f", d * 100)
+        var s = "test accuracy >= \(pct(r.target)) (test baseline \(pct(testBase)) - \(points) points)"
+        if let b = double("budget_target"), let base = double("baseline_accuracy") {
+            var split = "validation"
+            if case .string(let c)? = r.attributes["curve_split"] { split = c }
+            s += "; budgets decided on \(split) >= \(pct(b)) (\(pct(base)) - \(points))"
+        }
+        return s
+    }
+
+    /// The threshold the campaign's budgets decided on: `budget_target`
+    /// (differs from the judged `target` under a drop from the baseline), else `target`.
+    public static func budgetTarget(_ r: CampaignResults) -> Double {
+        if case .double(let v)? = r.attributes["budget_target"] { return v }
+        return r.target
+    }
+
+    static func header(_ t: ResilienceTable, baseline: Double? = nil, campaign: CampaignResults? = nil) -> String {
         let p = t.provenance
+        // Under a validation split Step 1 reads no test image (test_subset 0):
+        // the test images are the campaign's, which judge the final accuracies.
+        var images = "| Training / test images | \(p.trainSubset) / \(p.testSubset) |\n"
+        if p.validationSubset != nil {
+            images = "| Training images | \(p.trainSubset) |\n"
+            if let r = campaign, case .int(let n)? = r.attributes["test_subset"] {
+                var first: Int64 = 0
+                if case .int(let f)? = r.attributes["test_first"] { first = f }
+                images += "| Final accuracies measured on | \(n) test images\(first > 0 ? " (from test image \(first), after the validation split)" : "") |\n"
+            }
+        }
         return """
         # Reduce report
 
@@ -94,10 +136,12 @@ public enum ReduceReport {
         | Weights checksum | `\(p.weightsChecksum)` \(p.weightsFile.isEmpty ? "" : "(`\(p.weightsFile)`)") |
         | Array | \(p.rows) x \(p.cols) PEs (config `\(p.configName)`) |
         | Fault-rate metric | \(p.rateMetric) |
-        | Training / test images | \(p.trainSubset) / \(p.testSubset) |
         | Seed | \(p.seed) |
 
-        """ + (p.validationSubset.map { "| Curves measured on | the last \($0) training images (held-out validation split) |\n" } ?? "")
+        """ + images + (p.validationSubset.map { v in
+            p.validationSource == .test ? "| Curves measured on | the first \(v) test images (held-out validation split, `--validation-from test`) |\n"
+                : "| Curves measured on | the last \(v) training images (held-out validation split) |\n"
+        } ?? "")
             + (baseline.map { "| Fault-free \(p.curveSplit) accuracy (the weights) | \(pct($0)) |\n" } ?? "")
     }
 
@@ -176,7 +220,7 @@ public enum ReduceReport {
 
         ## Step 3: campaign
 
-        Constraint: final accuracy >= \(pct(r.target)).
+        Constraint: \(constraintLine(r)).
 
         | Policy | Chips | Meeting the constraint | Training images | Evaluation images while training | Total FAT epochs (whole) | Mean final accuracy | Flagged budgets |
         |---|---|---|---|---|---|---|---|
@@ -227,12 +271,15 @@ extension ReduceReport {
     public static func metricComparison(resiliencePath: String, table: ResilienceTable, campaign: CampaignResults,
                                         campaignPath: String) -> (comparison: MetricComparison?, note: String?) {
         guard table.weightShare != nil else { return (nil, "\(resiliencePath) has no weight shares (made before the weights metric)") }
+        if table.measuredInImages {
+            return (nil, "the comparison counts the whole FAT epochs each chip's own curve needed (the campaign's per-epoch curves table), and this campaign, on an image schedule, trains each chip one run to its largest amount and records no per-epoch curves")
+        }
         guard case .string(let lot)? = campaign.attributes["lot_file"], FileManager.default.fileExists(atPath: lot) else {
             return (nil, "the campaign's lot file is not recorded or not readable")
         }
         do {
             let c = try MetricComparison.run(resilience: resiliencePath, lot: lot, campaign: campaignPath,
-                                             rule: BudgetRule(target: campaign.target, policy: .max))
+                                             rule: BudgetRule(target: budgetTarget(campaign), policy: .max))
             return (c, nil)
         } catch {
             return (nil, "\(error)")
