@@ -49,7 +49,7 @@ import SystolicArray
         let planned = FaultAwareMapping.chip(faults: faults, parameters: params)
         #expect(file.rows == 8 && file.cols == 8 && file.networkWidth == 0.0625)
         #expect(file.faultMapChecksum == faults.checksum && file.faultyPEs == faults.faultyCount)
-        #expect(file.saliency == "magnitude" && file.calibrationImages == nil)
+        #expect(file.saliency == "bn" && file.method == "joint" && file.calibrationImages == nil)
         #expect(file.layers.map(\.name) == params.spec.gemmLayers.map(\.name))
         #expect(file.mappings == planned.layerMappings)
         #expect(file.layers.contains { !$0.mapping.isDefault })
@@ -106,6 +106,13 @@ import SystolicArray
                   "--fam-mapping: expected --mitigation fam (the file is a FAM plan) or no --mitigation, got --mitigation fap")
         try fails(["evaluate", "--weights", f.weights, "--config", Self.config, "--fam-mapping", f.mapping],
                   "--fam-mapping: expected the chip it was planned for")
+        // A file made by another method or saliency than the options ask for.
+        try fails(["evaluate", "--weights", f.weights, "--config", Self.config, "--fam-mapping", f.mapping,
+                   "--fam-method", "columns"] + chip,
+                  "\(f.mapping): method: expected columns (--fam-method columns), got joint")
+        try fails(["evaluate", "--weights", f.weights, "--config", Self.config, "--fam-mapping", f.mapping,
+                   "--fam-saliency", "magnitude"] + chip,
+                  "\(f.mapping): saliency: expected magnitude (--fam-saliency), got bn")
         try fails(["fam", "map", "--weights", f.weights, "--config", Self.config, "--mitigation", "fap", "--out", f.dir.file("x.h5")] + chip,
                   "--mitigation: expected fam or none (fam map plans FAM), got fap")
         try fails(["fam", "map", "--weights", f.weights, "--config", Self.config, "--mitigation", "spare-pes", "--out", f.dir.file("x.h5")] + chip,
