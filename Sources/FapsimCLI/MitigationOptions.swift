@@ -14,7 +14,7 @@ struct MitigationOptions: ParsableArguments {
     var mitigation: String?
 
     @Option(name: .customLong("fam-saliency"),
-            help: ArgumentHelp("FAM's weight saliency: bn (|gamma/sigma w|, the weight folded with its batch norm; default), magnitude (|w|), activation (bn times the input's RMS on calibration images) or taylor (|w dL/dw| on calibration images).",
+            help: ArgumentHelp("FAM's weight saliency: magnitude (|w|, default), bn (|gamma/sigma w|, the weight folded with its batch norm), activation (bn times the input's RMS on calibration images) or taylor (|w dL/dw| on calibration images).",
                                valueName: "name"))
     var famSaliency: String?
 
@@ -74,8 +74,8 @@ struct MitigationOptions: ParsableArguments {
         switch saliencyName {
         case "taylor": saliency = .taylor(FaultAwareMapping.CalibrationBatch(try training(), count: famCalibration))
         case "activation": saliency = .activation(FaultAwareMapping.CalibrationBatch(try training(), count: famCalibration))
-        case "magnitude": saliency = .magnitude
-        default: saliency = .batchNormScaled
+        case "bn": saliency = .batchNormScaled
+        default: saliency = .magnitude
         }
         return FaultAwareMapping.chip(faults: chip.faults, parameters: parameters, saliency: saliency, method: try method())
     }

@@ -21,12 +21,12 @@ import SystolicArray
 ///
 /// The orders are chosen by exact assignments (Hungarian method): channel n in
 /// N slot s costs the saliency of its weights on the faulty PEs of column
-/// s mod C, and every slot takes one channel. Under `Method.joint` (the
-/// default) the cost of a channel's slot also counts what its taps lose as the
-/// next layer's rows, the first layer's input rows are permuted too (the host
-/// writes the image's im2col in any order) and the classifier's outputs take
-/// any columns (the host reads the logits by column); under `Method.columns`
-/// each layer is solved for its own cost alone and the classifier keeps its order.
+/// s mod C, and every slot takes one channel. Under `Method.columns` (the
+/// default) each layer is solved for its own cost alone and the classifier
+/// keeps its order; under `Method.joint` the cost of a channel's slot also
+/// counts what its taps lose as the next layer's rows, the first layer's input
+/// rows are permuted too (the host writes the image's im2col in any order) and
+/// the classifier's outputs take any columns (the host reads the logits by column).
 public enum FaultAwareMapping {
     /// How the layers' channel orders are chosen (recorded in mapping files as
     /// `method`, docs/hdf5-schema.md).
@@ -45,8 +45,11 @@ public enum FaultAwareMapping {
         /// each boundary given its neighbours, starting from `columns`.
         case joint
 
-        /// The default when a run plans FAM.
-        public static let standard = Method.joint
+        /// The default when a run plans FAM: `columns` measured better than
+        /// `joint` on the pre-trained VGG11 (docs/hardware-model.md, "Levers
+        /// measured"): `joint`'s lower total moves loss onto the first layer,
+        /// which the network can least afford.
+        public static let standard = Method.columns
 
         public static var choices: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
@@ -88,9 +91,10 @@ public enum FaultAwareMapping {
             }
         }
 
-        /// The default when a run plans FAM: measured best with `Method.joint`
-        /// on the pre-trained VGG11 (docs/hardware-model.md), and it needs no data.
-        public static let standard = Saliency.batchNormScaled
+        /// The default when a run plans FAM. `batchNormScaled` measured better at
+        /// 20% faulty PEs but worse at 10% on the pre-trained VGG11
+        /// (docs/hardware-model.md, "Levers measured"), so |w| stays.
+        public static let standard = Saliency.magnitude
 
         /// The names a command line or a mapping file may give.
         public static let names = ["magnitude", "bn", "activation", "taylor"]

@@ -263,19 +263,24 @@ import SystolicArray
             }
             #expect(a.contains { $0 > 0 }, "\(layer.name)")
         }
-        #expect(FaultAwareMapping.Saliency.standard == .batchNormScaled)
     }
 
     /// Under FAM the register-level array equals the functional engine on real
     /// images, at several fault rates: logits within the reference bound (of
     /// the network with FAM's pruned weights zeroed) and cycles equal to the
-    /// closed form.
+    /// closed form; under both methods.
     @Test(.requiresSharedData(.cifarTestBatch), arguments: [(8, 0.05, UInt64(1)), (8, 0.3, 2), (16, 0.1, 3), (16, 0.3, 4)])
     func arrayEqualsFunctionalUnderFAM(size: Int, rate: Double, seed: UInt64) throws {
+        for method in FaultAwareMapping.Method.allCases {
+            try checkArrayEqualsFunctional(size: size, rate: rate, seed: seed, method: method)
+        }
+    }
+
+    private func checkArrayEqualsFunctional(size: Int, rate: Double, seed: UInt64, method: FaultAwareMapping.Method) throws {
         let params = VGG11Parameters.random(spec: try VGG11Spec(width: 0.25), seed: 11)
         let config = HardwareConfig(rows: size, cols: size)
         let faults = try FaultMap.uniform(rows: size, cols: size, rate: rate, seed: seed)
-        let fam = FaultAwareMapping.chip(faults: faults, parameters: params)
+        let fam = FaultAwareMapping.chip(faults: faults, parameters: params, method: method)
         #expect(fam.layerMappings.values.contains { !$0.isDefault })
         let images = try TestData.testSet().normalized(0..<1)
         let functional = try VGG11Network(parameters: params, engine: FunctionalEngine(chip: fam)).forward(images: images, batch: 1)
