@@ -7,7 +7,11 @@
 #
 #   tools/fam_table.sh [OUT]        (default OUT: fam-table)
 #   RATES="0.1 0.2" SEEDS="1 2" MITIGATIONS="fap fam" tools/fam_table.sh OUT
+#   FAM_ARGS="--fam-method columns --fam-saliency magnitude" tools/fam_table.sh OUT-columns
 #
+# FAM_ARGS (default: none, so evaluate's default FAM method and saliency) is
+# passed to the FAM runs only; use one OUT per setting, as the files are named
+# by rate, seed and mitigation alone.
 # Needs a release build (swift build -c release) and ../shared (weights, CIFAR-10).
 set -euo pipefail
 out=${1:-fam-table}
@@ -22,8 +26,10 @@ for rate in $rates; do
     for m in $mitigations; do
       f="$out/rate${rate}-seed${seed}-${m}.json"
       [ -s "$f" ] && continue
+      extra=()
+      [ "$m" = fam ] && extra=(${FAM_ARGS:-})
       "$fapsim" evaluate --weights "$weights" --fault-rate "$rate" --seed "$seed" \
-        --mitigation "$m" --json --quiet > "$f.tmp"
+        --mitigation "$m" "${extra[@]}" --json --quiet > "$f.tmp"
       mv "$f.tmp" "$f"
       echo "done rate $rate seed $seed $m" >&2
     done
@@ -36,6 +42,8 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
     r = json.load(open(f))
     runs[(round(r["fault_rate"], 4), r["seed"])][r["mitigation"]] = r
 rates = sorted({k[0] for k in runs})
+fams = {(v["fam"].get("fam_method", "columns"), v["fam"].get("fam_saliency", "magnitude")) for v in runs.values() if "fam" in v}
+print("FAM: " + "; ".join("method %s, saliency %s" % f for f in sorted(fams)) + "\n")
 print("| faulty PEs | maps | pruned weights | pruned \\|w\\|, FAP | pruned \\|w\\|, FAM | accuracy, FAP | accuracy, FAM | FAM - FAP |")
 print("|---|---|---|---|---|---|---|---|")
 for rate in rates:

@@ -88,8 +88,10 @@ struct ChipOptions: ParsableArguments {
                          training: () throws -> CIFAR10Set) throws -> ChipDescription {
         let described = try chipDescription(config: config)
         if let famMapping {
+            let file = try FAMMappingFile.read(path: famMapping)
+            try mitigation.checkAgainst(file, path: famMapping)
             return try FaultAwareMapping.chip(faults: described.faults, parameters: parameters,
-                                              mappingFile: try FAMMappingFile.read(path: famMapping), path: famMapping)
+                                              mappingFile: file, path: famMapping)
         }
         return try mitigation.applied(described, parameters: parameters, training: training)
     }

@@ -162,6 +162,12 @@ struct EvaluateCommand: ParsableCommand {
                 "wall_s": wall,
             ]
             if let famMapping = chip.famMapping { out["fam_mapping"] = famMapping }
+            // Which FAM plan the figures belong to (a mapping file's own record
+            // when one is given), so tables of several methods can tell runs apart.
+            if chipState.mitigation == .fam && chip.famMapping == nil {
+                out["fam_method"] = try chip.mitigation.method().rawValue
+                out["fam_saliency"] = chip.mitigation.saliencyName
+            }
             if let faults {
                 out["fault_map_checksum"] = faults.checksum
                 out["pruned_weight_share"] = PrunedShare.weightCounted(chipState, spec: params.spec)

@@ -36,7 +36,7 @@ public struct FamMapCommand: ParsableCommand {
     @Option(help: "Hardware config YAML (default: \(EvaluateCommand.defaultConfigPath), a 256x256 array).")
     var config: String?
 
-    @Option(help: "CIFAR-10 binary directory, for --fam-saliency taylor's calibration images (default as evaluate).")
+    @Option(help: "CIFAR-10 binary directory, for the calibration images of --fam-saliency activation or taylor (default as evaluate).")
     var data: String?
 
     @OptionGroup var chip: ChipOptions
@@ -75,12 +75,13 @@ public struct FamMapCommand: ParsableCommand {
         let planned = try chip.mitigation.applied(described, parameters: params) {
             try CIFAR10Set.load(directory: dataDir, split: .train, limit: chip.mitigation.famCalibration)
         }
-        let taylor = chip.mitigation.famSaliency == "taylor"
+        let calibrated = FaultAwareMapping.Saliency.calibrated.contains(chip.mitigation.saliencyName)
         var provenance: [String: AttributeValue] = [:]
         if let lot = chip.lot, let index = chip.chip { provenance["lot"] = .string(lot); provenance["chip"] = .int(Int64(index)) }
         if let seed = chip.seed, let rate = chip.faultRate { provenance["seed"] = .string(String(seed)); provenance["fault_rate"] = .double(rate) }
-        let file = try FaultAwareMapping.mappingFile(planned, parameters: params, saliency: chip.mitigation.famSaliency,
-                                                     calibrationImages: taylor ? chip.mitigation.famCalibration : nil,
+        let file = try FaultAwareMapping.mappingFile(planned, parameters: params, saliency: chip.mitigation.saliencyName,
+                                                     method: try chip.mitigation.method(),
+                                                     calibrationImages: calibrated ? chip.mitigation.famCalibration : nil,
                                                      weightsFile: weights, weightsChecksum: weightsFile.checksum,
                                                      provenance: provenance)
         try file.write(path: out, force: force)
@@ -89,12 +90,12 @@ public struct FamMapCommand: ParsableCommand {
             JSONOutput.print([
                 "out": out, "layers": file.layers.count, "layers_permuted": moved,
                 "array_rows": file.rows, "array_cols": file.cols, "faulty_pes": file.faultyPEs,
-                "fault_map_checksum": file.faultMapChecksum, "saliency": file.saliency, "width": file.networkWidth,
+                "fault_map_checksum": file.faultMapChecksum, "saliency": file.saliency, "method": file.method, "width": file.networkWidth,
                 "pruned_saliency_share": PrunedShare.saliencyWeighted(planned, parameters: params),
             ])
             return
         }
-        print("wrote \(out): FAM (\(file.saliency)) for width \(file.networkWidth) on \(file.rows)x\(file.cols), "
+        print("wrote \(out): FAM (\(file.method), \(file.saliency)) for width \(file.networkWidth) on \(file.rows)x\(file.cols), "
               + "\(file.faultyPEs) faulty PEs (fault map \(file.faultMapChecksum)); \(moved) of \(file.layers.count) layers permuted")
     }
 }

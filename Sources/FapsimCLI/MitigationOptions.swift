@@ -14,31 +14,71 @@ struct MitigationOptions: ParsableArguments {
     var mitigation: String?
 
     @Option(name: .customLong("fam-saliency"),
-            help: "FAM's weight saliency: magnitude (|w|, default) or taylor (|w dL/dw| on a calibration batch of training images).")
-    var famSaliency: String = "magnitude"
+            help: ArgumentHelp("FAM's weight saliency: magnitude (|w|, default), bn (|gamma/sigma w|, the weight folded with its batch norm), activation (bn times the input's RMS on calibration images) or taylor (|w dL/dw| on calibration images).",
+                               valueName: "name"))
+    var famSaliency: String?
 
-    @Option(name: .customLong("fam-calibration"), help: "Training images in FAM's Taylor calibration batch.")
+    @Option(name: .customLong("fam-calibration"), help: "Training images in FAM's calibration batch (saliency activation or taylor).")
     var famCalibration: Int = 256
+
+    @Option(name: .customLong("fam-method"),
+            help: ArgumentHelp("How FAM chooses the channel orders: \(FaultAwareMapping.Method.choices) (default \(FaultAwareMapping.Method.standard.rawValue); docs/hardware-model.md).",
+                               valueName: "name"))
+    var famMethod: String?
+
+    /// The saliency a plan uses.
+    var saliencyName: String { famSaliency ?? FaultAwareMapping.Saliency.standard.name }
 
     func validate() throws {
         if let mitigation { _ = try parsed(mitigation) }
-        guard ["magnitude", "taylor"].contains(famSaliency) else {
-            throw ValidationError("--fam-saliency: expected magnitude or taylor, got '\(famSaliency)'")
+        guard FaultAwareMapping.Saliency.names.contains(saliencyName) else {
+            throw ValidationError("--fam-saliency: expected one of \(FaultAwareMapping.Saliency.names.joined(separator: ", ")), got '\(saliencyName)'")
         }
         guard famCalibration > 0 else {
             throw ValidationError("--fam-calibration: expected a positive number of images, got \(famCalibration)")
         }
+        _ = try method()
+    }
+
+    /// The method a plan uses: --fam-method, else the standard one.
+    func method() throws -> FaultAwareMapping.Method {
+        guard let famMethod else { return .standard }
+        do {
+            return try FaultAwareMapping.Method.parse(famMethod, field: "--fam-method")
+        } catch let error as FapsimError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// Refuses, in one line, a mapping file made another way than the options
+    /// given explicitly ask for: the file decides where the weights sit, so an
+    /// option it did not follow would be silently ignored.
+    func checkAgainst(_ file: FAMMappingFile, path: String) throws {
+        if let famMethod, let asked = try? method(), asked.rawValue != file.method {
+            throw FapsimError.invalid(file: path, field: "method", expected: "\(asked.rawValue) (--fam-method \(famMethod))",
+                                      got: "\(file.method)")
+        }
+        if let famSaliency, famSaliency != file.saliency {
+            throw FapsimError.invalid(file: path, field: "saliency", expected: "\(famSaliency) (--fam-saliency)",
+                                      got: "\(file.saliency)")
+        }
     }
 
     /// `chip` with FAM planned for `parameters` when it runs FAM; `training`
-    /// gives the calibration images for the Taylor saliency (read only then).
+    /// gives the calibration images for the activation and Taylor saliencies
+    /// (read only then).
     func applied(_ chip: ChipDescription, parameters: VGG11Parameters,
                  training: () throws -> CIFAR10Set) throws -> ChipDescription {
         if chip.mitigation == .rowcol { return FaultAwareMapping.applied(chip, parameters: parameters) }
         guard chip.mitigation == .fam else { return chip }
-        let saliency: FaultAwareMapping.Saliency = famSaliency == "taylor"
-            ? .taylor(FaultAwareMapping.CalibrationBatch(try training(), count: famCalibration)) : .magnitude
-        return FaultAwareMapping.chip(faults: chip.faults, parameters: parameters, saliency: saliency)
+        let saliency: FaultAwareMapping.Saliency
+        switch saliencyName {
+        case "taylor": saliency = .taylor(FaultAwareMapping.CalibrationBatch(try training(), count: famCalibration))
+        case "activation": saliency = .activation(FaultAwareMapping.CalibrationBatch(try training(), count: famCalibration))
+        case "bn": saliency = .batchNormScaled
+        default: saliency = .magnitude
+        }
+        return FaultAwareMapping.chip(faults: chip.faults, parameters: parameters, saliency: saliency, method: try method())
     }
 
     private func parsed(_ text: String) throws -> Mitigation {

@@ -32,6 +32,9 @@ public struct FAMMappingFile: Equatable, Sendable {
     public var faultyPEs: Int
     /// `magnitude` or `taylor`, and the Taylor calibration batch's size.
     public var saliency: String
+    /// How the orders were chosen: `columns` or `joint` (FaultAwareMapping.Method).
+    /// Files written before methods existed carry none and were made by `columns`.
+    public var method: String
     public var calibrationImages: Int?
     /// The weights the plan was computed from (informational: the retrained
     /// weights of a FAT run under this mapping use it too).
@@ -42,7 +45,7 @@ public struct FAMMappingFile: Equatable, Sendable {
     public var layers: [Layer]
 
     public init(networkWidth: Double, rows: Int, cols: Int, faultMapChecksum: String, faultyPEs: Int,
-                saliency: String, calibrationImages: Int? = nil, weightsFile: String, weightsChecksum: String,
+                saliency: String, method: String, calibrationImages: Int? = nil, weightsFile: String, weightsChecksum: String,
                 provenance: [String: AttributeValue] = [:], layers: [Layer]) {
         self.networkWidth = networkWidth
         self.rows = rows
@@ -50,6 +53,7 @@ public struct FAMMappingFile: Equatable, Sendable {
         self.faultMapChecksum = faultMapChecksum
         self.faultyPEs = faultyPEs
         self.saliency = saliency
+        self.method = method
         self.calibrationImages = calibrationImages
         self.weightsFile = weightsFile
         self.weightsChecksum = weightsChecksum
@@ -58,7 +62,10 @@ public struct FAMMappingFile: Equatable, Sendable {
     }
 
     public static let provenanceKeys = ["lot", "chip", "seed", "fault_rate"]
-    public static let saliencies = ["magnitude", "taylor"]
+    public static let saliencies = ["magnitude", "bn", "activation", "taylor"]
+    public static let methods = ["columns", "joint"]
+    /// The method of a file without the attribute (written before methods existed).
+    public static let methodBeforeAttribute = "columns"
 
     /// Each layer's mapping by name.
     public var mappings: [String: WeightMapping] {
@@ -69,7 +76,7 @@ public struct FAMMappingFile: Equatable, Sendable {
         var attributes: [String: AttributeValue] = [
             "network_width": .double(networkWidth), "array_rows": .int(Int64(rows)), "array_cols": .int(Int64(cols)),
             "fault_map_checksum": .string(faultMapChecksum), "faulty_pes": .int(Int64(faultyPEs)),
-            "saliency": .string(saliency), "weights_file": .string(weightsFile), "weights_checksum": .string(weightsChecksum),
+            "saliency": .string(saliency), "method": .string(method), "weights_file": .string(weightsFile), "weights_checksum": .string(weightsChecksum),
             "layers": .strings(layers.map(\.name)),
         ]
         if let calibrationImages { attributes["fam_calibration"] = .int(Int64(calibrationImages)) }
@@ -102,7 +109,11 @@ public struct FAMMappingFile: Equatable, Sendable {
         }
         let saliency = try f.string("saliency")
         guard saliencies.contains(saliency) else {
-            throw FapsimError("\(path): /: attribute saliency: expected magnitude or taylor, got \(saliency)")
+            throw FapsimError("\(path): /: attribute saliency: expected one of \(saliencies.joined(separator: ", ")), got \(saliency)")
+        }
+        let method = f.file.attributes["method"] == nil ? methodBeforeAttribute : try f.string("method")
+        guard methods.contains(method) else {
+            throw FapsimError("\(path): /: attribute method: expected one of \(methods.joined(separator: ", ")), got \(method)")
         }
         let names = try f.strings("layers")
         guard !names.isEmpty else { throw FapsimError("\(path): /: attribute layers: expected the GEMM layers' names, got none") }
@@ -118,7 +129,7 @@ public struct FAMMappingFile: Equatable, Sendable {
         }
         return FAMMappingFile(networkWidth: try f.double("network_width"), rows: rows, cols: cols,
                               faultMapChecksum: try f.string("fault_map_checksum"), faultyPEs: try f.int("faulty_pes"),
-                              saliency: saliency,
+                              saliency: saliency, method: method,
                               calibrationImages: f.file.attributes["fam_calibration"] == nil ? nil : try f.int("fam_calibration"),
                               weightsFile: try f.string("weights_file"), weightsChecksum: try f.string("weights_checksum"),
                               provenance: f.file.attributes.filter { provenanceKeys.contains($0.key) }, layers: layers)

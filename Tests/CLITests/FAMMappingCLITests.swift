@@ -49,7 +49,7 @@ import SystolicArray
         let planned = FaultAwareMapping.chip(faults: faults, parameters: params)
         #expect(file.rows == 8 && file.cols == 8 && file.networkWidth == 0.0625)
         #expect(file.faultMapChecksum == faults.checksum && file.faultyPEs == faults.faultyCount)
-        #expect(file.saliency == "magnitude" && file.calibrationImages == nil)
+        #expect(file.saliency == "magnitude" && file.method == "columns" && file.calibrationImages == nil)
         #expect(file.layers.map(\.name) == params.spec.gemmLayers.map(\.name))
         #expect(file.mappings == planned.layerMappings)
         #expect(file.layers.contains { !$0.mapping.isDefault })
@@ -72,6 +72,10 @@ import SystolicArray
         let fromFile = try evaluate(["--fam-mapping", f.mapping]), planned = try evaluate(["--mitigation", "fam"])
         let fap = try evaluate(["--mitigation", "fap"])
         #expect(fromFile["mitigation"] as? String == "fam")
+        // A run planning FAM says how; a run given a file leaves that to the file.
+        #expect(planned["fam_method"] as? String == FaultAwareMapping.Method.standard.rawValue)
+        #expect(planned["fam_saliency"] as? String == FaultAwareMapping.Saliency.standard.name)
+        #expect(fromFile["fam_method"] == nil && fap["fam_method"] == nil)
         #expect(fromFile["per_class"] as? [Double] == planned["per_class"] as? [Double])
         #expect(fromFile["correct"] as? Int == planned["correct"] as? Int)
         #expect(fromFile["pruned_saliency_share"] as? Double == planned["pruned_saliency_share"] as? Double)
@@ -109,6 +113,13 @@ import SystolicArray
                   "--fam-mapping: expected --mitigation fam (the file is a FAM plan) or no --mitigation, got --mitigation rowcol")
         try fails(["evaluate", "--weights", f.weights, "--config", Self.config, "--fam-mapping", f.mapping],
                   "--fam-mapping: expected the chip it was planned for")
+        // A file made by another method or saliency than the options ask for.
+        try fails(["evaluate", "--weights", f.weights, "--config", Self.config, "--fam-mapping", f.mapping,
+                   "--fam-method", "joint"] + chip,
+                  "\(f.mapping): method: expected joint (--fam-method joint), got columns")
+        try fails(["evaluate", "--weights", f.weights, "--config", Self.config, "--fam-mapping", f.mapping,
+                   "--fam-saliency", "bn"] + chip,
+                  "\(f.mapping): saliency: expected bn (--fam-saliency), got magnitude")
         try fails(["fam", "map", "--weights", f.weights, "--config", Self.config, "--mitigation", "fap", "--out", f.dir.file("x.h5")] + chip,
                   "--mitigation: expected fam or none (fam map plans FAM), got fap")
         try fails(["fam", "map", "--weights", f.weights, "--config", Self.config, "--mitigation", "spare-pes", "--out", f.dir.file("x.h5")] + chip,

@@ -13,7 +13,7 @@ import SystolicArray
         let a = try WeightMapping(k: 6, n: 3, rows: 4, cols: 2, kSlot: [3, 4, 5, 0, 1, 2], nSlot: [2, 0, 1])
         let b = try WeightMapping(k: 3, n: 2, rows: 4, cols: 2, kSlot: [1, 2, 0], nSlot: [0, 1])
         return FAMMappingFile(networkWidth: 0.5, rows: 4, cols: 2, faultMapChecksum: "00ff", faultyPEs: 2,
-                              saliency: "taylor", calibrationImages: 64, weightsFile: "w.h5", weightsChecksum: "abcd",
+                              saliency: "taylor", method: "joint", calibrationImages: 64, weightsFile: "w.h5", weightsChecksum: "abcd",
                               provenance: ["lot": .string("lot.h5"), "chip": .int(3), "ignored": .int(1)],
                               layers: [.init(name: "features.0", mapping: a), .init(name: "classifier", mapping: b)])
     }
@@ -58,5 +58,22 @@ import SystolicArray
              "m.h5: fault_map_checksum: expected the chip's fault map 1234 (a mapping is planned for one chip), got 00ff"),
         ]
         for (body, message) in cases { #expect(errorMessage(body) == message) }
+    }
+
+    /// A file written before mappings recorded their method was made by
+    /// `columns`, and reads back as such; an unknown method is a one-line error.
+    @Test func theMethodIsRecordedAndAFileWithoutOneWasMadeByColumns() throws {
+        let dir = try TemporaryDirectory()
+        var results = try sample().resultsFile()
+        #expect(results.attributes["method"] == .string("joint"))
+        results.attributes["method"] = nil
+        let old = dir.file("old.h5")
+        try results.write(path: old, force: false)
+        #expect(try FAMMappingFile.read(path: old).method == "columns")
+        results.attributes["method"] = .string("greedy")
+        let bad = dir.file("bad.h5")
+        try results.write(path: bad, force: false)
+        #expect(errorMessage { _ = try FAMMappingFile.read(path: bad) }
+                == "\(bad): /: attribute method: expected one of columns, joint, got greedy")
     }
 }

@@ -14,8 +14,10 @@ import SystolicArray
         var rows: Int, cols: Int, rate: Double, seed: UInt64, images: Int
         var weightLoad: WeightLoadPolicy = .singleBuffered
         var mitigation: Mitigation = .fap
+        var famMethod: FaultAwareMapping.Method = .standard
         var testDescription: String {
             "\(rows)x\(cols) \(weightLoad.rawValue) rate \(rate) seed \(seed), \(images) images, \(mitigation.rawValue)"
+                + (mitigation == .fam ? " (\(famMethod.rawValue))" : "")
         }
     }
 
@@ -59,6 +61,9 @@ import SystolicArray
         Case(rows: 16, cols: 16, rate: 0.3, seed: 14, images: 1, mitigation: .fam),
         Case(rows: 256, cols: 256, rate: 0.1, seed: 15, images: 1, mitigation: .fam),
         Case(rows: 256, cols: 256, rate: 0.2, seed: 16, images: 1, mitigation: .fam),
+        // The joint method also permutes the first layer's input rows and the
+        // classifier's columns.
+        Case(rows: 16, cols: 16, rate: 0.2, seed: 17, images: 1, mitigation: .fam, famMethod: .joint),
     ])
     func trainedModelUnderFAM(_ c: Case) throws {
         try check(try VGG11Parameters.load(path: TestData.modelPath), c)
@@ -83,7 +88,7 @@ import SystolicArray
         let images = test.normalized(0..<c.images)
         let config = HardwareConfig(name: "t\(c.rows)x\(c.cols)", rows: c.rows, cols: c.cols, weightLoad: c.weightLoad)
         let faults = c.rate == 0 ? nil : try FaultMap.uniform(rows: c.rows, cols: c.cols, rate: c.rate, seed: c.seed)
-        let chip = c.mitigation == .fam ? FaultAwareMapping.chip(faults: faults, parameters: params)
+        let chip = c.mitigation == .fam ? FaultAwareMapping.chip(faults: faults, parameters: params, method: c.famMethod)
             : FaultAwareMapping.applied(ChipDescription(faults: faults, mitigation: c.mitigation), parameters: params)
         if c.mitigation == .rowcol { #expect(try #require(chip.lanes).area < c.rows * c.cols) }
         if c.mitigation == .fam && faults != nil { #expect(chip.layerMappings.values.contains { !$0.isDefault }) }

@@ -63,12 +63,13 @@ import SystolicArray
         #expect(mapped == plain)
     }
 
-    /// FAM moves weights, it does not change how many are pruned; it prunes a
-    /// smaller (or equal) total |w| in every layer, and much less overall.
+    /// FAM (`columns`, |w|) moves weights, it does not change how many are
+    /// pruned; it prunes a smaller (or equal) total |w| in every layer, and much
+    /// less overall.
     @Test func famPrunesTheLeastSalientWeights() throws {
         let params = VGG11Parameters.random(spec: try VGG11Spec(width: 0.25), seed: 5)
         let faults = try FaultMap.uniform(rows: 16, cols: 16, rate: 0.2, seed: 6)
-        let fam = FaultAwareMapping.chip(faults: faults, parameters: params)
+        let fam = FaultAwareMapping.chip(faults: faults, parameters: params, saliency: .magnitude, method: .columns)
         let fap = ChipDescription(faults: faults)
         var famTotal = 0.0, fapTotal = 0.0
         for layer in params.spec.gemmLayers {
@@ -103,9 +104,17 @@ import SystolicArray
     /// to float rounding and the predictions agree.
     @Test(.requiresSharedData(.cifarTestBatch))
     func permutationFoldedIntoTheNetworkIsTheSameFunction() throws {
+        for method in FaultAwareMapping.Method.allCases {
+            try checkFoldedNetwork(method: method)
+        }
+    }
+
+    private func checkFoldedNetwork(method: FaultAwareMapping.Method) throws {
         let params = VGG11Parameters.random(spec: try VGG11Spec(width: 0.25), seed: 7)
         let faults = try FaultMap.uniform(rows: 16, cols: 16, rate: 0.15, seed: 8)
-        let fam = FaultAwareMapping.chip(faults: faults, parameters: params)
+        let fam = FaultAwareMapping.chip(faults: faults, parameters: params, method: method)
+        let layers = params.spec.gemmLayers
+        let first = layers.first!, last = layers.last!
         var folded = params
         var bnAfter: [String: String] = [:]
         var lastConv: String?
@@ -113,11 +122,14 @@ import SystolicArray
             if case .conv(let c) = layer { lastConv = c.name }
             if case .batchNorm(let b) = layer, let conv = lastConv { bnAfter[conv] = b.name; lastConv = nil }
         }
-        for layer in params.spec.gemmLayers {
+        for layer in layers {
             let m = fam.layerMappings[layer.name]!
             let p = params.gemm[layer.name]!
             var w = [Float](repeating: 0, count: p.weight.count), b = [Float](repeating: 0, count: p.bias.count)
-            for k in 0..<layer.k { for n in 0..<layer.n { w[m.kSlot[k] * layer.n + m.nSlot[n]] = p.weight[k * layer.n + n] } }
+            // The first layer's input rows stay a mapping: they are the host's
+            // layout of the image's im2col, which no stored weight order expresses.
+            let kSlot = layer.name == first.name ? Array(0..<layer.k) : m.kSlot
+            for k in 0..<layer.k { for n in 0..<layer.n { w[kSlot[k] * layer.n + m.nSlot[n]] = p.weight[k * layer.n + n] } }
             for n in 0..<layer.n { b[m.nSlot[n]] = p.bias[n] }
             folded.gemm[layer.name] = GEMMParameters(weight: w, bias: b, k: layer.k, n: layer.n)
             if let bnName = bnAfter[layer.name] {
@@ -134,26 +146,141 @@ import SystolicArray
         }
         let images = try TestData.testSet().normalized(0..<4)
         let mapped = try VGG11Network(parameters: params, engine: FunctionalEngine(chip: fam)).forward(images: images, batch: 4)
-        let plain = try VGG11Network(parameters: folded, engine: FunctionalEngine(faults: faults)).forward(images: images, batch: 4)
+        let firstMapping = fam.layerMappings[first.name]!
+        let hostLayout = ChipDescription(faults: faults, mitigation: .fam, layerMappings: [
+            first.name: try WeightMapping(k: first.k, n: first.n, rows: 16, cols: 16, kSlot: firstMapping.kSlot,
+                                          nSlot: Array(0..<first.n)),
+        ])
+        let slotOrder = try VGG11Network(parameters: folded, engine: FunctionalEngine(chip: hostLayout))
+            .forward(images: images, batch: 4)
+        // The stored classifier gives the logits in column order; the host reads
+        // class n from the column it was put in.
+        let classSlot = fam.layerMappings[last.name]!.nSlot
+        let plain = (0..<(4 * last.n)).map { slotOrder[($0 / last.n) * last.n + classSlot[$0 % last.n]] }
+        if method == .columns {
+            #expect(firstMapping.kSlot == Array(0..<first.k) && classSlot == Array(0..<last.n))
+        }
         let spread = (mapped.max() ?? 0) - (mapped.min() ?? 0)
         let largest = zip(mapped, plain).map { abs($0 - $1) }.max() ?? 0
-        #expect(largest <= 1e-4 * spread, "largest difference \(largest), logit spread \(spread)")
+        #expect(largest <= 1e-4 * spread, "\(method): largest difference \(largest), logit spread \(spread)")
         let classes = params.spec.classes
         let a = mapped.withUnsafeBufferPointer { VGG11Network.argmax($0.baseAddress!, batch: 4, classes: classes) }
         let b = plain.withUnsafeBufferPointer { VGG11Network.argmax($0.baseAddress!, batch: 4, classes: classes) }
-        #expect(a == b)
+        #expect(a == b, "\(method)")
+    }
+
+    /// Total over the layers of each layer's pruned share of its own saliency:
+    /// what `joint` minimises.
+    static func prunedShares(_ chip: ChipDescription, scores: [String: [Double]], layers: [GEMMLayer]) -> Double {
+        layers.reduce(0) { total, layer in
+            let s = scores[layer.name]!
+            var pruned = 0.0
+            chip.mapping(layer: layer.name, k: layer.k, n: layer.n)!.forEachPruned(faults: chip.faults!) { pruned += s[$0] }
+            return total + pruned / s.reduce(0, +)
+        }
+    }
+
+    /// `joint` starts from `columns` and every round solves one boundary exactly
+    /// given its neighbours, so its total cost is never above `columns'`; every
+    /// layer after the first still takes its input rows in the order the layer
+    /// before it stores its outputs (what makes the permutation free), and the
+    /// first layer's input rows and the classifier's columns are permuted too.
+    @Test(arguments: [(16, 0.2, UInt64(6)), (16, 0.1, 7), (32, 0.2, 8)])
+    func jointCostsNoMoreThanColumns(size: Int, rate: Double, seed: UInt64) throws {
+        let params = VGG11Parameters.random(spec: try VGG11Spec(width: 0.25), seed: 5)
+        let faults = try FaultMap.uniform(rows: size, cols: size, rate: rate, seed: seed)
+        let layers = params.spec.gemmLayers
+        for saliency in [FaultAwareMapping.Saliency.magnitude, .batchNormScaled] {
+            let scores = FaultAwareMapping.saliencies(parameters: params, saliency: saliency)
+            let columns = FaultAwareMapping.chip(faults: faults, parameters: params, saliency: saliency, method: .columns)
+            let joint = FaultAwareMapping.chip(faults: faults, parameters: params, saliency: saliency, method: .joint)
+            let c = Self.prunedShares(columns, scores: scores, layers: layers)
+            let j = Self.prunedShares(joint, scores: scores, layers: layers)
+            #expect(j <= c * (1 + 1e-12), "\(saliency.name): joint \(j), columns \(c)")
+            #expect(j < c, "\(saliency.name): joint found nothing better than columns (\(j))")
+            for (i, layer) in layers.enumerated() {
+                let m = joint.layerMappings[layer.name]!
+                #expect(joint.prunedWeights(layer: layer.name, k: layer.k, n: layer.n)
+                        == columns.prunedWeights(layer: layer.name, k: layer.k, n: layer.n))
+                if i > 0 {
+                    let previous = joint.layerMappings[layers[i - 1].name]!
+                    #expect(m.kSlot == FaultAwareMapping.inducedInputSlots(k: m.k, channelSlots: previous.nSlot), "\(layer.name)")
+                }
+            }
+            // The first layer's input rows and the classifier's columns are
+            // chosen too: each prunes no more of its layer than the order it
+            // replaces (channel order), the other axis kept.
+            func pruned(_ layer: GEMMLayer, kSlot: [Int], nSlot: [Int]) throws -> Double {
+                let m = try WeightMapping(k: layer.k, n: layer.n, rows: size, cols: size, kSlot: kSlot, nSlot: nSlot)
+                let s = scores[layer.name]!
+                var total = 0.0
+                m.forEachPruned(faults: faults) { total += s[$0] }
+                return total
+            }
+            let first = layers.first!, last = layers.last!
+            let f = joint.layerMappings[first.name]!, l = joint.layerMappings[last.name]!
+            #expect(try pruned(first, kSlot: f.kSlot, nSlot: f.nSlot) <= pruned(first, kSlot: Array(0..<first.k), nSlot: f.nSlot))
+            #expect(try pruned(last, kSlot: l.kSlot, nSlot: l.nSlot) <= pruned(last, kSlot: l.kSlot, nSlot: Array(0..<last.n)))
+            #expect(f.kSlot != Array(0..<first.k))
+        }
+    }
+
+    /// The batch-norm-scaled saliency is |w| times the BN scale gamma / sigma of
+    /// the weight's output channel (the classifier, with no BN after it, keeps
+    /// |w|); the activation saliency scales that by each input channel's RMS, so
+    /// it is the BN-scaled one times a per-row factor.
+    @Test func batchNormAndActivationSaliencies() throws {
+        var params = VGG11Parameters.random(spec: try VGG11Spec(width: 0.125), seed: 12)
+        for name in params.batchNorm.keys {
+            let c = params.batchNorm[name]!.gamma.count
+            var rng = SeededRNG(seed: UInt64(c))
+            params.batchNorm[name]!.gamma = (0..<c).map { _ in Float(rng.nextGaussian()) }
+            params.batchNorm[name]!.runningVar = (0..<c).map { _ in Float(0.5 + rng.nextUnitDouble()) }
+        }
+        let magnitude = FaultAwareMapping.saliencies(parameters: params, saliency: .magnitude)
+        let bn = FaultAwareMapping.saliencies(parameters: params, saliency: .batchNormScaled)
+        let batch = FaultAwareMapping.CalibrationBatch(images: TestData.random(3 * 3 * 32 * 32, seed: 13), labels: [1, 2, 3])
+        let activation = FaultAwareMapping.saliencies(parameters: params, saliency: .activation(batch))
+        for layer in params.spec.gemmLayers {
+            let m = magnitude[layer.name]!, b = bn[layer.name]!, a = activation[layer.name]!
+            let bnName = FaultAwareMapping.batchNormAfter(layer.name, spec: params.spec)
+            if case .conv = layer { #expect(bnName != nil) } else { #expect(bnName == nil) }
+            let scale = bnName.map { BatchNorm.inferenceAffine(params.batchNorm[$0]!, precedingBias: nil).scale }
+            // b is computed in Float (the folded weight), this in Double.
+            let worst = m.indices.map { i -> Double in
+                let expected = m[i] * Double(abs(scale?[i % layer.n] ?? 1))
+                return abs(b[i] - expected) / max(expected, 1e-30)
+            }.max()!
+            #expect(worst <= 1e-6, "\(layer.name): relative difference \(worst)")
+            // Row kk of the activation saliency is row kk of the BN-scaled one
+            // times one non-negative factor.
+            for kk in [0, layer.k - 1] {
+                let row = (0..<layer.n).map { kk * layer.n + $0 }
+                let j = row.first { b[$0] > 0 }!
+                let factor = a[j] / b[j]
+                #expect(factor >= 0 && factor.isFinite)
+                for i in row { #expect(abs(a[i] - b[i] * factor) <= 1e-9 * max(a[i], 1e-30), "\(layer.name) row \(kk)") }
+            }
+            #expect(a.contains { $0 > 0 }, "\(layer.name)")
+        }
     }
 
     /// Under FAM the register-level array equals the functional engine on real
     /// images, at several fault rates: logits within the reference bound (of
     /// the network with FAM's pruned weights zeroed) and cycles equal to the
-    /// closed form.
+    /// closed form; under both methods.
     @Test(.requiresSharedData(.cifarTestBatch), arguments: [(8, 0.05, UInt64(1)), (8, 0.3, 2), (16, 0.1, 3), (16, 0.3, 4)])
     func arrayEqualsFunctionalUnderFAM(size: Int, rate: Double, seed: UInt64) throws {
+        for method in FaultAwareMapping.Method.allCases {
+            try checkArrayEqualsFunctional(size: size, rate: rate, seed: seed, method: method)
+        }
+    }
+
+    private func checkArrayEqualsFunctional(size: Int, rate: Double, seed: UInt64, method: FaultAwareMapping.Method) throws {
         let params = VGG11Parameters.random(spec: try VGG11Spec(width: 0.25), seed: 11)
         let config = HardwareConfig(rows: size, cols: size)
         let faults = try FaultMap.uniform(rows: size, cols: size, rate: rate, seed: seed)
-        let fam = FaultAwareMapping.chip(faults: faults, parameters: params)
+        let fam = FaultAwareMapping.chip(faults: faults, parameters: params, method: method)
         #expect(fam.layerMappings.values.contains { !$0.isDefault })
         let images = try TestData.testSet().normalized(0..<1)
         let functional = try VGG11Network(parameters: params, engine: FunctionalEngine(chip: fam)).forward(images: images, batch: 1)
