@@ -68,7 +68,7 @@ struct StuckAtCurveCommand: ParsableCommand {
     @Option(help: "Write the curve as SVG here.")
     var svg: String?
 
-    @Flag(help: "Replace --out / --csv / --svg if they exist, and recompute the points in --points.")
+    @Flag(help: "Replace --out / --csv / --svg if they exist, and (without --resume) recompute the points in --points.")
     var force = false
 
     @Flag(help: "No progress line on stderr.")
@@ -82,7 +82,6 @@ struct StuckAtCurveCommand: ParsableCommand {
         if let limit, limit <= 0 { throw ValidationError("--limit: expected a positive number of images, got \(limit)") }
         guard workers > 0 else { throw ValidationError("--workers: expected a positive number of threads, got \(workers)") }
         if resume && points == nil { throw ValidationError("--resume: expected --points DIR, the folder of finished points to reuse") }
-        if resume && force { throw ValidationError("--resume and --force: expected one of them (reuse or recompute the points)") }
     }
 
     func parsedRates() throws -> [Double] {
@@ -110,7 +109,7 @@ struct StuckAtCurveCommand: ParsableCommand {
         let identity = StuckAtCurve.Identity(quantizedChecksum: try FNV1a64.file(quantized), config: hw, images: test.count,
                                              bits: bits, seed: seed)
         let curve = try StuckAtCurve.run(model: model, identity: identity, config: hw, test: test, rates: rateList, maps: maps,
-                                         bits: bits, folder: points.map { .init(path: $0, resume: resume, force: force) }, workers: workers,
+                                         bits: bits, folder: points.map { .init(path: $0, resume: resume, force: force && !resume) }, workers: workers,
                                          progress: { remaining in
             // Said once the points folder is accepted, so an error stays the only line.
             if !quiet {

@@ -250,7 +250,7 @@ public struct StuckAtCurve: Sendable {
     public func svg() -> String {
         let xs = rates.map { log10($0) }
         let lo = (xs.min() ?? -5).rounded(.down), hi = (xs.max() ?? 0).rounded(.up)
-        var c = SVGChart(title: "int8 VGG11 on \(array): stuck-at (\(bits)) vs FAP, \(maps) maps per rate, \(images) images",
+        var c = SVGChart(title: "int8 VGG11 on \(array): stuck-at (\(bits)) vs FAP, \(maps) map\(maps == 1 ? "" : "s") per rate, \(images) images",
                          xLabel: "faulty PEs, share of the array (log scale; band: min-max over maps)", yLabel: "top-1 accuracy (%)", xDomain: lo...hi, yDomain: 0...100)
         c.xTicks = stride(from: lo, through: hi, by: 1).map { e in
             let pct = 100 * pow(10, e)

@@ -39,6 +39,8 @@ import Network
                 contains: "expected one network: --weights FILE (float) or --quantized FILE (int8)")
         oneLine(try runFapsim(["stuck-at-curve", "--quantized", w, "--rates", "0.1,2"]),
                 contains: "--rates: expected fractions in (0, 1], got '2'")
+        oneLine(try runFapsim(["stuck-at-curve", "--quantized", w, "--rates", "0.1,0.01,0.1"]),
+                contains: "--rates: expected each rate once, got 0.1 twice")
     }
 
     /// Quantize the pre-trained model, evaluate it fault-free, under FAP and
@@ -156,6 +158,14 @@ extension QuantizeCLITests {
         let text = try String(contentsOfFile: one, encoding: .utf8)
         try text.replacingOccurrences(of: "\"images\" : 8", with: "\"images\" : 9").write(toFile: one, atomically: true, encoding: .utf8)
         oneLine(try runFapsim(args + ["--resume", "--quiet"]), contains: "rate0.2-map1.json: images: expected 8 as in this run")
+        // --resume with --force keeps the points and replaces the outputs only.
+        let svg = dir.file("c.svg")
+        try "old".write(toFile: svg, atomically: true, encoding: .utf8)
+        try text.write(toFile: one, atomically: true, encoding: .utf8)
+        let redrawn = try runFapsim(args + ["--resume", "--force", "--svg", svg, "--quiet"])
+        #expect(redrawn.status == 0, "\(redrawn.stderr)")
+        #expect(redrawn.stdout == first.stdout)
+        #expect(try String(contentsOfFile: svg, encoding: .utf8).contains("<svg"))
         let forced = try runFapsim(args + ["--force", "--quiet"])
         #expect(forced.status == 0, "\(forced.stderr)")
         #expect(forced.stdout == first.stdout)
