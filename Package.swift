@@ -15,7 +15,8 @@ import PackageDescription
 //                  training and FAT (backward passes, SGD, checkpoints)
 //   Reduce         chip lots, resilience tables, budgets, campaigns, the report
 //   FapsimCLI      the `fapsim` subcommands (kept in a library so tests can reach them)
-// The register-level datapath steps eight PEs per SIMD operation; on x86-64 let it
+// The register-level datapath steps eight PEs per SIMD operation, and the int8 fast
+// path's stuck-at correction walks eight pixels per int32 vector; on x86-64 let them
 // use AVX2 and FMA instructions (Haswell and later: x86 CPUs since 2013-2015).
 #if arch(x86_64)
 let simdSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
@@ -38,7 +39,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "FapsimSupport", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "SystolicArray", dependencies: ["FapsimSupport"], swiftSettings: simdSettings),
-        .target(name: "MaskedGEMM", dependencies: ["COpenBLAS", "SystolicArray", "FapsimSupport"]),
+        .target(name: "MaskedGEMM", dependencies: ["COpenBLAS", "SystolicArray", "FapsimSupport"], swiftSettings: simdSettings),
         .target(name: "HDF5Kit", dependencies: ["CHDF5", "FapsimSupport"]),
         .target(name: "FapsimStore", dependencies: ["HDF5Kit", "SystolicArray", "FapsimSupport"]),
         .target(name: "Network", dependencies: ["SystolicArray", "MaskedGEMM", "FapsimStore", "FapsimSupport"]),

@@ -58,6 +58,9 @@ public struct ChipLotInfo: Equatable, Sendable {
     public var lotSeed: UInt64
     /// The mitigation the lot's chips run.
     public var mitigation: Mitigation = .fap
+    /// In a lot with fault kinds, the `--stuck-bits` distribution that drew them
+    /// (`uniform`, `high`, `fixed:B`); nil otherwise or in lots written before it was recorded.
+    public var stuckBits: String? = nil
     /// Smallest and largest per-chip fault rate (nil for an empty lot).
     public var faultRateRange: ClosedRange<Double>?
     public var meanFaultRate: Double?

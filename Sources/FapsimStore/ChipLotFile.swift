@@ -18,7 +18,9 @@ import FapsimSupport
 /// - optional, in lots drawn with unmitigated stuck-at faults: `/stuck_bit` Int8
 ///   [chips][rows][cols], per faulty PE its kind: -1 = bypassed by FAP, 0-31 =
 ///   unmitigated, that bit of its partial-sum register stuck (-1 on healthy
-///   PEs), and `/stuck_value` UInt8 of the same shape, the stuck value 0 or 1.
+///   PEs), and `/stuck_value` UInt8 of the same shape, the stuck value 0 or 1;
+///   the root attribute `stuck_bits` (string) names the distribution that drew
+///   them (`uniform`, `high` or `fixed:B`, docs/stuck-at.md).
 public enum ChipLotFile {
     static let faultMaps = "fault_maps"
     static let faultRate = "fault_rate"
@@ -27,6 +29,7 @@ public enum ChipLotFile {
     static let mitigation = "mitigation"
     static let stuckBit = "stuck_bit"
     static let stuckValue = "stuck_value"
+    static let stuckBitsAttribute = "stuck_bits"
 
     // MARK: writing
 
@@ -44,8 +47,8 @@ public enum ChipLotFile {
     /// returns without throwing and every chip was written.
     public static func write(path: String, rows: Int, cols: Int, chips: Int, generator: String,
                              generatorParameters: [String: Double] = [:], lotSeed: UInt64,
-                             mitigation: Mitigation = .fap, stuckAtKinds: Bool = false, force: Bool,
-                             _ fill: (ChipLotWriter) throws -> Void) throws {
+                             mitigation: Mitigation = .fap, stuckAtKinds: Bool = false, stuckBits: String? = nil,
+                             force: Bool, _ fill: (ChipLotWriter) throws -> Void) throws {
         guard rows > 0, cols > 0, chips >= 0 else {
             throw FapsimError("\(path): invalid lot size \(chips) chips of \(rows) x \(cols)")
         }
@@ -60,6 +63,8 @@ public enum ChipLotFile {
             }
             try file.setAttribute("lot_seed", lotSeed)
             try file.setAttribute(ChipLotFile.mitigation, mitigation.rawValue)
+            // Provenance of the fault kinds: which `--stuck-bits` distribution drew them.
+            if stuckAtKinds, let stuckBits { try file.setAttribute(ChipLotFile.stuckBitsAttribute, stuckBits) }
             let writer = try ChipLotWriter(file: file, finalPath: path, rows: rows, cols: cols, chips: chips,
                                            stuckAtKinds: stuckAtKinds)
             try fill(writer)

@@ -60,6 +60,8 @@ public final class ChipLotReader {
             generatorParameters: parameters,
             lotSeed: try file.attribute("lot_seed", as: UInt64.self),
             mitigation: mitigation,
+            stuckBits: stuckBits != nil && file.hasAttribute(ChipLotFile.stuckBitsAttribute)
+                ? try file.stringAttribute(ChipLotFile.stuckBitsAttribute) : nil,
             faultRateRange: rates.min().map { $0...rates.max()! },
             meanFaultRate: rates.isEmpty ? nil : rates.reduce(0, +) / Double(rates.count))
     }

@@ -75,12 +75,16 @@ public enum FapsimInspect {
         }
         let paramText = params.isEmpty ? "" : " (" + params.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")"
         lines.append("  generator \(info.generator)\(paramText), lot seed \(info.lotSeed)")
+        if reader.hasFaultKinds {
+            lines.append("  fault kinds: every faulty PE unmitigated, stuck bits \(info.stuckBits ?? "(distribution not recorded)")")
+        }
         var json: [String: Any] = [
             "path": path, "kind": "lot", "schema": FapsimFileKind.lot.rawValue, "schema_version": version,
             "rows": info.rows, "cols": info.cols, "chips": info.chipCount,
             "generator": info.generator, "generator_parameters": Dictionary(uniqueKeysWithValues: params.map { ($0.key, $0.value) }),
             "lot_seed": info.lotSeed,
         ]
+        if let bits = info.stuckBits { json["stuck_bits"] = bits }
         if let r = info.faultRateRange, let mean = info.meanFaultRate {
             json["fault_rate_min"] = r.lowerBound
             json["fault_rate_max"] = r.upperBound

@@ -69,7 +69,7 @@ public struct LotGenerator: Sendable {
         rates.reserveCapacity(count)
         try ChipLotFile.write(path: path, rows: rows, cols: cols, chips: count, generator: model.name,
                               generatorParameters: model.parameters, lotSeed: lotSeed, mitigation: mitigation,
-                              stuckAtKinds: stuckBits != nil,
+                              stuckAtKinds: stuckBits != nil, stuckBits: stuckBits?.description,
                               force: force) { writer in
             for i in 0..<count {
                 let seed = Self.chipSeed(lotSeed: lotSeed, chip: i)

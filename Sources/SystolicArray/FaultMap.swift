@@ -30,7 +30,7 @@ public struct FaultMap: Sendable, Equatable {
     public static func uniform(rows: Int, cols: Int, rate: Double, rng: inout SeededRNG) throws -> FaultMap {
         try validateRate(rate)
         let n = rows * cols
-        let faulty = Int((rate * Double(n)).rounded())
+        let faulty = faultyCount(rate: rate, rows: rows, cols: cols)
         var idx = Array(0..<n)
         var bits = [UInt8](repeating: 0, count: n)
         for t in 0..<faulty {
@@ -39,6 +39,13 @@ public struct FaultMap: Sendable, Equatable {
             bits[idx[t]] = 1
         }
         return FaultMap(rows: rows, cols: cols, bits: bits)
+    }
+
+    /// How many PEs a uniform map of `rate` marks faulty: rate x rows x cols,
+    /// rounded to the nearest PE (ties away from zero), so on 256x256 a rate of
+    /// 0.001% (0.66 PEs) is 1 PE and 0.0005% (0.33 PEs) is none.
+    public static func faultyCount(rate: Double, rows: Int, cols: Int) -> Int {
+        Int((rate * Double(rows * cols)).rounded())
     }
 
     /// A fault rate must be a number in [0, 1].

@@ -39,6 +39,8 @@ import Network
                 contains: "expected one network: --weights FILE (float) or --quantized FILE (int8)")
         oneLine(try runFapsim(["stuck-at-curve", "--quantized", w, "--rates", "0.1,2"]),
                 contains: "--rates: expected fractions in (0, 1], got '2'")
+        oneLine(try runFapsim(["stuck-at-curve", "--quantized", w, "--rates", "0.1,0.01,0.1"]),
+                contains: "--rates: expected each rate once, got 0.1 twice")
     }
 
     /// Quantize the pre-trained model, evaluate it fault-free, under FAP and
@@ -105,6 +107,12 @@ extension QuantizeCLITests {
         let made = try runFapsim(["lot", "generate", "--config", "hw-configs/small-8x8.yaml", "--chips", "2", "--seed", "4",
                                   "--model", "fixed", "--rate", "0.1", "--stuck-bits", "high", "--out", lot, "--quiet"])
         #expect(made.status == 0, "\(made.stderr)")
+        // The lot says which distribution drew its stuck bits.
+        let inspected = try runFapsim(["inspect", lot, "--json"])
+        #expect(inspected.status == 0, "\(inspected.stderr)")
+        let info = try #require(try JSONSerialization.jsonObject(with: Data(inspected.stdout.utf8)) as? [String: Any])
+        #expect(info["stuck_bits"] as? String == "high", "\(inspected.stdout)")
+        #expect(try runFapsim(["inspect", lot]).stdout.contains("fault kinds: every faulty PE unmitigated, stuck bits high"))
         let w = dir.file("w.h5")
         try VGG11Parameters.random(spec: try VGG11Spec(width: 0.125), seed: 3).weightsFile().write(path: w, force: false)
         let r = try runFapsim(["evaluate", "--weights", w, "--config", "hw-configs/small-8x8.yaml", "--lot", lot, "--chip", "1",
@@ -117,5 +125,53 @@ extension QuantizeCLITests {
                                  "--model", "fixed", "--rate", "0.1", "--stuck-bits", "fixed:40", "--out", dir.file("bad.h5")])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("--stuck-bits: expected a bit index 0-31 in fixed:B, got 40"), "\(bad.stderr)")
+    }
+}
+
+extension QuantizeCLITests {
+    /// `--points`: every finished point is a file at once; `--resume` reuses them
+    /// (same table, nothing recomputed), a folder holding points without --resume
+    /// or --force is refused, and a point file from another run is refused naming
+    /// the file and the field. A rate under half a PE is refused in one line.
+    @Test(.requiresSharedData(.cifarTestBatch, .cifarTrainingBatches))
+    func stuckAtCurveResumesFromItsPointFiles() throws {
+        let dir = try TemporaryDirectory()
+        let q = dir.file("q.h5")
+        let made = try runFapsim(["quantize", "--weights", try floatWeights(dir), "--data", Self.cifar, "--calibration", "16",
+                                  "--out", q, "--quiet"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let points = dir.file("points")
+        let args = ["stuck-at-curve", "--quantized", q, "--data", Self.cifar, "--config", "hw-configs/small-8x8.yaml",
+                    "--rates", "0.05,0.2", "--maps", "2", "--limit", "8", "--points", points]
+        let first = try runFapsim(args + ["--quiet"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: points).sorted()
+        #expect(files == ["rate0.05-map0.json", "rate0.05-map1.json", "rate0.2-map0.json", "rate0.2-map1.json"])
+        let again = try runFapsim(args + ["--resume"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout == first.stdout)
+        // Every point came from its file: the progress line had no images left to do.
+        #expect(again.stderr.contains("0/0 images"), "\(again.stderr)")
+        #expect(again.stderr.contains("faulty PEs of the 8x8 array (rate x 64, rounded): 5% -> 3, 20% -> 13"), "\(again.stderr)")
+        oneLine(try runFapsim(args), contains: "holds 4 finished points; pass --resume to reuse them or --force to recompute them")
+        let one = points + "/rate0.2-map1.json"
+        let text = try String(contentsOfFile: one, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"images\" : 8", with: "\"images\" : 9").write(toFile: one, atomically: true, encoding: .utf8)
+        oneLine(try runFapsim(args + ["--resume", "--quiet"]), contains: "rate0.2-map1.json: images: expected 8 as in this run")
+        // --resume with --force keeps the points and replaces the outputs only.
+        let svg = dir.file("c.svg")
+        try "old".write(toFile: svg, atomically: true, encoding: .utf8)
+        try text.write(toFile: one, atomically: true, encoding: .utf8)
+        let redrawn = try runFapsim(args + ["--resume", "--force", "--svg", svg, "--quiet"])
+        #expect(redrawn.status == 0, "\(redrawn.stderr)")
+        #expect(redrawn.stdout == first.stdout)
+        #expect(try String(contentsOfFile: svg, encoding: .utf8).contains("<svg"))
+        let forced = try runFapsim(args + ["--force", "--quiet"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(forced.stdout == first.stdout)
+        oneLine(try runFapsim(["stuck-at-curve", "--quantized", q, "--data", Self.cifar, "--rates", "0.000005"]),
+                contains: "--rates: expected rates of at least half a PE of the 256x256 array")
+        oneLine(try runFapsim(["stuck-at-curve", "--quantized", q, "--resume"]),
+                contains: "--resume: expected --points DIR")
     }
 }

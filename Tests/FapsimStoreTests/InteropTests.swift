@@ -105,6 +105,49 @@ private struct Manifest {
             ]],
         ])
 
+        // A lot with fault kinds (unmitigated stuck-at PEs) and its provenance attribute.
+        var stuckMap = FaultMap.none(rows: 4, cols: 5)
+        stuckMap.setFaulty(0, 1, true); stuckMap.setFaulty(2, 3, true); stuckMap.setFaulty(3, 4, true)
+        let stuck = [StuckAtFault(row: 0, col: 1, bit: 7, value: 0), StuckAtFault(row: 2, col: 3, bit: 31, value: 1),
+                     StuckAtFault(row: 3, col: 4, bit: 0, value: 1)]
+        try ChipLotFile.write(path: dir.file("stuck-lot.h5"), rows: 4, cols: 5, chips: 1, generator: "uniform", lotSeed: 9,
+                              stuckAtKinds: true, stuckBits: "uniform", force: false) { w in
+            try w.write(chip: 0, ChipLot.Chip(faultMap: stuckMap, faultRate: 0.15, seed: 9), stuckAt: stuck)
+        }
+        var kinds = [Int8](repeating: -1, count: 20), values = [UInt8](repeating: 0, count: 20)
+        for f in stuck { kinds[f.row * 5 + f.col] = Int8(f.bit); values[f.row * 5 + f.col] = UInt8(f.value) }
+        manifest.files.append([
+            "file": "stuck-lot.h5",
+            "datasets": [
+                "/fault_maps": Manifest.dataset(stuckMap.bits, shape: [1, 4, 5], chunks: [1, 4, 5]),
+                "/stuck_bit": Manifest.dataset(kinds, shape: [1, 4, 5], chunks: [1, 4, 5]),
+                "/stuck_value": Manifest.dataset(values, shape: [1, 4, 5], chunks: [1, 4, 5]),
+            ],
+            "attributes": ["/": ["schema": Manifest.attribute(.string("fapsim.lot")),
+                                 "stuck_bits": Manifest.attribute(.string("uniform"))]],
+        ])
+
+        // int8 quantized weights: int8 weights, float32 scales, int32 biases per layer.
+        let qWeights: [Int8] = [-127, 0, 5, 127, -3, 64]
+        let quantized = QuantizedWeightsFile(
+            architecture: "vgg11-cifar10", width: 0.125, calibrationImages: 16, calibrationRule: "max|x|/127",
+            rounding: "nearest, ties away from zero", sourceChecksum: "0123456789abcdef",
+            layers: [QuantizedLayerRecord(name: "fc", k: 3, n: 2, weights: qWeights, weightScales: [0.25, 0.5],
+                                          bias: [-2_000_000_000, 7], inputScale: 0.5)])
+        try quantized.write(path: dir.file("quantized.h5"), force: false)
+        manifest.files.append([
+            "file": "quantized.h5",
+            "datasets": [
+                "/layers/fc/weights": Manifest.dataset(qWeights, shape: [3, 2]),
+                "/layers/fc/weight_scales": Manifest.dataset([Float(0.25), 0.5], shape: [2]),
+                "/layers/fc/bias": Manifest.dataset([Int32(-2_000_000_000), 7], shape: [2]),
+            ],
+            "attributes": ["/": ["schema": Manifest.attribute(.string("fapsim.quantized")),
+                                 "calibration_images": Manifest.attribute(.int(16)),
+                                 "layers": Manifest.attribute(.strings(["fc"]))],
+                           "/layers/fc": ["input_scale": Manifest.attribute(.double(0.5))]],
+        ])
+
         // Weights, fapsim layout and PyTorch export.
         let w = sampleWeights()
         try w.write(path: dir.file("weights.h5"), force: false)
