@@ -1,5 +1,6 @@
 import Foundation
 import FapsimSupport
+import Testing
 
 /// Paths the end-to-end tests need. Lives in a library target (used only by the
 /// test targets) so every suite finds the binary and the package the same way.
@@ -63,4 +64,14 @@ public func runFapsim(_ arguments: [String], environment: [String: String] = [:]
     let env = environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     let r = try runProcess(bin, arguments, environment: env, currentDirectory: TestPaths.packageRoot)
     return (r.0, r.1, r.2)
+}
+
+/// Runs the built `fapsim` and expects the bad-input contract: a non-zero
+/// exit and exactly one line on stderr that contains `expected`.
+public func expectOneLineFailure(_ arguments: [String], _ expected: String,
+                                 sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let r = try runFapsim(arguments)
+    #expect(r.status != 0, "expected a failure for \(expected)", sourceLocation: sourceLocation)
+    #expect(r.stderr.split(separator: "\n").count == 1, "one line expected: \(r.stderr)", sourceLocation: sourceLocation)
+    #expect(r.stderr.contains(expected), "expected '\(expected)' in: \(r.stderr)", sourceLocation: sourceLocation)
 }

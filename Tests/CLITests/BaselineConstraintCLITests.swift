@@ -10,12 +10,7 @@ import FapsimTestSupport
 struct BaselineConstraintCLITests {
     typealias F = ReduceFixture
 
-    func fails(_ args: [String], _ expected: String) throws {
-        let r = try runFapsim(args)
-        #expect(r.status != 0, "expected a failure for \(expected)")
-        #expect(r.stderr.split(separator: "\n").count == 1, "one line expected: \(r.stderr)")
-        #expect(r.stderr.contains(expected), "expected '\(expected)' in: \(r.stderr)")
-    }
+    func fails(_ args: [String], _ expected: String) throws { try expectOneLineFailure(args, expected) }
 
     /// Step 1 on a 300-image validation split (targets any network better than chance reaches).
     func validationResilience(_ f: F.Files) throws -> String {

@@ -450,12 +450,7 @@ struct ReduceCLITests {
     @Test func reduceBadInputs() throws {
         let f = try F.get()
         let out = f.dir.file("bad-campaign.h5")
-        func fails(_ args: [String], _ expected: String) throws {
-            let r = try runFapsim(args)
-            #expect(r.status != 0, "expected a failure for \(expected)")
-            #expect(r.stderr.split(separator: "\n").count == 1, "one line expected: \(r.stderr)")
-            #expect(r.stderr.contains(expected), "expected '\(expected)' in: \(r.stderr)")
-        }
+        func fails(_ args: [String], _ expected: String) throws { try expectOneLineFailure(args, expected) }
         try fails(reduceArgs(f, out: out, weights: f.otherWeights), "weights mismatch: resilience file \(f.resilience)")
         try fails(reduceArgs(f, out: out, weights: f.otherWeights), "--weights \(f.otherWeights)")
         try fails(reduceArgs(f, out: out, lot: f.lot4x4), "array size mismatch: lot \(f.lot4x4) is for a 4 x 4 array, resilience file \(f.resilience)")

@@ -150,12 +150,7 @@ struct ResilienceAmountsCLITests {
     @Test func badSchedulesAreOneLineErrorsNamingTheFlag() throws {
         let f = try F.get()
         let out = f.dir.file("res-amounts-bad.h5")
-        func fails(_ args: [String], _ expected: String) throws {
-            let r = try runFapsim(args)
-            #expect(r.status != 0, "expected a failure for \(expected)")
-            #expect(r.stderr.split(separator: "\n").count == 1, "one line expected: \(r.stderr)")
-            #expect(r.stderr.contains(expected), "expected '\(expected)' in: \(r.stderr)")
-        }
+        func fails(_ args: [String], _ expected: String) throws { try expectOneLineFailure(args, expected) }
         let args = resilience(f, out: out)
         try fails(args.map { $0 == Self.schedule ? "0,500,300" : $0 }, "--amounts: expected strictly increasing amounts of training images, got 500 then 300")
         try fails(args.map { $0 == Self.schedule ? "0" : $0 }, "--amounts: expected at least one amount of training images > 0")

@@ -11,12 +11,7 @@ import FapsimTestSupport
 struct ValidationFromTestCLITests {
     typealias F = ReduceFixture
 
-    func fails(_ args: [String], _ expected: String) throws {
-        let r = try runFapsim(args)
-        #expect(r.status != 0, "expected a failure for \(expected)")
-        #expect(r.stderr.split(separator: "\n").count == 1, "one line expected: \(r.stderr)")
-        #expect(r.stderr.contains(expected), "expected '\(expected)' in: \(r.stderr)")
-    }
+    func fails(_ args: [String], _ expected: String) throws { try expectOneLineFailure(args, expected) }
 
     /// Step 1 with a 300-image validation split from `source`.
     func resilienceArgs(_ f: F.Files, out: String, source: String?) -> [String] {

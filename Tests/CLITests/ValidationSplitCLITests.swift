@@ -17,12 +17,7 @@ struct ValidationSplitCLITests {
             .replacingTarget() + ["--validation", "300"]
     }
 
-    func fails(_ args: [String], _ expected: String) throws {
-        let r = try runFapsim(args)
-        #expect(r.status != 0, "expected a failure for \(expected)")
-        #expect(r.stderr.split(separator: "\n").count == 1, "one line expected: \(r.stderr)")
-        #expect(r.stderr.contains(expected), "expected '\(expected)' in: \(r.stderr)")
-    }
+    func fails(_ args: [String], _ expected: String) throws { try expectOneLineFailure(args, expected) }
 
     @Test func curvesOnTheValidationSplitDoNotDependOnTheTestSet() throws {
         let f = try F.get()
