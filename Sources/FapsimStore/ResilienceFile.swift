@@ -263,22 +263,19 @@ public struct ResilienceFile: Equatable, Sendable {
                 needed.append(e.map(Int64.init) ?? Self.unreachedSentinel)
             }
         }
-        if amounts != nil {
-            return ResultsTable(name: "images_needed_per_repeat", columns: [
-                .double("target", units: "1", target),
-                .int64("rate_index", units: "index", rateIndex),
-                .double("fault_rate", units: "1", rate),
-                .int64("repeat", units: "index", rep),
-                .int64("images_needed", units: "images", needed, description: "-1 = not reached within the schedule"),
-            ], attributes: ["description": .string("first scheduled amount whose accuracy >= target, per repeat")])
-        }
-        return ResultsTable(name: "epochs_needed_per_repeat", columns: [
+        // The same table in either unit, as epochsNeededTable.
+        let images = amounts != nil
+        let unit = images ? "images" : "epochs"
+        return ResultsTable(name: "\(unit)_needed_per_repeat", columns: [
             .double("target", units: "1", target),
             .int64("rate_index", units: "index", rateIndex),
             .double("fault_rate", units: "1", rate),
             .int64("repeat", units: "index", rep),
-            .int64("epochs_needed", units: "epochs", needed, description: "-1 = not reached within E epochs"),
-        ], attributes: ["description": .string("first epoch whose accuracy >= target, per repeat")])
+            .int64("\(unit)_needed", units: unit, needed,
+                   description: images ? "-1 = not reached within the schedule" : "-1 = not reached within E epochs"),
+        ], attributes: ["description": .string(images
+            ? "first scheduled amount whose accuracy >= target, per repeat"
+            : "first epoch whose accuracy >= target, per repeat")])
     }
 
     /// Reads a resilience file and checks its structure: attributes, the
