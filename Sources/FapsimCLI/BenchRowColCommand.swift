@@ -93,13 +93,8 @@ struct BenchRowColCommand: ParsableCommand {
             }
         }
         let hw = try HardwareConfig.load(path: config)
-        let layers = spec.gemmLayers.map { $0.shape(batch: 1) }
         func cyclesPerImage(_ chip: ChipDescription) throws -> Int {
-            try layers.enumerated().reduce(0) { total, layer in
-                let s = layer.element
-                let mapping = chip.mapping(layer: "layer\(layer.offset)", k: s.k, n: s.n, rows: hw.rows, cols: hw.cols)
-                return total + (try ClosedFormTiming.gemm(config: hw, m: s.m, k: s.k, n: s.n, faults: chip.faults, mapping: mapping).cycles)
-            }
+            try spec.closedFormCyclesPerImage(config: hw, chip: chip)
         }
         let faultFree = try cyclesPerImage(ChipDescription(faults: FaultMap.none(rows: hw.rows, cols: hw.cols)))
         var full: [[String: Any]] = []

@@ -15,7 +15,7 @@ public struct Fapsim: ParsableCommand {
             EvaluateCommand.self, SimulateCommand.self,
             QuantizeCommand.self, StuckAtCurveCommand.self,
             VectorsCommand.self,
-            FamCommand.self,
+            FamCommand.self, MitigateCommand.self,
             LotCommand.self,
             BudgetCommand.self,
             ResilienceCommand.self, ReduceCommand.self, MergeCommand.self, ReportCommand.self,

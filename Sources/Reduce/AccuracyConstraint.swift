@@ -19,15 +19,17 @@ public enum AccuracyConstraint: Equatable, Sendable {
     case belowBaseline(Double)
 
     /// `--target T` or `--below-baseline D` (exactly one); errors are one line naming the flag.
-    public static func parse(target: Double?, belowBaseline: Double?) throws -> AccuracyConstraint {
+    /// `targetFlag` names the absolute form's option in the messages
+    /// (`--target` for Reduce, `--min-accuracy` for `mitigate compare`).
+    public static func parse(target: Double?, belowBaseline: Double?, targetFlag: String = "--target") throws -> AccuracyConstraint {
         switch (target, belowBaseline) {
         case (.some, .some):
-            throw FapsimError("--target/--below-baseline: expected one accuracy constraint, an absolute --target T or a drop --below-baseline D from the fault-free baseline, got both")
+            throw FapsimError("\(targetFlag)/--below-baseline: expected one accuracy constraint, an absolute \(targetFlag) T or a drop --below-baseline D from the fault-free baseline, got both")
         case (nil, nil):
-            throw FapsimError("--target/--below-baseline: missing accuracy constraint; give --target T (e.g. 0.85) or --below-baseline D (e.g. 0.06: 6 points under the fault-free baseline)")
+            throw FapsimError("\(targetFlag)/--below-baseline: missing accuracy constraint; give \(targetFlag) T (e.g. 0.85) or --below-baseline D (e.g. 0.06: 6 points under the fault-free baseline)")
         case (let t?, nil):
             guard t > 0, t <= 1 else {
-                throw FapsimError.invalid(file: nil, field: "--target", expected: "an accuracy fraction in (0, 1] (0.85 = 85 %)", got: "\(t)")
+                throw FapsimError.invalid(file: nil, field: targetFlag, expected: "an accuracy fraction in (0, 1] (0.85 = 85 %)", got: "\(t)")
             }
             return .absolute(t)
         case (nil, let d?):

@@ -195,7 +195,7 @@ public struct FATInputs {
     }
 
     /// The data is loaded only when the cache misses.
-    private static func cachedBaseline(_ parameters: VGG11Parameters, work: WorkDir, name: String,
+    static func cachedBaseline(_ parameters: VGG11Parameters, work: WorkDir, name: String,
                                        data: () throws -> CIFAR10Set) throws -> Double {
         if let f = try work.read(name: name, content: BaselineFile.content), let a = BaselineFile.accuracy(of: f) {
             return a

@@ -64,6 +64,13 @@ public enum ReduceReport {
                              metricComparison: MetricComparison? = nil, metricNote: String? = nil, to dir: String, force: Bool) throws {
         let files = render(resilience: t, campaign: campaign, baseline: baseline, metricComparison: metricComparison,
                            metricNote: metricNote)
+        try writeFiles(files, to: dir, force: force)
+    }
+
+    /// Writes a rendered report (report.md last, as `render` orders it) into
+    /// `dir`, created if missing, after `checkOverwrite`; every report page
+    /// (this one, the mitigation comparison) is written this way.
+    public static func writeFiles(_ files: [(name: String, text: String)], to dir: String, force: Bool) throws {
         try checkOverwrite(dir: dir, force: force)
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw FapsimError("\(dir): cannot create report directory: \(error.localizedDescription)")
