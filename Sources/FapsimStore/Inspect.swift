@@ -146,6 +146,14 @@ public enum FapsimInspect {
                 "columns": t.columns.map { ["name": $0.name, "units": $0.units, "dtype": $0.values.dtypeName] },
             ] as [String: Any]
         }
+        // A mitigation comparison is read through its own kind, so inspect
+        // checks it and says what it found, not just its tables.
+        if r.content == MitigationComparisonFile.content {
+            let c = try MitigationComparisonFile.read(path: path)
+            let chips = Set(c.rows.map(\.chip)).count
+            lines.append("  mitigation comparison: \(chips) chips x \(c.summary.count) mitigations; chips meeting both constraints: "
+                         + c.summary.map { "\($0.mitigation) \($0.meeting)/\($0.chips)" }.joined(separator: ", "))
+        }
         let json: [String: Any] = [
             "path": path, "kind": "results", "schema": FapsimFileKind.results.rawValue, "schema_version": version,
             "content": r.content, "attributes": r.attributes.mapValues(\.jsonValue), "tables": tables,

@@ -117,6 +117,9 @@ struct MitigationComparisonTests {
         try f.write(path: path, force: false)
         #expect(try MitigationComparisonFile.read(path: path) == f)
         #expect(errorMessage { try f.write(path: path, force: false) } != nil)
+        let inspected = try FapsimInspect.inspect(path: path).lines
+        #expect(inspected.contains("  mitigation comparison: 5 chips x 3 mitigations; chips meeting both constraints: fap 1/5, rowcol 2/5, fap+T 3/5"),
+                "\(inspected)")
         // A meets column that disagrees with the values is a damaged file.
         var raw = try ResultsFile.read(path: path)
         let t = raw.tables.firstIndex { $0.name == "per_chip" }!
