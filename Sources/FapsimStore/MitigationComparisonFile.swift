@@ -64,11 +64,10 @@ public struct MitigationComparisonFile: Equatable, Sendable {
 
         /// NaN-aware equality (NaN marks "none" in accuracy, throughput and the threshold).
         public static func == (a: Row, b: Row) -> Bool {
-            func same(_ x: Double, _ y: Double) -> Bool { x == y || (x.isNaN && y.isNaN) }
-            return a.chip == b.chip && a.mitigation == b.mitigation && a.faultyPEs == b.faultyPEs && a.faultShare == b.faultShare
-                && a.usable == b.usable && same(a.accuracy, b.accuracy) && a.testImages == b.testImages
-                && a.cyclesPerImage == b.cyclesPerImage && same(a.throughput, b.throughput) && a.pesAdded == b.pesAdded
-                && a.retrainingImages == b.retrainingImages && a.source == b.source && same(a.accuracyThreshold, b.accuracyThreshold)
+            a.chip == b.chip && a.mitigation == b.mitigation && a.faultyPEs == b.faultyPEs && a.faultShare == b.faultShare
+                && a.usable == b.usable && sameNumber(a.accuracy, b.accuracy) && a.testImages == b.testImages
+                && a.cyclesPerImage == b.cyclesPerImage && sameNumber(a.throughput, b.throughput) && a.pesAdded == b.pesAdded
+                && a.retrainingImages == b.retrainingImages && a.source == b.source && sameNumber(a.accuracyThreshold, b.accuracyThreshold)
         }
     }
 
@@ -100,7 +99,7 @@ public struct MitigationComparisonFile: Equatable, Sendable {
 
         public static func == (a: Summary, b: Summary) -> Bool {
             a.mitigation == b.mitigation && a.chips == b.chips && a.usable == b.usable && a.meeting == b.meeting
-                && (a.meanThroughput == b.meanThroughput || (a.meanThroughput.isNaN && b.meanThroughput.isNaN))
+                && sameNumber(a.meanThroughput, b.meanThroughput)
                 && a.pesAdded == b.pesAdded && a.retrainingImages == b.retrainingImages
         }
     }
@@ -279,3 +278,6 @@ public struct MitigationComparisonFile: Equatable, Sendable {
             attributes: attrs)
     }
 }
+
+/// Equal, or both NaN (NaN marks "none" in the comparison's numbers).
+private func sameNumber(_ x: Double, _ y: Double) -> Bool { x == y || (x.isNaN && y.isNaN) }
