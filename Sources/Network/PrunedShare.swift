@@ -44,7 +44,7 @@ public enum PrunedShare {
     /// weights are pruned, only which, so this is the figure that tells FAM from
     /// FAP on the same map (docs/hardware-model.md, "Measured on the pre-trained VGG11").
     public static func saliencyWeighted(_ chip: ChipDescription, parameters: VGG11Parameters) -> Double {
-        guard let faults = chip.faults else { return 0 }
+        guard let faults = chip.effectiveFaults else { return 0 }
         var pruned = 0.0, total = 0.0
         for layer in parameters.spec.gemmLayers {
             let w = parameters.gemm[layer.name]!.weight

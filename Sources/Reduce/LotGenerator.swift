@@ -60,7 +60,7 @@ public struct LotGenerator: Sendable {
     /// lot records fault kinds and every faulty PE is unmitigated: its stuck bit
     /// and value are drawn from the chip's seed (`StuckBitDistribution.draw`).
     @discardableResult
-    public func write(chips count: Int, to path: String, mitigation: Mitigation = .fap, force: Bool,
+    public func write(chips count: Int, to path: String, mitigation: Mitigation = .fap, spares: SpareLayout? = nil, force: Bool,
                       stuckBits: StuckBitDistribution? = nil,
                       progress: ProgressLine? = nil) throws -> LotSummary {
         try Self.validate(chips: count)
@@ -68,7 +68,7 @@ public struct LotGenerator: Sendable {
         var defects: [Int] = []
         rates.reserveCapacity(count)
         try ChipLotFile.write(path: path, rows: rows, cols: cols, chips: count, generator: model.name,
-                              generatorParameters: model.parameters, lotSeed: lotSeed, mitigation: mitigation,
+                              generatorParameters: model.parameters, lotSeed: lotSeed, mitigation: mitigation, spares: spares,
                               stuckAtKinds: stuckBits != nil, stuckBits: stuckBits?.description,
                               force: force) { writer in
             for i in 0..<count {
