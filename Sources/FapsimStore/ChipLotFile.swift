@@ -23,7 +23,9 @@ import FapsimSupport
 ///   them (`uniform`, `high` or `fixed:B`, docs/stuck-at.md);
 /// - in lots whose chips run spares, the root attribute `spare_layout` (string,
 ///   `diagonal` or `column-groups:G`): the layout of the config the lot was drawn
-///   for, which every command running a chip of the lot must have too.
+///   for, which every command running a chip of the lot must have too; and
+///   `/faults_repaired` Int64 [chips], the faulty PEs the spares replace on each
+///   chip (`SpareRepair`, recomputable from the map and the layout).
 public enum ChipLotFile {
     static let faultMaps = "fault_maps"
     static let faultRate = "fault_rate"
@@ -34,6 +36,7 @@ public enum ChipLotFile {
     static let stuckValue = "stuck_value"
     static let stuckBitsAttribute = "stuck_bits"
     static let spareLayout = "spare_layout"
+    static let faultsRepaired = "faults_repaired"
 
     // MARK: writing
 
@@ -75,7 +78,7 @@ public enum ChipLotFile {
             // Provenance of the fault kinds: which `--stuck-bits` distribution drew them.
             if stuckAtKinds, let stuckBits { try file.setAttribute(ChipLotFile.stuckBitsAttribute, stuckBits) }
             let writer = try ChipLotWriter(file: file, finalPath: path, rows: rows, cols: cols, chips: chips,
-                                           stuckAtKinds: stuckAtKinds)
+                                           stuckAtKinds: stuckAtKinds, spares: mitigation == .spares ? spares : nil)
             try fill(writer)
             try writer.finish()  // releases the writer's datasets
             try file.close()
@@ -104,9 +107,10 @@ public enum ChipLotFile {
     /// array) and the lot's mitigation.
     public static func readChipDescription(path: String, chip: Int, config: HardwareConfig) throws -> ChipDescription {
         let reader = try ChipLotReader(path: path)
+        // The array size first (the map is read against it), then the spare layout.
+        let faults = try reader.faultMap(chip: chip, for: config)
         try reader.checkSpares(config)
-        return ChipDescription(faults: try reader.faultMap(chip: chip, for: config), mitigation: reader.info.mitigation,
-                               spares: config.spares)
+        return ChipDescription(faults: faults, mitigation: reader.info.mitigation, spares: config.spares)
     }
 
     /// One chip as the int8 engines see it: the PEs FAP bypasses (checked against
@@ -146,8 +150,16 @@ public final class ChipLotWriter {
     private var seeds: [UInt64]
     private var written: [Bool]
     private let file: H5File
+    /// In a lot whose chips run spares, the layout the repairs are made with.
+    private let spares: SpareLayout?
+    /// In a lot whose chips run spares, the faulty PEs the spares replace on each
+    /// chip written so far (0 for chips not yet written); nil otherwise.
+    public private(set) var faultsRepaired: [Int]?
 
-    init(file: H5File, finalPath: String, rows: Int, cols: Int, chips: Int, stuckAtKinds: Bool) throws {
+    init(file: H5File, finalPath: String, rows: Int, cols: Int, chips: Int, stuckAtKinds: Bool,
+         spares: SpareLayout? = nil) throws {
+        self.spares = spares
+        faultsRepaired = spares.map { _ in [Int](repeating: 0, count: chips) }
         self.file = file
         self.path = finalPath
         self.rows = rows
@@ -197,6 +209,9 @@ public final class ChipLotWriter {
         } else if !stuckAt.isEmpty {
             throw FapsimError("\(path): chip \(index): stuck-at faults given to a lot created without fault kinds")
         }
+        if let spares {
+            faultsRepaired?[index] = SpareRepair.repair(faults: chip.faultMap, layout: spares).repaired.count
+        }
         rates[index] = chip.faultRate
         seeds[index] = chip.seed
         written[index] = true
@@ -213,5 +228,9 @@ public final class ChipLotWriter {
         try r.setAttribute("units", "1")
         let s = try file.write(ChipLotFile.chipSeed, seeds)
         try s.setAttribute("units", "seed")
+        if let faultsRepaired {
+            let d = try file.write(ChipLotFile.faultsRepaired, faultsRepaired.map { Int64($0) })
+            try d.setAttribute("units", "faulty PEs replaced by spares")
+        }
     }
 }

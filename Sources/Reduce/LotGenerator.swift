@@ -66,6 +66,7 @@ public struct LotGenerator: Sendable {
         try Self.validate(chips: count)
         var rates: [Double] = []
         var defects: [Int] = []
+        var repaired: [Int]?
         rates.reserveCapacity(count)
         try ChipLotFile.write(path: path, rows: rows, cols: cols, chips: count, generator: model.name,
                               generatorParameters: model.parameters, lotSeed: lotSeed, mitigation: mitigation, spares: spares,
@@ -80,10 +81,12 @@ public struct LotGenerator: Sendable {
                 if let d = g.defects { defects.append(d) }
                 progress?.advance()
             }
+            repaired = writer.faultsRepaired
         }
         progress?.finish()
         return LotSummary(rows: rows, cols: cols, generator: model.name, parameters: model.parameters,
-                          lotSeed: lotSeed, rates: rates, defects: defects.count == count ? defects : nil)
+                          lotSeed: lotSeed, rates: rates, defects: defects.count == count ? defects : nil,
+                          spareLayout: mitigation == .spares ? spares : nil, faultsRepaired: repaired)
     }
 
     static func validate(chips: Int) throws {
