@@ -14,6 +14,15 @@ public enum PrunedShare {
         macWeighted(ChipDescription(faults: faults), spec: spec)
     }
 
+    /// The share a budget reads for a chip drawn with `faults`: under spares
+    /// (`spares` is the layout of a run or lot under `Mitigation.spares`), of the
+    /// faults the spares leave, which is what the resilience table measured on
+    /// its repaired chips; otherwise of the map as drawn.
+    public static func macWeighted(_ faults: FaultMap, spec: VGG11Spec, spares: SpareLayout?) -> Double {
+        guard let spares else { return macWeighted(faults, spec: spec) }
+        return macWeighted(ChipDescription(faults: faults, mitigation: .spares, spares: spares), spec: spec)
+    }
+
     /// The same for a chip under its mitigation, which decides where weights sit.
     public static func macWeighted(_ chip: ChipDescription, spec: VGG11Spec) -> Double {
         var pruned = 0.0, total = 0.0

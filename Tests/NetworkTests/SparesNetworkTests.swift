@@ -37,5 +37,9 @@ import SystolicArray
         let sparesShare = PrunedShare.weightCounted(chip, spec: params.spec)
         #expect(sparesShare < fapShare)
         #expect(sparesShare == PrunedShare.weightCounted(repair.effectiveFaults, spec: params.spec))
+        // The share a budget reads (weights metric): the repaired chip's under spares.
+        let budgetShare = PrunedShare.macWeighted(faults, spec: params.spec, spares: .diagonal)
+        #expect(budgetShare == PrunedShare.macWeighted(chip, spec: params.spec))
+        #expect(budgetShare < PrunedShare.macWeighted(faults, spec: params.spec, spares: nil))
     }
 }
