@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks and measurements for the docs (release builds only give meaningful speed figures).",
-        subcommands: [BenchArrayCommand.self, BenchInferCommand.self, BenchTrainCommand.self,
+        subcommands: [BenchArrayCommand.self, BenchInferCommand.self, BenchTrainCommand.self, BenchSparesCommand.self,
                       BenchRateMetricShareCommand.self, BenchRateMetricCompareCommand.self, BenchRowColCommand.self])
 }
 

@@ -65,15 +65,19 @@ struct ChipOptions: ParsableArguments {
 
     /// The chip: its fault map on `config`'s array (nil: fault-free) and its
     /// mitigation (a lot's own, or --mitigation; fam with --fam-mapping).
-    func chipDescription(config: HardwareConfig) throws -> ChipDescription {
+    /// `configPath` names the config file in the error of spares on a config without any.
+    func chipDescription(config: HardwareConfig, configPath: String) throws -> ChipDescription {
         let asked = famMapping != nil ? Mitigation.fam : nil
         let chosen: ChipDescription
         if let lot, let chip {
             let described = try ChipLotFile.readChipDescription(path: lot, chip: chip, config: config)
-            chosen = ChipDescription(faults: described.faults,
-                                     mitigation: try mitigation.resolve(lot: described.mitigation, lotPath: lot, implied: asked))
+            let chosenMitigation = try mitigation.resolve(lot: described.mitigation, lotPath: lot, implied: asked)
+            chosen = ChipDescription(faults: described.faults, mitigation: chosenMitigation,
+                                     spares: try config.spares(for: chosenMitigation, path: configPath))
         } else {
-            chosen = ChipDescription(faults: try faultMap(config: config), mitigation: try mitigation.resolve(implied: asked))
+            let chosenMitigation = try mitigation.resolve(implied: asked)
+            chosen = ChipDescription(faults: try faultMap(config: config), mitigation: chosenMitigation,
+                                     spares: try config.spares(for: chosenMitigation, path: configPath))
         }
         do { try chosen.checkUsable() } catch let error as FapsimError {
             throw FapsimError("\(lot.map { "\($0) chip \(chip ?? 0)" } ?? "chip"): \(error.message)")
@@ -84,9 +88,9 @@ struct ChipOptions: ParsableArguments {
     /// The chip as it runs `parameters`: under FAM, the mapping read from
     /// --fam-mapping (checked against this network and chip) or planned now;
     /// `training` gives the Taylor saliency's calibration images (read only then).
-    func chipDescription(config: HardwareConfig, parameters: VGG11Parameters,
+    func chipDescription(config: HardwareConfig, configPath: String, parameters: VGG11Parameters,
                          training: () throws -> CIFAR10Set) throws -> ChipDescription {
-        let described = try chipDescription(config: config)
+        let described = try chipDescription(config: config, configPath: configPath)
         if let famMapping {
             let file = try FAMMappingFile.read(path: famMapping)
             try mitigation.checkAgainst(file, path: famMapping)

@@ -112,7 +112,7 @@ struct EvaluateCommand: ParsableCommand {
         let weights = weights!
         let params = try VGG11Parameters.load(path: weights)
         let dataDir = CIFAR10Set.resolveDirectory(data)
-        let chipState = try chip.chipDescription(config: hw, parameters: params) {
+        let chipState = try chip.chipDescription(config: hw, configPath: config ?? EvaluateCommand.defaultConfigPath, parameters: params) {
             try CIFAR10Set.load(directory: dataDir, split: .train, limit: chip.mitigation.famCalibration)
         }
         let faults = chipState.faults
@@ -174,6 +174,7 @@ struct EvaluateCommand: ParsableCommand {
                 out["pruned_saliency_share"] = PrunedShare.saliencyWeighted(chipState, parameters: params)
             }
             out.merge(chip.provenance) { a, _ in a }
+            out.merge(chipState.spareReport) { a, _ in a }
             if engine == .functional { out["conv_algorithm"] = convAlgorithm.rawValue }
             if engine == .array {
                 out["workers"] = stepTimes != nil ? 1 : (workers ?? Parallel.threads)
@@ -192,6 +193,7 @@ struct EvaluateCommand: ParsableCommand {
             ?? "fault-free"
         print(String(format: "top-1 accuracy %.2f%% (%ld/%ld images), %@ engine, %@",
                      100 * result.accuracy, result.correct, result.images, engine.rawValue, faultText))
+        if let line = chipState.spareSummary { print(line) }
         for (i, name) in result.classNames.enumerated() where result.perClassTotal[i] > 0 {
             let padded = name.padding(toLength: max(12, name.count), withPad: " ", startingAt: 0)
             print("  " + padded + String(format: " %6.2f%% (%ld/%ld)", 100 * Double(result.perClassCorrect[i]) / Double(result.perClassTotal[i]),
@@ -218,19 +220,27 @@ struct EvaluateCommand: ParsableCommand {
                 throw FapsimError("--unmitigated: a lot chip's fault kinds come from the lot (lot generate --stuck-bits); drop --unmitigated")
             }
             (chipState, stuck) = try ChipLotFile.readInt8Chip(path: lot, chip: index, config: hw)
-            chipState.mitigation = try chip.mitigation.resolve(lot: chipState.mitigation, lotPath: lot)
+            chipState = ChipDescription(faults: chipState.faults,
+                                        mitigation: try chip.mitigation.resolve(lot: chipState.mitigation, lotPath: lot),
+                                        spares: try hw.spares(for: try chip.mitigation.resolve(lot: chipState.mitigation, lotPath: lot), path: config ?? EvaluateCommand.defaultConfigPath))
+            try chipState.checkUsable()
         } else {
-            chipState = try chip.chipDescription(config: hw)
+            chipState = try chip.chipDescription(config: hw, configPath: config ?? EvaluateCommand.defaultConfigPath)
         }
-        guard chipState.mitigation == .fap else {
-            throw FapsimError("--mitigation \(chipState.mitigation.rawValue): the int8 network runs under fap or --unmitigated only (FAM plans are made for float weights)")
+        // Spares only change which PEs FAP bypasses, so the int8 engines run them
+        // as they are; unmitigated stuck-at PEs are not repaired (refused below).
+        guard chipState.mitigation == .fap || chipState.mitigation == .spares else {
+            throw FapsimError("--mitigation \(chipState.mitigation.rawValue): the int8 network runs under fap, spares or --unmitigated only (FAM plans are made for float weights, row/column bypass is not modelled on the int8 path)")
+        }
+        if unmitigated && chipState.mitigation == .spares {
+            throw FapsimError("--unmitigated: the chip's faulty PEs are unmitigated stuck-at faults; expected no --mitigation spares (spares repair bypassed PEs only)")
         }
         let bits = try StuckBitDistribution(parsing: stuckBits)
         if unmitigated, let faults = chipState.faults {
             stuck = bits.draw(faults: faults, seed: stuckSeed ?? chip.seed ?? UInt64(chip.chip ?? 0))
             chipState = ChipDescription(faults: nil)
         }
-        let faultCount = stuck.count + (chipState.faults?.faultyCount ?? 0)
+        let faultCount = stuck.count + (chipState.effectiveFaults?.faultyCount ?? 0)
         let dataDir = CIFAR10Set.resolveDirectory(data)
         let splits = try HeldOutSplits(trainSubset: nil, validation: validation, testSubset: limit, validationSource: validationFrom ?? .train)
         let test = try splits.loadValidation(directory: dataDir) ?? splits.loadTest(directory: dataDir)
@@ -252,8 +262,9 @@ struct EvaluateCommand: ParsableCommand {
                 "per_class": result.perClassAccuracy, "engine": "int8-" + engine.rawValue, "quantized": path,
                 "width": model.spec.width, "faulty_pes": faultCount,
                 "fault_rate": Double(faultCount) / Double(hw.rows * hw.cols),
-                "mitigation": unmitigated ? "none" : "fap", "stuck_at_pes": stuck.count, "wall_s": wall,
+                "mitigation": unmitigated ? "none" : chipState.mitigation.rawValue, "stuck_at_pes": stuck.count, "wall_s": wall,
             ]
+            out.merge(chipState.spareReport) { a, _ in a }
             if unmitigated { out["stuck_bits"] = bits.description }
             out.merge(chip.provenance) { a, _ in a }
             JSONOutput.print(out)

@@ -68,7 +68,7 @@ struct FatCommand: ParsableCommand {
         let settings = try amountList.map {
             try training.settings(defaults: .fatDefaults, epochs: TrainingRun.epochs(for: $0, trainImages: data.train.count))
         } ?? training.settings(defaults: .fatDefaults)
-        let chipState = try chip.chipDescription(config: hw, parameters: params) { data.train }
+        let chipState = try chip.chipDescription(config: hw, configPath: config ?? EvaluateCommand.defaultConfigPath, parameters: params) { data.train }
         guard let faults = chipState.faults else { throw FapsimError("fat: no fault map (internal)") }
         let trainer = VGG11Trainer(parameters: params, chip: chipState, hyperparameters: settings.hyperparameters)
         let run = try TrainingRun(trainer: trainer, settings: settings, train: data.train, test: data.test)
@@ -107,6 +107,7 @@ struct FatCommand: ParsableCommand {
             "wall_s": .double(wall),
         ]
         if let famMapping = chip.famMapping { attributes["fam_mapping"] = .string(famMapping) }
+        attributes.merge(chipState.spareAttributes) { a, _ in a }
         for (k, v) in settings.identity { attributes[k] = .string(v) }
         // With --validation the history's accuracy column is on the held-out
         // validation images and test_images counts those.

@@ -30,19 +30,24 @@ struct GemmCommand: ParsableCommand {
         try FaultMap.validateRate(faultRate, field: "--fault-rate")
         try FoldPlan.validate(m: m, k: k, n: n)
         if let threads, threads < 1 { throw FapsimError("--threads: expected a positive integer, got \(threads)") }
-        let faults = try FaultMap.uniform(rows: cfg.rows, cols: cfg.cols, rate: faultRate, seed: seed)
+        let drawn = try FaultMap.uniform(rows: cfg.rows, cols: cfg.cols, rate: faultRate, seed: seed)
         // Row/column bypass chooses its lines for the fewest cycles of this GEMM.
-        let chip = ChipDescription(faults: faults, mitigation: try mitigation.resolve(),
-                                   rowColumnObjective: .cycles(gemms: [RowColumnBypass.GEMMSize(m: m, k: k, n: n)]))
+        let chosen = try mitigation.resolve()
+        let chip = ChipDescription(faults: drawn, mitigation: chosen,
+                                   rowColumnObjective: .cycles(gemms: [RowColumnBypass.GEMMSize(m: m, k: k, n: n)]),
+                                   spares: try cfg.spares(for: chosen, path: config))
         try chip.checkUsable()
+        // What the array bypasses: the drawn faults less those a spare replaced.
+        let faults = chip.effectiveFaults ?? drawn
         var mapping = chip.mapping(layer: "gemm", k: k, n: n, rows: cfg.rows, cols: cfg.cols)
         let stuck = try stuckAt.map { try StuckAtFault(parsing: $0, rows: cfg.rows, cols: cfg.cols) }
-        if stuck != nil && chip.mitigation == .rowcol {
-            throw FapsimError("--stuck-at: an unmitigated stuck-at fault is modelled under fap or fam only, got --mitigation rowcol")
+        if stuck != nil, chip.mitigation == .rowcol || chip.mitigation == .spares {
+            throw FapsimError("--stuck-at: an unmitigated stuck-at fault is modelled under fap or fam only, got --mitigation \(chip.mitigation.rawValue)")
         }
         var rng = SeededRNG.derived(seed: seed, 0x6F70)
-        var report: [String: Any] = ["config": cfg.name, "m": m, "k": k, "n": n, "fault_rate": faults.faultRate,
+        var report: [String: Any] = ["config": cfg.name, "m": m, "k": k, "n": n, "fault_rate": drawn.faultRate,
                                      "mitigation": chip.mitigation.rawValue, "datapath": cfg.datapath.rawValue, "weight_load": cfg.weightLoad.rawValue]
+        report.merge(chip.spareReport) { $1 }
         let t0 = ProcessStats.now()
         let stats: GEMMStats
         switch cfg.datapath {
@@ -81,7 +86,8 @@ struct GemmCommand: ParsableCommand {
             JSONOutput.print(report)
             return
         }
-        print("\(cfg.name): \(cfg.rows)x\(cfg.cols) \(cfg.weightLoad.rawValue), \(cfg.datapath.rawValue); GEMM \(m)x\(k)x\(n), \(stats.folds) folds, fault rate \(String(format: "%.4f", faults.faultRate))")
+        print("\(cfg.name): \(cfg.rows)x\(cfg.cols) \(cfg.weightLoad.rawValue), \(cfg.datapath.rawValue); GEMM \(m)x\(k)x\(n), \(stats.folds) folds, fault rate \(String(format: "%.4f", drawn.faultRate))")
+        if let line = chip.spareSummary { print(line) }
         print("cycles \(stats.cycles) = weight load \(stats.weightLoadCycles) + fill \(stats.fillCycles) + steady \(stats.steadyCycles) + drain \(stats.drainCycles)  (\(String(format: "%.3f", cfg.seconds(cycles: stats.cycles) * 1e6)) us at \(cfg.clockMHz) MHz)")
         print("MACs performed \(stats.macsPerformed), bypassed \(stats.macsBypassed); idle PE-cycles \(stats.idlePECycles); utilization \(String(format: "%.4f", stats.utilization))")
         if check {

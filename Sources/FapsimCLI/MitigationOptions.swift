@@ -116,3 +116,43 @@ struct MitigationOptions: ParsableArguments {
         return chosen
     }
 }
+
+extension ChipDescription {
+    /// Under spares, the repair as JSON fields / report keys: the layout, the
+    /// spare PEs and their share of the array, the faults repaired (count and
+    /// every one, `[row, col, spare]`) and the faults left to FAP. Empty under
+    /// any other mitigation.
+    var spareReport: [String: Any] {
+        guard mitigation == .spares, let layout = spareLayout else { return [:] }
+        var out: [String: Any] = ["spare_layout": layout.description]
+        guard let faults else { return out }
+        let spares = layout.spareCount(rows: faults.rows, cols: faults.cols)
+        out["spare_pes"] = spares
+        out["spare_share"] = Double(spares) / Double(faults.rows * faults.cols)
+        if let repair = spareRepair {
+            out["faults_repaired"] = repair.repaired.count
+            out["faults_unrepaired"] = repair.unrepaired.count
+            out["repaired"] = repair.repaired.map { [$0.row, $0.col, $0.spare] }
+        }
+        return out
+    }
+
+    /// The same as root attributes of a results file (simulate's trace, fat's
+    /// results): the layout and the counts; the list is `--json`'s.
+    var spareAttributes: [String: AttributeValue] {
+        spareReport.compactMapValues { value -> AttributeValue? in
+            switch value {
+            case let i as Int: return .int(Int64(i))
+            case let d as Double: return .double(d)
+            case let s as String: return .string(s)
+            default: return nil
+            }
+        }
+    }
+
+    /// Under spares, one line saying how many faults the spares took.
+    var spareSummary: String? {
+        guard mitigation == .spares, let layout = spareLayout, let repair = spareRepair else { return nil }
+        return "spares (\(layout.description), \(repair.spareCount) spare PEs): \(repair.repaired.count) of \(repair.faultCount) faulty PEs repaired, \(repair.unrepaired.count) left to FAP"
+    }
+}

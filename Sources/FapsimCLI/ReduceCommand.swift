@@ -106,13 +106,15 @@ struct ReduceCommand: ParsableCommand {
         // Where Step 1's validation images came from (absent: the training set).
         var recordedSource: HeldOutSplits.ValidationSource?
         if case .string(let s)? = res.extraAttributes["validation_source"] { recordedSource = HeldOutSplits.ValidationSource(rawValue: s) }
-        let inputs = try fat.inputs(defaults: try FATInputs.recordedSettings(res.extraAttributes, source: resilience),
+        var inputs = try fat.inputs(defaults: try FATInputs.recordedSettings(res.extraAttributes, source: resilience),
                                     // A --validation over a file without one: leave the training subset
                                     // open so the split check below names the resilience file.
                                     trainSubset: split == nil && fat.inputs.validation != nil ? nil : res.trainSubset,
                                     testSubset: split == nil ? res.testSubset : nil,
                                     validation: split?.size, validationFrom: split == nil ? nil : recordedSource ?? .train,
                                     mitigation: mitigation)
+        // The lot's chips carry the spares of the config it was drawn for.
+        inputs.spares = try ChipLotFile.info(path: lot).spareLayout
         var campaign = try Campaign(fat: inputs, lotPath: lot, resiliencePath: resilience, constraint: constraint, policies: policyList,
                                     interpolate: interpolate, metric: metric, confidence: confidence,
                                     checkEvery: checkEvery, adaptiveCap: adaptiveCap, seed: fat.seed, chips: chips,

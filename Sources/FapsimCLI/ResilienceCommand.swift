@@ -76,7 +76,8 @@ struct ResilienceCommand: ParsableCommand {
         try ResilienceSweep.validate(rates: rateList, repeats: repeats, epochs: epochs ?? 0, amounts: amountList,
                                      targets: targetList, rateMetric: rateMetric)
         let hw = try HardwareConfig.load(path: config)
-        let inputs = try fat.inputs(defaults: .fatDefaults)
+        var inputs = try fat.inputs(defaults: .fatDefaults)
+        inputs.spares = try hw.spares(for: inputs.mitigation, path: config)
         var sweep = try ResilienceSweep(fat: inputs, config: hw, configPath: config, rates: rateList, repeats: repeats,
                                         epochs: epochs ?? 0, amounts: amountList, targets: targetList, seed: fat.seed, rateMetric: rateMetric, out: out)
         guard let done = try unitOptions.execute(&sweep, force: force, quiet: quiet, json: json) else { return }

@@ -89,7 +89,7 @@ struct SimulateCommand: ParsableCommand {
     func run() throws {
         let hw = try HardwareConfig.load(path: config)
         let params = try VGG11Parameters.load(path: weights)
-        let chipState = try chip.chipDescription(config: hw, parameters: params) {
+        let chipState = try chip.chipDescription(config: hw, configPath: config, parameters: params) {
             try CIFAR10Set.load(directory: CIFAR10Set.resolveDirectory(data), split: .train, limit: chip.mitigation.famCalibration)
         }
         let faults = chipState.faults
@@ -167,6 +167,7 @@ struct SimulateCommand: ParsableCommand {
         ]
         if let faults { attrs["fault_map_checksum"] = .string(faults.checksum) }
         attrs["mitigation"] = .string(chipState.mitigation.rawValue)
+        attrs.merge(chipState.spareAttributes) { a, _ in a }
         if let famMapping = chip.famMapping { attrs["fam_mapping"] = .string(famMapping) }
         if let lot = chip.lot, let index = chip.chip { attrs["lot"] = .string(lot); attrs["chip"] = .int(Int64(index)) }
         if let seed = chip.seed { attrs["seed"] = .int(Int64(bitPattern: seed)) }
@@ -187,6 +188,7 @@ struct SimulateCommand: ParsableCommand {
                 },
             ]
             out.merge(chip.provenance) { a, _ in a }
+            out.merge(chipState.spareReport) { a, _ in a }
             if let vcd { out["vcd"] = vcd; out["vcd_edges"] = recorder?.edgesWritten ?? 0 }
             JSONOutput.print(out)
             return

@@ -77,15 +77,19 @@ struct VectorsCommand: ParsableCommand {
         let chosen = try mitigation.resolve()
         // The fault map first (its own stream), so an unusable chip is refused before --out is touched.
         var rf = SeededRNG.derived(seed: seed, 3)
-        let faults = try FaultMap.uniform(rows: cfg.rows, cols: cfg.cols, rate: faultRate, rng: &rf)
-        if stuck != nil && chosen == .rowcol {
-            throw FapsimError("--stuck-at: an unmitigated stuck-at fault is modelled under fap or fam only, got --mitigation rowcol")
+        let drawn = try FaultMap.uniform(rows: cfg.rows, cols: cfg.cols, rate: faultRate, rng: &rf)
+        if stuck != nil, chosen == .rowcol || chosen == .spares {
+            throw FapsimError("--stuck-at: an unmitigated stuck-at fault is modelled under fap or fam only, got --mitigation \(chosen.rawValue)")
         }
 
         // Row/column bypass switches lines off for the fewest cycles of this GEMM.
-        let chip = ChipDescription(faults: faults, mitigation: chosen,
-                                   rowColumnObjective: .cycles(gemms: [RowColumnBypass.GEMMSize(m: m, k: k, n: n)]))
+        let chip = ChipDescription(faults: drawn, mitigation: chosen,
+                                   rowColumnObjective: .cycles(gemms: [RowColumnBypass.GEMMSize(m: m, k: k, n: n)]),
+                                   spares: try cfg.spares(for: chosen, path: config))
         try chip.checkUsable()
+        // Under spares the RTL is the FAP array: a repaired PE is healthy there,
+        // so its fault bit (faults.txt) is the effective map's.
+        let faults = chip.effectiveFaults ?? drawn
 
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -173,7 +177,7 @@ struct VectorsCommand: ParsableCommand {
         } else {
             for path in slotFiles where fm.fileExists(atPath: path) { try? fm.removeItem(atPath: path) }
         }
-        let meta: [(String, String)] = [
+        var meta: [(String, String)] = [
             ("producer", "fapsim vectors"), ("config", cfg.name), ("rows", "\(cfg.rows)"), ("cols", "\(cfg.cols)"),
             ("weight_load", cfg.weightLoad.rawValue), ("mapping_order", cfg.mappingOrder.rawValue), ("datapath", "int8"),
             ("m", "\(m)"), ("k", "\(k)"), ("n", "\(n)"), ("seed", "\(seed)"), ("fault_rate", "\(faultRate)"),
@@ -186,6 +190,10 @@ struct VectorsCommand: ParsableCommand {
             ("vcd_time", "edge e at 10*(e+1) ns, initial state at 0"),
             ("thread_check", threadCheck),
         ]
+        if let repair = chip.spareRepair {
+            meta.append(("spare_layout", repair.layout.description))
+            meta.append(("faults_repaired", "\(repair.repaired.count)"))
+        }
         try write("meta.txt", meta.map { "\($0.0) \($0.1)\n" }.joined())
         print("wrote \(out): \(m)x\(k)x\(n) int8 GEMM\(chosen == .fam ? " (FAM: operands in slot order)" : "") on \(cfg.rows)x\(cfg.cols) \(cfg.weightLoad.rawValue), "
               + "\(faults.faultyCount) faulty PEs, stuck-at \(stuck.map { "\($0)" } ?? "none"), "

@@ -61,6 +61,9 @@ public struct ChipLotInfo: Equatable, Sendable {
     /// In a lot with fault kinds, the `--stuck-bits` distribution that drew them
     /// (`uniform`, `high`, `fixed:B`); nil otherwise or in lots written before it was recorded.
     public var stuckBits: String? = nil
+    /// In a lot whose chips run spares, the spare layout of the config it was
+    /// drawn for (the `spare_layout` attribute); nil otherwise.
+    public var spareLayout: SpareLayout? = nil
     /// Smallest and largest per-chip fault rate (nil for an empty lot).
     public var faultRateRange: ClosedRange<Double>?
     public var meanFaultRate: Double?

@@ -20,7 +20,12 @@ import FapsimSupport
 ///   unmitigated, that bit of its partial-sum register stuck (-1 on healthy
 ///   PEs), and `/stuck_value` UInt8 of the same shape, the stuck value 0 or 1;
 ///   the root attribute `stuck_bits` (string) names the distribution that drew
-///   them (`uniform`, `high` or `fixed:B`, docs/stuck-at.md).
+///   them (`uniform`, `high` or `fixed:B`, docs/stuck-at.md);
+/// - in lots whose chips run spares, the root attribute `spare_layout` (string,
+///   `diagonal` or `column-groups:G`): the layout of the config the lot was drawn
+///   for, which every command running a chip of the lot must have too; and
+///   `/faults_repaired` Int64 [chips], the faulty PEs the spares replace on each
+///   chip (`SpareRepair`, recomputable from the map and the layout).
 public enum ChipLotFile {
     static let faultMaps = "fault_maps"
     static let faultRate = "fault_rate"
@@ -30,6 +35,8 @@ public enum ChipLotFile {
     static let stuckBit = "stuck_bit"
     static let stuckValue = "stuck_value"
     static let stuckBitsAttribute = "stuck_bits"
+    static let spareLayout = "spare_layout"
+    static let faultsRepaired = "faults_repaired"
 
     // MARK: writing
 
@@ -47,8 +54,12 @@ public enum ChipLotFile {
     /// returns without throwing and every chip was written.
     public static func write(path: String, rows: Int, cols: Int, chips: Int, generator: String,
                              generatorParameters: [String: Double] = [:], lotSeed: UInt64,
-                             mitigation: Mitigation = .fap, stuckAtKinds: Bool = false, stuckBits: String? = nil,
+                             mitigation: Mitigation = .fap, spares: SpareLayout? = nil,
+                             stuckAtKinds: Bool = false, stuckBits: String? = nil,
                              force: Bool, _ fill: (ChipLotWriter) throws -> Void) throws {
+        if mitigation == .spares && spares == nil {
+            throw FapsimError("\(path): a lot whose chips run spares needs the config's spare layout (spares: in the hardware config)")
+        }
         guard rows > 0, cols > 0, chips >= 0 else {
             throw FapsimError("\(path): invalid lot size \(chips) chips of \(rows) x \(cols)")
         }
@@ -63,10 +74,11 @@ public enum ChipLotFile {
             }
             try file.setAttribute("lot_seed", lotSeed)
             try file.setAttribute(ChipLotFile.mitigation, mitigation.rawValue)
+            if mitigation == .spares, let spares { try file.setAttribute(ChipLotFile.spareLayout, spares.description) }
             // Provenance of the fault kinds: which `--stuck-bits` distribution drew them.
             if stuckAtKinds, let stuckBits { try file.setAttribute(ChipLotFile.stuckBitsAttribute, stuckBits) }
             let writer = try ChipLotWriter(file: file, finalPath: path, rows: rows, cols: cols, chips: chips,
-                                           stuckAtKinds: stuckAtKinds)
+                                           stuckAtKinds: stuckAtKinds, spares: mitigation == .spares ? spares : nil)
             try fill(writer)
             try writer.finish()  // releases the writer's datasets
             try file.close()
@@ -95,7 +107,10 @@ public enum ChipLotFile {
     /// array) and the lot's mitigation.
     public static func readChipDescription(path: String, chip: Int, config: HardwareConfig) throws -> ChipDescription {
         let reader = try ChipLotReader(path: path)
-        return ChipDescription(faults: try reader.faultMap(chip: chip, for: config), mitigation: reader.info.mitigation)
+        // The array size first (the map is read against it), then the spare layout.
+        let faults = try reader.faultMap(chip: chip, for: config)
+        try reader.checkSpares(config)
+        return ChipDescription(faults: faults, mitigation: reader.info.mitigation, spares: config.spares)
     }
 
     /// One chip as the int8 engines see it: the PEs FAP bypasses (checked against
@@ -104,8 +119,9 @@ public enum ChipLotFile {
         -> (chip: ChipDescription, stuckAt: [StuckAtFault]) {
         let reader = try ChipLotReader(path: path)
         try reader.checkArray(config)
+        try reader.checkSpares(config)
         let (bypassed, stuck) = try reader.int8Chip(chip: chip)
-        return (ChipDescription(faults: bypassed, mitigation: reader.info.mitigation), stuck)
+        return (ChipDescription(faults: bypassed, mitigation: reader.info.mitigation, spares: config.spares), stuck)
     }
 
     /// One chip: fault map, fault rate and seed.
@@ -134,8 +150,16 @@ public final class ChipLotWriter {
     private var seeds: [UInt64]
     private var written: [Bool]
     private let file: H5File
+    /// In a lot whose chips run spares, the layout the repairs are made with.
+    private let spares: SpareLayout?
+    /// In a lot whose chips run spares, the faulty PEs the spares replace on each
+    /// chip written so far (0 for chips not yet written); nil otherwise.
+    public private(set) var faultsRepaired: [Int]?
 
-    init(file: H5File, finalPath: String, rows: Int, cols: Int, chips: Int, stuckAtKinds: Bool) throws {
+    init(file: H5File, finalPath: String, rows: Int, cols: Int, chips: Int, stuckAtKinds: Bool,
+         spares: SpareLayout? = nil) throws {
+        self.spares = spares
+        faultsRepaired = spares.map { _ in [Int](repeating: 0, count: chips) }
         self.file = file
         self.path = finalPath
         self.rows = rows
@@ -185,6 +209,9 @@ public final class ChipLotWriter {
         } else if !stuckAt.isEmpty {
             throw FapsimError("\(path): chip \(index): stuck-at faults given to a lot created without fault kinds")
         }
+        if let spares {
+            faultsRepaired?[index] = SpareRepair.repair(faults: chip.faultMap, layout: spares).repaired.count
+        }
         rates[index] = chip.faultRate
         seeds[index] = chip.seed
         written[index] = true
@@ -201,5 +228,9 @@ public final class ChipLotWriter {
         try r.setAttribute("units", "1")
         let s = try file.write(ChipLotFile.chipSeed, seeds)
         try s.setAttribute("units", "seed")
+        if let faultsRepaired {
+            let d = try file.write(ChipLotFile.faultsRepaired, faultsRepaired.map { Int64($0) })
+            try d.setAttribute("units", "faulty PEs replaced by spares")
+        }
     }
 }

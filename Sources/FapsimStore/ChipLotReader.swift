@@ -54,6 +54,17 @@ public final class ChipLotReader {
                 throw file.failure(error.description)
             }
         }
+        var spareLayout: SpareLayout?
+        if mitigation == .spares {
+            guard file.hasAttribute(ChipLotFile.spareLayout) else {
+                throw file.failure("attribute \(ChipLotFile.spareLayout): missing; expected the spare layout of a lot whose chips run spares (diagonal or column-groups:G)")
+            }
+            let text = try file.stringAttribute(ChipLotFile.spareLayout)
+            guard let layout = SpareLayout(description: text), layout.misfit(rows: rows, cols: cols) == nil else {
+                throw file.failure("attribute \(ChipLotFile.spareLayout): expected diagonal or column-groups:G fitting \(rows)x\(cols), got '\(text)'")
+            }
+            spareLayout = layout
+        }
         info = ChipLotInfo(
             schemaVersion: version, rows: rows, cols: cols, chipCount: chips,
             generator: try file.stringAttribute("generator"),
@@ -62,8 +73,19 @@ public final class ChipLotReader {
             mitigation: mitigation,
             stuckBits: stuckBits != nil && file.hasAttribute(ChipLotFile.stuckBitsAttribute)
                 ? try file.stringAttribute(ChipLotFile.stuckBitsAttribute) : nil,
+            spareLayout: spareLayout,
             faultRateRange: rates.min().map { $0...rates.max()! },
             meanFaultRate: rates.isEmpty ? nil : rates.reduce(0, +) / Double(rates.count))
+    }
+
+    /// Refuses, in one line, a lot whose chips run spares read with a config of
+    /// another spare layout: the repair (and so every pruned weight) depends on it.
+    public func checkSpares(_ config: HardwareConfig) throws {
+        guard info.mitigation == .spares, let recorded = info.spareLayout else { return }
+        guard config.spares == recorded else {
+            throw HDF5Failure.error(file: path, object: "/",
+                                    "attribute \(ChipLotFile.spareLayout): the lot's chips carry spares \(recorded.description), but config \(config.name) has \(config.spares?.description ?? "no spares")")
+        }
     }
 
     private static func positiveInt(_ file: H5File, _ name: String) throws -> Int {

@@ -75,6 +75,16 @@ public enum FapsimInspect {
         }
         let paramText = params.isEmpty ? "" : " (" + params.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")"
         lines.append("  generator \(info.generator)\(paramText), lot seed \(info.lotSeed)")
+        var repaired: [Int64]?
+        if let layout = info.spareLayout {
+            if file.kind(of: ChipLotFile.faultsRepaired) != nil {
+                repaired = try file.openDataset(ChipLotFile.faultsRepaired, expecting: .int64, rank: 1, shape: [info.chipCount]).read(Int64.self)
+            }
+            lines.append("  mitigation spares, spare_layout \(layout.description) (\(layout.spareCount(rows: info.rows, cols: info.cols)) spare PEs per chip)"
+                         + (repaired.map { ", faults_repaired \($0.reduce(0, +)) over the lot" } ?? ""))
+        } else if info.mitigation != .fap {
+            lines.append("  mitigation \(info.mitigation.rawValue)")
+        }
         if reader.hasFaultKinds {
             lines.append("  fault kinds: every faulty PE unmitigated, stuck bits \(info.stuckBits ?? "(distribution not recorded)")")
         }
@@ -85,6 +95,9 @@ public enum FapsimInspect {
             "lot_seed": info.lotSeed,
         ]
         if let bits = info.stuckBits { json["stuck_bits"] = bits }
+        json["mitigation"] = info.mitigation.rawValue
+        if let layout = info.spareLayout { json["spare_layout"] = layout.description }
+        if let repaired { json["faults_repaired"] = repaired.map { Int($0) } }
         if let r = info.faultRateRange, let mean = info.meanFaultRate {
             json["fault_rate_min"] = r.lowerBound
             json["fault_rate_max"] = r.upperBound

@@ -66,7 +66,7 @@ public final class ArrayEngine: GEMMEngine {
         a.withUnsafeMutableBufferPointer { Layout.transpose(src: at, rows: k, cols: m, dst: $0.baseAddress!) }
         let w = Array(UnsafeBufferPointer(start: weights, count: k * n))
         let mapping = chip.mapping(layer: layer, k: k, n: n, rows: config.rows, cols: config.cols)
-        let result = try ArrayGEMM.run(config: config, faults: chip.faults, a: a, m: m, k: k, w: w, n: n,
+        let result = try ArrayGEMM.run(config: config, faults: chip.effectiveFaults, a: a, m: m, k: k, w: w, n: n,
                                        mapping: mapping, threads: threads, observer: observerForLayer?(layer),
                                        stepEveryPE: stepEveryPE)
         result.output.withUnsafeBufferPointer { o in

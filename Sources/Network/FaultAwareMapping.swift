@@ -140,7 +140,7 @@ public enum FaultAwareMapping {
         switch chip.mitigation {
         case .fam: return self.chip(faults: chip.faults, parameters: parameters)
         case .rowcol: return rowColumnChip(faults: chip.faults, spec: parameters.spec)
-        case .fap: return chip
+        case .fap, .spares: return chip
         }
     }
 

@@ -21,7 +21,7 @@ public protocol GEMMEngine: AnyObject {
 
 extension GEMMEngine {
     /// The chip's fault map (nil = fault-free chip).
-    public var faults: FaultMap? { chip.faults }
+    public var faults: FaultMap? { chip.effectiveFaults }
 }
 
 /// im2col + FAP-masked GEMM through OpenBLAS: the fast path for evaluation,
@@ -40,7 +40,7 @@ public final class FunctionalEngine: GEMMEngine {
     }
 
     public func prepare(layer: String, weights: [Float], k: Int, n: Int) -> [Float] {
-        MaskedGEMM.maskedWeights(weights, k: k, n: n, faults: chip.faults, mapping: chip.mapping(layer: layer, k: k, n: n))
+        MaskedGEMM.maskedWeights(weights, k: k, n: n, faults: chip.effectiveFaults, mapping: chip.mapping(layer: layer, k: k, n: n))
     }
 
     /// The trainer's way (`TrainerGEMMs`): two single-threaded OpenBLAS calls on

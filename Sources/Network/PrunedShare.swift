@@ -14,6 +14,15 @@ public enum PrunedShare {
         macWeighted(ChipDescription(faults: faults), spec: spec)
     }
 
+    /// The share a budget reads for a chip drawn with `faults`: under spares
+    /// (`spares` is the layout of a run or lot under `Mitigation.spares`), of the
+    /// faults the spares leave, which is what the resilience table measured on
+    /// its repaired chips; otherwise of the map as drawn.
+    public static func macWeighted(_ faults: FaultMap, spec: VGG11Spec, spares: SpareLayout?) -> Double {
+        guard let spares else { return macWeighted(faults, spec: spec) }
+        return macWeighted(ChipDescription(faults: faults, mitigation: .spares, spares: spares), spec: spec)
+    }
+
     /// The same for a chip under its mitigation, which decides where weights sit.
     public static func macWeighted(_ chip: ChipDescription, spec: VGG11Spec) -> Double {
         var pruned = 0.0, total = 0.0
@@ -44,7 +53,7 @@ public enum PrunedShare {
     /// weights are pruned, only which, so this is the figure that tells FAM from
     /// FAP on the same map (docs/hardware-model.md, "Measured on the pre-trained VGG11").
     public static func saliencyWeighted(_ chip: ChipDescription, parameters: VGG11Parameters) -> Double {
-        guard let faults = chip.faults else { return 0 }
+        guard let faults = chip.effectiveFaults else { return 0 }
         var pruned = 0.0, total = 0.0
         for layer in parameters.spec.gemmLayers {
             let w = parameters.gemm[layer.name]!.weight

@@ -100,10 +100,12 @@ public struct BudgetRun: Equatable, Sendable {
             throw FapsimError("array size mismatch: lot \(lot) is for a \(reader.info.rows) x \(reader.info.cols) array, resilience file \(resilience) was measured on \(p.rows) x \(p.cols)")
         }
         var faulty: [Int] = [], shares: [Double] = []
+        // Under spares the table's shares are of repaired chips: the lot's are too.
+        let spares = reader.info.mitigation == .spares ? reader.info.spareLayout : nil
         for c in 0..<reader.info.chipCount {
             let map = try reader.faultMap(chip: c)
             faulty.append(map.faultyCount)
-            shares.append(PrunedShare.macWeighted(map, spec: spec))
+            shares.append(PrunedShare.macWeighted(map, spec: spec, spares: spares))
         }
         let chips = try Budgeter.plan(table, faultyPEs: faulty, weightShares: shares, rule: rule, source: resilience)
         return BudgetRun(resiliencePath: resilience, lotPath: lot, rule: rule, chips: chips,

@@ -257,7 +257,8 @@ public struct Campaign: UnitJob {
                 let rule = BudgetRule(target: target, policy: p, interpolate: interpolate, metric: metric,
                                       confidence: p == .confidence ? confidence : nil, judgedImages: fat.testSubset ?? 10_000)
                 let b = metric == .weights
-                    ? try Budgeter.plan(budgetTable, faultyPEs: [map.faultyCount], weightShares: [PrunedShare.macWeighted(map, spec: fat.parameters.spec)],
+                    ? try Budgeter.plan(budgetTable, faultyPEs: [map.faultyCount], weightShares: [PrunedShare.macWeighted(map, spec: fat.parameters.spec,
+                                                                                                                    spares: fat.mitigation == .spares ? fat.spares : nil)],
                                         rule: rule, source: resiliencePath)[0]
                     : try Budgeter.plan(budgetTable, faultyPEs: [map.faultyCount], rule: rule, source: resiliencePath)[0]
                 if table.measuredInImages {

@@ -27,6 +27,8 @@ public struct FATInputs {
     public let settings: FATSettings
     /// The mitigation every chip of the run uses (its fault maps vary per unit).
     public var mitigation: Mitigation = .fap
+    /// The spare PEs of the run's array (its config's), which `Mitigation.spares` repairs with.
+    public var spares: SpareLayout?
 
     private var trainSet: CIFAR10Set?
     private var testSet: CIFAR10Set?
@@ -114,7 +116,7 @@ public struct FATInputs {
     /// A chip of this run: `faults` under the run's mitigation (throws, in one
     /// line, for a chip the mitigation cannot use: rowcol with every PE faulty).
     public func chip(_ faults: FaultMap?) throws -> ChipDescription {
-        let chip = ChipDescription(faults: faults, mitigation: mitigation)
+        let chip = ChipDescription(faults: faults, mitigation: mitigation, spares: spares)
         try chip.checkUsable()
         return FaultAwareMapping.applied(chip, parameters: parameters)
     }

@@ -15,11 +15,12 @@ public enum LotGeneration {
                            options: LotModelOptions, mitigation: Mitigation = .fap,
                            stuckBits: StuckBitDistribution? = nil, force: Bool, quiet: Bool) throws -> LotSummary {
         let hw = try HardwareConfig.load(path: configPath)
+        let spares = try hw.spares(for: mitigation, path: configPath)
         try LotGenerator.validate(chips: chips)
         let model = try options.makeModel(rows: hw.rows, cols: hw.cols)
         let generator = try LotGenerator(model: model, rows: hw.rows, cols: hw.cols, lotSeed: seed)
         let big = Double(chips) * Double(hw.rows * hw.cols) >= Double(progressThreshold)
         let progress = big && !quiet ? ProgressLine("lot generate", total: chips, unit: "chips") : nil
-        return try generator.write(chips: chips, to: out, mitigation: mitigation, force: force, stuckBits: stuckBits, progress: progress)
+        return try generator.write(chips: chips, to: out, mitigation: mitigation, spares: spares, force: force, stuckBits: stuckBits, progress: progress)
     }
 }

@@ -60,15 +60,16 @@ public struct LotGenerator: Sendable {
     /// lot records fault kinds and every faulty PE is unmitigated: its stuck bit
     /// and value are drawn from the chip's seed (`StuckBitDistribution.draw`).
     @discardableResult
-    public func write(chips count: Int, to path: String, mitigation: Mitigation = .fap, force: Bool,
+    public func write(chips count: Int, to path: String, mitigation: Mitigation = .fap, spares: SpareLayout? = nil, force: Bool,
                       stuckBits: StuckBitDistribution? = nil,
                       progress: ProgressLine? = nil) throws -> LotSummary {
         try Self.validate(chips: count)
         var rates: [Double] = []
         var defects: [Int] = []
+        var repaired: [Int]?
         rates.reserveCapacity(count)
         try ChipLotFile.write(path: path, rows: rows, cols: cols, chips: count, generator: model.name,
-                              generatorParameters: model.parameters, lotSeed: lotSeed, mitigation: mitigation,
+                              generatorParameters: model.parameters, lotSeed: lotSeed, mitigation: mitigation, spares: spares,
                               stuckAtKinds: stuckBits != nil, stuckBits: stuckBits?.description,
                               force: force) { writer in
             for i in 0..<count {
@@ -80,10 +81,12 @@ public struct LotGenerator: Sendable {
                 if let d = g.defects { defects.append(d) }
                 progress?.advance()
             }
+            repaired = writer.faultsRepaired
         }
         progress?.finish()
         return LotSummary(rows: rows, cols: cols, generator: model.name, parameters: model.parameters,
-                          lotSeed: lotSeed, rates: rates, defects: defects.count == count ? defects : nil)
+                          lotSeed: lotSeed, rates: rates, defects: defects.count == count ? defects : nil,
+                          spareLayout: mitigation == .spares ? spares : nil, faultsRepaired: repaired)
     }
 
     static func validate(chips: Int) throws {

@@ -1,5 +1,6 @@
 import Foundation
 import FapsimSupport
+import SystolicArray
 
 /// What `fapsim lot generate` reports about a lot: rate statistics, a 10-bin rate
 /// histogram, and for the clustered model the defect-count statistics that its
@@ -14,9 +15,15 @@ public struct LotSummary: Equatable, Sendable {
     public var rates: [Double]
     /// Clustered model: each chip's defect count.
     public var defects: [Int]?
+    /// A lot whose chips run spares: the layout, and each chip's faulty PEs the
+    /// spares replace.
+    public var spareLayout: SpareLayout?
+    public var faultsRepaired: [Int]?
 
     public init(rows: Int, cols: Int, generator: String, parameters: [String: Double], lotSeed: UInt64,
-                rates: [Double], defects: [Int]? = nil) {
+                rates: [Double], defects: [Int]? = nil, spareLayout: SpareLayout? = nil, faultsRepaired: [Int]? = nil) {
+        self.spareLayout = spareLayout
+        self.faultsRepaired = faultsRepaired
         self.rows = rows
         self.cols = cols
         self.generator = generator
@@ -41,6 +48,13 @@ public struct LotSummary: Equatable, Sendable {
             out.append(String(format: "defects per chip: mean %.3f (model %.3f)  variance %.3f (model %.3f)  min %.0f  max %.0f",
                               d.mean, mean, d.variance, mean + mean * mean / alpha, d.min, d.max))
         }
+        if let layout = spareLayout, let repaired = faultsRepaired {
+            let faulty = zip(rates, repaired).reduce(0.0) { $0 + $1.0 * Double(rows * cols) }
+            let total = repaired.reduce(0, +)
+            out.append(String(format: "spares (%@, %ld spare PEs per chip): %ld faulty PEs repaired over the lot (%.1f%% of %.0f)",
+                              layout.description, layout.spareCount(rows: rows, cols: cols), total,
+                              faulty > 0 ? 100 * Double(total) / faulty : 100, faulty))
+        }
         out.append("fault-rate histogram:")
         out += histogram.lines()
         return out
@@ -57,6 +71,11 @@ public struct LotSummary: Equatable, Sendable {
         ]
         if let d = defectStats {
             j["defects"] = ["min": d.min, "mean": d.mean, "max": d.max, "variance": d.variance]
+        }
+        if let layout = spareLayout, let repaired = faultsRepaired {
+            j["spare_layout"] = layout.description
+            j["spare_pes"] = layout.spareCount(rows: rows, cols: cols)
+            j["faults_repaired"] = repaired
         }
         return j
     }

@@ -16,6 +16,11 @@ public enum Mitigation: String, Sendable, CaseIterable, Equatable {
     /// mapped onto the fault-free sub-array left (`ArrayLanes`); no weight is
     /// pruned, the folds are smaller (docs/mitigations.md).
     case rowcol
+    /// Spare PEs, then FAP: the config's spares replace as many faulty PEs as a
+    /// maximum matching allows (`SpareRepair`); a repaired PE is healthy to every
+    /// path and costs no cycle, and the faulty PEs left are pruned and bypassed
+    /// as under FAP (docs/mitigations.md).
+    case spares
 
     /// The names a command line or a file may give, for error messages.
     public static var choices: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -44,16 +49,37 @@ public struct ChipDescription: Sendable, Equatable {
     /// Under row/column bypass, the rows and columns left on (nil: a fault-free
     /// chip, every lane; or an unusable one, see `checkUsable`).
     public private(set) var lanes: ArrayLanes?
-    /// Why the chip cannot run its mitigation (rowcol on a chip with every PE faulty).
+    /// Under spares, the repair of this chip's faults (nil: a fault-free chip, or
+    /// an unusable one whose config has no spares, see `checkUsable`).
+    public private(set) var spareRepair: SpareRepair?
+    /// The spare layout the chip carries (the config's; nil: none).
+    public private(set) var spareLayout: SpareLayout?
+    /// Why the chip cannot run its mitigation (rowcol on a chip with every PE
+    /// faulty; spares on an array without spares).
     private var unusable: FapsimError?
 
     /// `rowColumnObjective` is what row/column bypass chooses its lines by (the
-    /// largest sub-array unless the GEMMs it will run are known).
+    /// largest sub-array unless the GEMMs it will run are known); `spares` is the
+    /// config's spare layout, which `Mitigation.spares` needs.
     public init(faults: FaultMap?, mitigation: Mitigation = .fap, layerMappings: [String: WeightMapping] = [:],
-                rowColumnObjective: RowColumnBypass.Objective = .area) {
+                rowColumnObjective: RowColumnBypass.Objective = .area, spares: SpareLayout? = nil) {
         self.faults = faults
         self.mitigation = mitigation
         self.layerMappings = layerMappings
+        spareLayout = spares
+        if mitigation == .spares {
+            if let spares {
+                if let faults {
+                    if let misfit = spares.misfit(rows: faults.rows, cols: faults.cols) {
+                        unusable = FapsimError("spares: the spare layout \(spares.description) does not fit the chip's \(faults.rows)x\(faults.cols) array: expected \(misfit)")
+                    } else {
+                        spareRepair = SpareRepair.repair(faults: faults, layout: spares)
+                    }
+                }
+            } else {
+                unusable = FapsimError("--mitigation spares: the hardware config has no spare PEs; expected a spares: mapping (layout: diagonal or column-groups, docs/mitigations.md)")
+            }
+        }
         if mitigation == .rowcol, let faults {
             do { lanes = try RowColumnBypass.choose(faults: faults, objective: rowColumnObjective) } catch let error as FapsimError {
                 unusable = error
@@ -63,8 +89,17 @@ public struct ChipDescription: Sendable, Equatable {
         }
     }
 
+    /// The PEs the array bypasses and FAP prunes: the faulty PEs, less those a
+    /// spare replaced under `Mitigation.spares` (nil: a fault-free chip). Every
+    /// path that prunes or bypasses (the engines, the trainer's masks, the pruned
+    /// share, the closed form) takes this map; `faults` stays the chip as drawn.
+    public var effectiveFaults: FaultMap? {
+        spareRepair?.effectiveFaults ?? faults
+    }
+
     /// Throws the one-line reason when the chip cannot run its mitigation (row/column
-    /// bypass leaving no usable array); every command running a chip asks first.
+    /// bypass leaving no usable array, spares on an array without any); every
+    /// command running a chip asks first.
     public func checkUsable() throws {
         if let unusable { throw unusable }
     }
@@ -79,7 +114,7 @@ public struct ChipDescription: Sendable, Equatable {
     /// layer uses the default mapping.
     public func mapping(layer: String, k: Int, n: Int, rows: Int, cols: Int) -> WeightMapping {
         switch mitigation {
-        case .fap: return WeightMapping(k: k, n: n, rows: rows, cols: cols)
+        case .fap, .spares: return WeightMapping(k: k, n: n, rows: rows, cols: cols)
         case .fam:
             if let m = layerMappings[layer], m.k == k, m.n == n, m.rows == rows, m.cols == cols { return m }
             return WeightMapping(k: k, n: n, rows: rows, cols: cols)
@@ -98,9 +133,10 @@ public struct ChipDescription: Sendable, Equatable {
         faults.map { mapping(layer: layer, k: k, n: n, rows: $0.rows, cols: $0.cols) }
     }
 
-    /// Number of weights of layer `layer` (K x N) that sit on faulty PEs.
+    /// Number of weights of layer `layer` (K x N) that sit on faulty PEs no spare
+    /// replaced.
     public func prunedWeights(layer: String, k: Int, n: Int) -> Int {
-        guard let faults, let map = mapping(layer: layer, k: k, n: n) else { return 0 }
+        guard let faults = effectiveFaults, let map = mapping(layer: layer, k: k, n: n) else { return 0 }
         return map.prunedCount(faults: faults)
     }
 
@@ -127,6 +163,14 @@ public struct ChipDescription: Sendable, Equatable {
             h.update(array: Array(mapSum.utf8))
             h.update(array: Array("rowcol".utf8))
             if let lanes { h.update(array: (lanes.rows + [-1] + lanes.cols).map { UInt64(bitPattern: Int64($0)) }) }
+            return h.hex
+        case .spares:
+            // The layout and the repair decide which PEs are pruned.
+            var h = FNV1a64()
+            h.update(array: Array(mapSum.utf8))
+            h.update(array: Array("spares".utf8))
+            h.update(array: Array((spareLayout?.description ?? "none").utf8))
+            for a in spareRepair?.repaired ?? [] { h.update(array: [UInt64(a.row), UInt64(a.col), UInt64(a.spare)]) }
             return h.hex
         }
     }

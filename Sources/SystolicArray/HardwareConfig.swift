@@ -37,10 +37,13 @@ public struct HardwareConfig: Sendable, Equatable {
     public var clockMHz: Double
     public var mappingOrder: MappingOrder
     public var datapath: Datapath
+    /// The spare PEs the array carries (nil: none), used under `--mitigation
+    /// spares` (docs/mitigations.md); checked to fit R x C when loaded.
+    public var spares: SpareLayout?
 
     public init(name: String = "custom", rows: Int, cols: Int,
                 weightLoad: WeightLoadPolicy = .singleBuffered, clockMHz: Double = 700,
-                mappingOrder: MappingOrder = .nOuter, datapath: Datapath = .float32) {
+                mappingOrder: MappingOrder = .nOuter, datapath: Datapath = .float32, spares: SpareLayout? = nil) {
         self.name = name
         self.rows = rows
         self.cols = cols
@@ -48,7 +51,25 @@ public struct HardwareConfig: Sendable, Equatable {
         self.clockMHz = clockMHz
         self.mappingOrder = mappingOrder
         self.datapath = datapath
+        self.spares = spares
     }
+
+    /// Spare PEs on the array: its area overhead in PEs (0 without spares).
+    public var sparePEs: Int { spares?.spareCount(rows: rows, cols: cols) ?? 0 }
+
+    /// The spare layout a chip running `mitigation` uses: the config's under
+    /// spares (a config without one is refused in one line naming `path`, the
+    /// config file), nil under any other mitigation.
+    public func spares(for mitigation: Mitigation, path: String) throws -> SpareLayout? {
+        guard mitigation == .spares else { return nil }
+        guard let spares else {
+            throw FapsimError.invalid(file: path, field: "spares", expected: "a spare layout for --mitigation spares (spares: {layout: diagonal} or {layout: column-groups, group_cols: G})", got: "none")
+        }
+        return spares
+    }
+
+    /// The spare PEs as a share of the array's R x C PEs.
+    public var spareShare: Double { Double(sparePEs) / Double(rows * cols) }
 
     /// Every key a config may carry, with whether it is required.
     public static let keys: [(name: String, required: Bool, help: String)] = [
@@ -59,6 +80,7 @@ public struct HardwareConfig: Sendable, Equatable {
         ("clock_mhz", true, "clock frequency in MHz (a positive number)"),
         ("mapping_order", false, "n-outer (default) or k-outer"),
         ("datapath", false, "float32 (default) or int8"),
+        ("spares", false, "spare PEs: a mapping with layout (diagonal or column-groups) and group_cols (column-groups)"),
     ]
 
     /// Loads and validates a YAML hardware config; every problem is a one-line
@@ -109,12 +131,14 @@ public struct HardwareConfig: Sendable, Equatable {
         } else {
             name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         }
+        let rows = try int("rows"), cols = try int("cols")
+        let spares = try dict["spares"].map { _ in try SpareLayout.parse(try fields.mapping("spares"), rows: rows, cols: cols) }
         return HardwareConfig(
-            name: name, rows: try int("rows"), cols: try int("cols"),
+            name: name, rows: rows, cols: cols,
             weightLoad: try choice("weight_load", WeightLoadPolicy.self, default: .singleBuffered),
             clockMHz: clock,
             mappingOrder: try choice("mapping_order", MappingOrder.self, default: .nOuter),
-            datapath: try choice("datapath", Datapath.self, default: .float32))
+            datapath: try choice("datapath", Datapath.self, default: .float32), spares: spares)
     }
 
     /// Seconds taken by `cycles` clock cycles at this config's clock.

@@ -123,7 +123,7 @@ import SystolicArray
         try fails(["fam", "map", "--weights", f.weights, "--config", Self.config, "--mitigation", "fap", "--out", f.dir.file("x.h5")] + chip,
                   "--mitigation: expected fam or none (fam map plans FAM), got fap")
         try fails(["fam", "map", "--weights", f.weights, "--config", Self.config, "--mitigation", "spare-pes", "--out", f.dir.file("x.h5")] + chip,
-                  "--mitigation: expected one of fap, fam, rowcol, got 'spare-pes'")
+                  "--mitigation: expected one of fap, fam, rowcol, spares, got 'spare-pes'")
     }
 
     /// A lot records the mitigation its chips run; a run asking for another
@@ -139,7 +139,7 @@ import SystolicArray
         #expect(try H5File.open(famLot).stringAttribute("mitigation") == "fam")
         try fails(["lot", "generate", "--config", Self.config, "--chips", "2", "--seed", "3", "--model", "uniform",
                    "--rate-range", "0.1:0.2", "--mitigation", "spare-rows", "--out", f.dir.file("bad-lot.h5")],
-                  "--mitigation: expected one of fap, fam, rowcol, got 'spare-rows'")
+                  "--mitigation: expected one of fap, fam, rowcol, spares, got 'spare-rows'")
         let map = f.dir.file("chip1.h5")
         let r = try runFapsim(["fam", "map", "--weights", f.weights, "--config", Self.config, "--lot", fapLot, "--chip", "1", "--out", map])
         #expect(r.status == 0, "\(r.stderr)")

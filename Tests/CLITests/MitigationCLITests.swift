@@ -22,7 +22,7 @@ import FapsimTestSupport
         let r = try runFapsim(command + ["--mitigation", "spare-pes"])
         #expect(r.status != 0)
         #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
-        #expect(r.stderr.contains("--mitigation: expected one of fap, fam, rowcol, got 'spare-pes'"), "\(r.stderr)")
+        #expect(r.stderr.contains("--mitigation: expected one of fap, fam, rowcol, spares, got 'spare-pes'"), "\(r.stderr)")
     }
 
     @Test func gemmRecordsTheMitigationAndItsPathsAgree() throws {

@@ -41,7 +41,7 @@ import SystolicArray
         let path = try lotFile(dir, mitigation: "spare-rows")
         let message = errorMessage { _ = try ChipLotFile.info(path: path) }
         #expect(message?.hasPrefix(path) == true, "\(message ?? "")")
-        #expect(message?.contains("attribute mitigation: expected one of fap, fam, rowcol, got 'spare-rows'") == true, "\(message ?? "")")
+        #expect(message?.contains("attribute mitigation: expected one of fap, fam, rowcol, spares, got 'spare-rows'") == true, "\(message ?? "")")
         #expect(message?.contains("\n") == false)
     }
 }

@@ -15,9 +15,11 @@ import SystolicArray
         var weightLoad: WeightLoadPolicy = .singleBuffered
         var mitigation: Mitigation = .fap
         var famMethod: FaultAwareMapping.Method = .standard
+        /// The spare layout under `Mitigation.spares`.
+        var spares: SpareLayout? = nil
         var testDescription: String {
             "\(rows)x\(cols) \(weightLoad.rawValue) rate \(rate) seed \(seed), \(images) images, \(mitigation.rawValue)"
-                + (mitigation == .fam ? " (\(famMethod.rawValue))" : "")
+                + (mitigation == .fam ? " (\(famMethod.rawValue))" : "") + (spares.map { " (\($0.description))" } ?? "")
         }
     }
 
@@ -83,14 +85,29 @@ import SystolicArray
         try check(VGG11Parameters.random(spec: try VGG11Spec(width: 0.25), seed: 11), c)
     }
 
+    /// Spares + FAP: both engines and the closed form see the repaired map (the
+    /// faults no spare took), and the reference prunes exactly those.
+    @Test(.requiresSharedData(.cifarTestBatch), arguments: [
+        Case(rows: 8, cols: 8, rate: 0.2, seed: 20, images: 2, mitigation: .spares, spares: .diagonal),
+        Case(rows: 16, cols: 16, rate: 0.1, seed: 21, images: 2, mitigation: .spares, spares: .columnGroups(groupCols: 4)),
+        Case(rows: 16, cols: 8, rate: 0.1, seed: 22, images: 2, weightLoad: .doubleBuffered, mitigation: .spares, spares: .diagonal),
+    ])
+    func randomModelUnderSpares(_ c: Case) throws {
+        try check(VGG11Parameters.random(spec: try VGG11Spec(width: 0.25), seed: 11), c)
+    }
+
     func check(_ params: VGG11Parameters, _ c: Case) throws {
         let test = try TestData.testSet()
         let images = test.normalized(0..<c.images)
         let config = HardwareConfig(name: "t\(c.rows)x\(c.cols)", rows: c.rows, cols: c.cols, weightLoad: c.weightLoad)
         let faults = c.rate == 0 ? nil : try FaultMap.uniform(rows: c.rows, cols: c.cols, rate: c.rate, seed: c.seed)
         let chip = c.mitigation == .fam ? FaultAwareMapping.chip(faults: faults, parameters: params, method: c.famMethod)
-            : FaultAwareMapping.applied(ChipDescription(faults: faults, mitigation: c.mitigation), parameters: params)
+            : FaultAwareMapping.applied(ChipDescription(faults: faults, mitigation: c.mitigation, spares: c.spares), parameters: params)
         if c.mitigation == .rowcol { #expect(try #require(chip.lanes).area < c.rows * c.cols) }
+        if c.mitigation == .spares {
+            let repair = try #require(chip.spareRepair)
+            #expect(!repair.repaired.isEmpty && !repair.unrepaired.isEmpty, "a case with repaired and unrepaired faults")
+        }
         if c.mitigation == .fam && faults != nil { #expect(chip.layerMappings.values.contains { !$0.isDefault }) }
 
         let functional = VGG11Network(parameters: params, engine: FunctionalEngine(chip: chip))
@@ -106,7 +123,9 @@ import SystolicArray
             }
         }
         // Under row/column bypass no weight is pruned: the reference is the fault-free network.
-        let reference = ReferenceForward(params: referenceParams, faults: c.mitigation == .fap ? faults : nil)
+        // Under spares it prunes the faults no spare replaced.
+        let reference = ReferenceForward(params: referenceParams,
+                                         faults: c.mitigation == .fap || c.mitigation == .spares ? chip.effectiveFaults : nil)
             .run(images: images, batch: c.images)
         // The reference runs the same routines in the same order: identical bits.
         #expect(reference.logits == fLogits)
@@ -144,7 +163,7 @@ import SystolicArray
         // Cycles: every layer's register-level count equals the closed form.
         #expect(arrayEngine.runs.map(\.layer) == params.spec.gemmLayers.map(\.name))
         for run in arrayEngine.runs {
-            let closed = try ClosedFormTiming.gemm(config: config, m: run.m, k: run.k, n: run.n, faults: faults,
+            let closed = try ClosedFormTiming.gemm(config: config, m: run.m, k: run.k, n: run.n, faults: chip.effectiveFaults,
                                                    mapping: chip.mapping(layer: run.layer, k: run.k, n: run.n))
             #expect(run.stats.cycles == closed.cycles, "\(run.layer) cycles")
             #expect(run.stats.macsPerformed == closed.macsPerformed, "\(run.layer) MACs performed")

@@ -23,7 +23,7 @@ import FapsimSupport
     @Test func configErrorsNameTheFileAndField() {
         let base = "rows: 4\ncols: 4\nweight_load: single-buffered\nclock_mhz: 700\n"
         #expect(message { _ = try HardwareConfig.parse(yaml: base + "colz: 3\n", file: "a.yaml") }
-                == "a.yaml: colz: unknown field; expected one of name, rows, cols, weight_load, clock_mhz, mapping_order, datapath")
+                == "a.yaml: colz: unknown field; expected one of name, rows, cols, weight_load, clock_mhz, mapping_order, datapath, spares")
         #expect(message { _ = try HardwareConfig.parse(yaml: "rows: 4\nweight_load: single-buffered\nclock_mhz: 1\n", file: "b.yaml") }
                 .hasPrefix("b.yaml: cols: missing required field"))
         #expect(message { _ = try HardwareConfig.parse(yaml: base.replacingOccurrences(of: "rows: 4", with: "rows: 0"), file: "c.yaml") }

@@ -54,6 +54,30 @@ func floatTolerance(a: [Float], w: [Float], m: Int, k: Int, n: Int, row i: Int, 
     return Float(2 * (kk * u / (1 - kk * u)) * s) + Float.leastNormalMagnitude
 }
 
+/// The functional paths against one case's register-level float run (`output`,
+/// of operands `a`, `w`) under `mapping` with `faults` bypassed: each float
+/// output within the float bound of the masked GEMM; then an int8 run of fresh
+/// operands from `rng`, bit-exact against the int8 masked GEMM, with the
+/// closed form's statistics `closed`.
+func expectFunctionalPathsAgree(_ tc: Case, faults: FaultMap, mapping: WeightMapping, a: [Float], w: [Float],
+                                output: [Float], closed: GEMMStats, rng: inout SeededRNG, label: String) throws {
+    let fast = MaskedGEMM.forward(a: a, m: tc.m, k: tc.k, w: w, n: tc.n, faults: faults, mapping: mapping)
+    let wm = MaskedGEMM.maskedWeights(w, k: tc.k, n: tc.n, faults: faults, mapping: mapping)
+    for i in 0..<tc.m {
+        for j in 0..<tc.n {
+            let tol = floatTolerance(a: a, w: wm, m: tc.m, k: tc.k, n: tc.n, row: i, col: j)
+            #expect(abs(output[i * tc.n + j] - fast[i * tc.n + j]) <= tol, "\(label) at (\(i),\(j))")
+        }
+    }
+    let a8 = (0..<(tc.m * tc.k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+    let w8 = (0..<(tc.k * tc.n)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+    let run8 = try ArrayGEMM.runInt8(config: tc.config, faults: faults, a: a8, m: tc.m, k: tc.k, w: w8, n: tc.n,
+                                     mapping: mapping, threads: 1)
+    #expect(run8.output == MaskedGEMM.forwardInt8(a: a8, m: tc.m, k: tc.k, w: w8, n: tc.n, faults: faults,
+                                                  mapping: mapping), "\(label)")
+    #expect(run8.stats == closed, "\(label)")
+}
+
 @Suite struct EquivalenceTests {
     static let cases = makeCases(count: 400, seed: 2026)
 

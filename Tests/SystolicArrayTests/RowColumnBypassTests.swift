@@ -65,21 +65,8 @@ func randomLanes(_ count: Int, keep: Double, _ rng: inout SeededRNG) -> [Int] {
                 let pruned = mapping.prunedCount(faults: faults)
                 #expect(run.stats.macsPerformed == tc.m * (tc.k * tc.n - pruned), "\(label)")
                 if lanes.isFaultFree(faults) { #expect(pruned == 0, "\(label)") }
-                let fast = MaskedGEMM.forward(a: a, m: tc.m, k: tc.k, w: w, n: tc.n, faults: faults, mapping: mapping)
-                let wm = MaskedGEMM.maskedWeights(w, k: tc.k, n: tc.n, faults: faults, mapping: mapping)
-                for i in 0..<tc.m {
-                    for j in 0..<tc.n {
-                        let tol = floatTolerance(a: a, w: wm, m: tc.m, k: tc.k, n: tc.n, row: i, col: j)
-                        #expect(abs(run.output[i * tc.n + j] - fast[i * tc.n + j]) <= tol, "\(label) at (\(i),\(j))")
-                    }
-                }
-                let a8 = (0..<(tc.m * tc.k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
-                let w8 = (0..<(tc.k * tc.n)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
-                let run8 = try ArrayGEMM.runInt8(config: tc.config, faults: faults, a: a8, m: tc.m, k: tc.k, w: w8, n: tc.n,
-                                                 mapping: mapping, threads: 1)
-                #expect(run8.output == MaskedGEMM.forwardInt8(a: a8, m: tc.m, k: tc.k, w: w8, n: tc.n, faults: faults,
-                                                              mapping: mapping), "\(label)")
-                #expect(run8.stats == closed, "\(label)")
+                try expectFunctionalPathsAgree(tc, faults: faults, mapping: mapping, a: a, w: w, output: run.output,
+                                               closed: closed, rng: &rng, label: label)
             }
         }
     }

@@ -69,7 +69,7 @@ public final class Int8FunctionalEngine: Int8GEMMEngine {
     }
 
     public func prepare(layer: String, weights: [Float], k: Int, n: Int) -> [Float] {
-        MaskedGEMM.maskedWeights(weights, k: k, n: n, faults: chip.faults, mapping: chip.mapping(layer: layer, k: k, n: n))
+        MaskedGEMM.maskedWeights(weights, k: k, n: n, faults: chip.effectiveFaults, mapping: chip.mapping(layer: layer, k: k, n: n))
     }
 
     public func gemm(layer: String, weights: UnsafePointer<Float>, k: Int, n: Int,
@@ -80,7 +80,7 @@ public final class Int8FunctionalEngine: Int8GEMMEngine {
         }
         guard !stuckAt.isEmpty else { return }
         let mapping = chip.mapping(layer: layer, k: k, n: n, rows: rows, cols: cols)
-        MaskedGEMM.applyStuckAt(stuckAt, bypass: chip.faults, mapping: mapping, weights: weights, columns: at, m: m, outT: out)
+        MaskedGEMM.applyStuckAt(stuckAt, bypass: chip.effectiveFaults, mapping: mapping, weights: weights, columns: at, m: m, outT: out)
     }
 }
 
@@ -109,7 +109,7 @@ public final class Int8ArrayEngine: Int8GEMMEngine {
         for kk in 0..<k { for i in 0..<m { a[i * k + kk] = Int8(at[kk * m + i]) } }
         let w = (0..<(k * n)).map { Int8(weights[$0]) }
         let mapping = chip.mapping(layer: layer, k: k, n: n, rows: config.rows, cols: config.cols)
-        let run = try ArrayGEMM.runInt8(config: config, faults: chip.faults, a: a, m: m, k: k, w: w, n: n,
+        let run = try ArrayGEMM.runInt8(config: config, faults: chip.effectiveFaults, a: a, m: m, k: k, w: w, n: n,
                                         mapping: mapping, stuckAtFaults: stuckAt, threads: threads)
         for j in 0..<n { for i in 0..<m { out[j * m + i] = run.output[i * n + j] } }
     }

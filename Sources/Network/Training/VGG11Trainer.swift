@@ -19,7 +19,7 @@ public final class VGG11Trainer {
     public let spec: VGG11Spec
     /// The chip trained for: its fault map and mitigation decide the prune masks.
     public let chip: ChipDescription
-    public var faults: FaultMap? { chip.faults }
+    public var faults: FaultMap? { chip.effectiveFaults }
     public let convolution: ConvAlgorithm
     public private(set) var optimizer: SGD
     /// Optimizer steps taken (the LR schedule's clock; restored by checkpoints).
@@ -110,7 +110,7 @@ public final class VGG11Trainer {
         biases = gemmLayers.map { parameters.gemm[$0.name]!.bias }
         bn = bnLayers.map { parameters.batchNorm[$0.name]! }
         masks = gemmLayers.map { layer in
-            guard let faults = chip.faults, let mapping = chip.mapping(layer: layer.name, k: layer.k, n: layer.n) else {
+            guard let faults = chip.effectiveFaults, let mapping = chip.mapping(layer: layer.name, k: layer.k, n: layer.n) else {
                 return nil
             }
             let m = PruneMask(faults: faults, k: layer.k, n: layer.n, mapping: mapping)
