@@ -145,7 +145,7 @@ public final class ComparisonBench {
 
 /// One mitigation the comparison measures on every chip: a function from a chip
 /// to its row. Adding a mitigation to the comparison is adding an entry to
-/// `standard`.
+/// `standard(config:)`.
 public struct ComparedMitigation {
     public var name: String
     /// Whether `measure` evaluates the test images (the progress line's total).
@@ -190,8 +190,25 @@ public struct ComparedMitigation {
         }
     }
 
-    /// The mitigations every chip is measured under, in the tables' order.
-    public static var standard: [ComparedMitigation] { [.fap, .fam, .rowcol] }
+    /// Spare PEs (the config's layout), then FAP on the faults the spares could
+    /// not repair, evaluated; its PEs added are the config's spare PEs.
+    public static var spares: ComparedMitigation {
+        ComparedMitigation(name: Mitigation.spares.rawValue, evaluates: true) { index, faults, bench in
+            let layout = bench.config.spares
+            let chip = ChipDescription(faults: faults, mitigation: .spares, spares: layout)
+            guard chip.isUsable else {
+                return bench.unusableRow(chip: index, faults: faults, name: Mitigation.spares.rawValue, pesAdded: bench.config.sparePEs)
+            }
+            return try bench.row(chip: index, faults: faults, name: Mitigation.spares.rawValue, chip: chip,
+                                 accuracy: try bench.accuracy(chip), source: "evaluated", pesAdded: bench.config.sparePEs)
+        }
+    }
+
+    /// The mitigations every chip is measured under, in the tables' order:
+    /// spares only on a config that has spare PEs (`spares:`).
+    public static func standard(config: HardwareConfig) -> [ComparedMitigation] {
+        [.fap, .fam, .rowcol] + (config.spares != nil ? [.spares] : [])
+    }
 }
 
 /// A retrained mitigation read from a Reduce campaign (`--campaign FILE`): the
@@ -287,7 +304,7 @@ public struct MitigationComparisonRun: UnitJob {
     /// the same mitigation.
     public init(weightsPath: String, lotPath: String, config: HardwareConfig, dataDirectory: String, testSubset: Int?,
                 campaigns: [(path: String, policy: String?)], constraint: MitigationComparison.Constraint, yieldBins: Int,
-                out: String, entries: [ComparedMitigation] = ComparedMitigation.standard) throws {
+                out: String, entries: [ComparedMitigation]? = nil) throws {
         try MitigationComparison.Constraint.checkThroughput(constraint.minThroughput)
         guard yieldBins > 0 else {
             throw FapsimError.invalid(file: nil, field: "--yield-bins", expected: "a positive number of fault-rate bins", got: "\(yieldBins)")
@@ -313,17 +330,23 @@ public struct MitigationComparisonRun: UnitJob {
         self.config = config
         self.dataDirectory = dataDirectory
         self.testSubset = testSubset
+        let entries = entries ?? ComparedMitigation.standard(config: config)
         self.entries = entries
         self.campaigns = read
         self.constraint = constraint
         self.yieldBins = yieldBins
-        work = WorkDir(out: out, command: Self.command, identity: [
+        var identity = [
             "command": Self.command, "weights_checksum": weightsChecksum, "lot_checksum": lotChecksum,
             "array": "\(config.rows)x\(config.cols)", "weight_load": config.weightLoad.rawValue,
             "mapping_order": config.mappingOrder.rawValue, "test_subset": String(testSubset ?? CIFAR10Set.recordsPerFile),
             "mitigations": entries.map(\.name).joined(separator: ","),
             "fam": "\(FaultAwareMapping.Saliency.standard.name),\(FaultAwareMapping.Method.standard.rawValue)",
-        ])
+        ]
+        // Only where spares are measured, so runs without them keep their identity.
+        if let spares = config.spares, entries.contains(where: { $0.name == Mitigation.spares.rawValue }) {
+            identity["spares"] = spares.description
+        }
+        work = WorkDir(out: out, command: Self.command, identity: identity)
     }
 
     public var unitCount: Int { lot.info.chipCount }

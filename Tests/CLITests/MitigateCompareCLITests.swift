@@ -49,7 +49,7 @@ struct MitigateCompareCLITests {
         return Files(dir: dir, weights: weights, lot: lot, lot4x4: lot4, allFaulty: full, campaign: campaign, campaignRows: rows)
     }
 
-    static func compare(_ f: Files, lot: String? = nil, out: String, extra: [String] = []) -> [String] {
+    static func compare(_ f: Files, lot: String? = nil, config: String = config, out: String, extra: [String] = []) -> [String] {
         ["mitigate", "compare", "--weights", f.weights, "--lot", lot ?? f.lot, "--config", config, "--data", SharedData.cifarDirectory,
          "--test-subset", "60", "--min-accuracy", "0.1", "--min-throughput", "0.5", "--out", out, "--quiet"] + extra
     }
@@ -92,6 +92,29 @@ struct MitigateCompareCLITests {
         #expect(FileManager.default.fileExists(atPath: report + "/report.md"))
         // Nothing is overwritten without --force.
         try expectOneLineFailure(Self.compare(f, out: out), "--force")
+    }
+
+    /// A config with spare PEs adds the spares entry: the array's own cycles
+    /// (a repaired PE costs none), its spare PEs as the PEs added, and an
+    /// accuracy between FAP's on the drawn map and the fault-free one where
+    /// every fault was repaired.
+    @Test func aConfigWithSparesAddsTheSparesEntry() throws {
+        let f = try Self.files.get()
+        let out = f.dir.file("spares-cmp.h5")
+        let r = try runFapsim(Self.compare(f, config: "hw-configs/small-8x8-spares-diagonal.yaml", out: out))
+        #expect(r.status == 0, "\(r.stderr)")
+        let file = try MitigationComparisonFile.read(path: out)
+        #expect(file.summary.map(\.mitigation) == ["fap", "fam", "rowcol", "spares"])
+        guard case .int(let faultFree)? = file.attributes["fault_free_cycles_per_image"] else {
+            Issue.record("attributes missing: \(file.attributes)"); return
+        }
+        let spares = file.rows.filter { $0.mitigation == "spares" }
+        #expect(spares.count == 4)
+        for row in spares {
+            #expect(row.usable && row.pesAdded == 8 && row.cyclesPerImage == Int(faultFree) && row.throughput == 1)
+            #expect(row.source == "evaluated" && row.testImages == 60 && row.retrainingImages == 0)
+        }
+        #expect(file.summary[3].pesAdded == 8)
     }
 
     /// Finished chips are files in OUT.work/: a run stopped after two chips
