@@ -9,10 +9,11 @@ import Synchronization
 /// and pools, while the tile is still in its core's cache.
 ///
 /// Why tiles. Layer by layer, a batch of 500 images makes im2col matrices of up
-/// to 295 MB (conv2: K = 576 x M = 128,000) and pre-pool outputs of up to 131 MB:
-/// every pass between the GEMMs streamed them through memory, and every pass
-/// was its own hand-off to the workers. A tile's matrix is a few MB, and the
-/// workers meet once per block instead of once per pass.
+/// to 295 MB (conv2: K = 576 x M = 128,000) and pre-pool outputs of up to 131 MB;
+/// a tile's matrix is a few MB, and the workers meet once per block instead of
+/// once per pass. What it buys is memory (`bench infer --batch 500` peaks at
+/// 185 MB instead of 539 MB); the speed is the same within the noise, because
+/// the GEMM kernel is three quarters of the time (docs/performance.md §1).
 ///
 /// Why the bits are those of the layer-wide GEMM. Output column m of a GEMM is
 /// W^T x (column m of the im2col matrix) whatever other columns are in the

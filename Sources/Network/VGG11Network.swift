@@ -45,7 +45,8 @@ public final class VGG11Network {
     private var tileScratch: [(columns: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>)] = []
     private var tileScratchKey: (batch: Int, workers: Int, tiling: TiledConvBlock.Tiling)?
     /// How the functional engine cuts a batch into image tiles; tests shrink it
-    /// to one image per tile to prove the bits do not depend on it.
+    /// to the smallest tiles to prove the bits do not depend on it. Set it
+    /// before the first forward pass: the layer-wide buffers are sized by it.
     var tiling = TiledConvBlock.Tiling.standard
 
     public init(parameters: VGG11Parameters, engine: any GEMMEngine, convolution: ConvAlgorithm = .gemm) {
