@@ -38,7 +38,7 @@ struct BenchInferCommand: ParsableCommand {
             help: "gemm (im2col, the reference `evaluate` uses) or winograd (F(2x2, 3x3), `evaluate --conv-algorithm winograd`).")
     var convAlgorithm: ConvAlgorithm = .gemm
 
-    @Flag(help: "Print JSON (infer_images_per_s, batch, width, peak_rss_bytes, ...).")
+    @Flag(help: "Print JSON (infer_images_per_s, batch, width, peak_rss_bytes, logits_fnv1a64, ...).")
     var json = false
 
     func validate() throws {
@@ -85,6 +85,10 @@ struct BenchInferCommand: ParsableCommand {
         let best = Double(batch) / (times.min() ?? total)
         let rss = ProcessStats.peakRSSBytes()
         let gflops = rate * Double(2 * spec.macsPerImage) / 1e9
+        // Every pass sees the same images, so the last pass's logits stand for all:
+        // their bits' checksum shows whether a speed change kept the arithmetic.
+        var hash = FNV1a64()
+        hash.update(array: logits)
         if json {
             var out: [String: Any] = [
                 "benchmark": "infer",
@@ -101,6 +105,7 @@ struct BenchInferCommand: ParsableCommand {
                 "width": spec.width,
                 "gemm_gflops": gflops,
                 "weights": weights ?? "random",
+                "logits_fnv1a64": hash.hex,
             ]
             if let rss { out["peak_rss_bytes"] = rss }
             // As `bench train`: each phase's seconds summed over the timed passes.
@@ -111,6 +116,7 @@ struct BenchInferCommand: ParsableCommand {
             print(String(format: "functional inference (%@): %.1f images/s (best batch %.1f images/s), batch %d, width %g, %d workers, %.1f GFLOP/s",
                          convAlgorithm.rawValue, rate, best, batch, spec.width, Parallel.threads, gflops))
             if let rss { print(String(format: "peak RSS %.1f MiB", Double(rss) / 1_048_576)) }
+            print("logits checksum (FNV-1a 64 of their bits) \(hash.hex)")
             for (step, t) in profile.seconds.sorted(by: { $0.value > $1.value }) {
                 print(String(format: "  %-8@ %.1f ms per batch", step, 1000 * t / Double(batches)))
             }

@@ -51,15 +51,18 @@ public enum BatchNorm {
     public static func applyAffine(_ data: UnsafeMutablePointer<Float>, channels: Int, count: Int,
                                    scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, relu: Bool) {
         Parallel.forRanges(channels, minChunk: max(1, 65536 / max(1, count))) { range in
-            for c in range {
-                let s = scale[c], t = shift[c]
-                let row = data + c * count
-                if relu {
-                    for i in 0..<count { row[i] = max(row[i] * s + t, 0) }
-                } else {
-                    for i in 0..<count { row[i] = row[i] * s + t }
-                }
-            }
+            for c in range { affineRow(data + c * count, count: count, scale: scale[c], shift: shift[c], relu: relu) }
+        }
+    }
+
+    /// One channel's `count` values: x * scale + shift (two roundings, no fused
+    /// multiply-add, as every caller), then max(0, .) if `relu`.
+    @inline(__always)
+    static func affineRow(_ row: UnsafeMutablePointer<Float>, count: Int, scale s: Float, shift t: Float, relu: Bool) {
+        if relu {
+            for i in 0..<count { row[i] = max(row[i] * s + t, 0) }
+        } else {
+            for i in 0..<count { row[i] = row[i] * s + t }
         }
     }
 }

@@ -12,5 +12,8 @@ public final class ForwardProfile {
         return try body()
     }
 
+    /// Seconds measured elsewhere (the workers of a tiled conv block).
+    func add(_ phase: String, _ value: Double) { seconds[phase, default: 0] += value }
+
     public func reset() { seconds.removeAll() }
 }

@@ -59,4 +59,15 @@ public final class FunctionalEngine: GEMMEngine {
                                out: UnsafeMutablePointer<Float>) {
         TrainerGEMMs.sgemm(m: n, n: m, k: k, a: weights, lda: n, transA: true, b: at, ldb: m, c: out, ldc: m)
     }
+
+    /// The same product for a tile of `m` columns in one call, on the calling
+    /// thread's OpenBLAS (single-threaded inside `TrainerGEMMs.singleThreadedBLAS`):
+    /// out[n][j] (row stride `ldOut`) = column j of W^T x At. Each column comes
+    /// out with the bits `product` gives it in the whole layer: OpenBLAS's sum
+    /// for one output element depends on K, not on which or how many columns
+    /// share the call (`TiledConvBlockTests`).
+    public static func tileProduct(weights: UnsafePointer<Float>, k: Int, n: Int, columns at: UnsafePointer<Float>, m: Int,
+                                   out: UnsafeMutablePointer<Float>, ldOut: Int) {
+        MaskedGEMM.sgemm(m: n, n: m, k: k, a: weights, lda: n, transA: true, b: at, ldb: m, c: out, ldc: ldOut)
+    }
 }

@@ -21,16 +21,41 @@ public enum Im2Col {
         let rows = channels * kk
         Parallel.forRanges(rows, minChunk: max(1, 16384 / max(1, m))) { range in
             for row in range {
-                let c = row / kk
-                let kh = (row % kk) / kernel
-                let kw = row % kernel
-                let dy = kh - padding, dx = kw - padding
-                let dstRow = dst + row * m
-                for b in 0..<batch {
-                    shiftedPlane(src: src + (c * batch + b) * plane, dst: dstRow + b * plane,
-                                 height: height, width: width, dy: dy, dx: dx)
-                }
+                fillRow(row, src: src, batch: batch, images: 0..<batch, height: height, width: width,
+                        kernel: kernel, padding: padding, dst: dst + row * m)
             }
+        }
+    }
+
+    /// The columns of images `images` alone, on the calling thread: `dst` is
+    /// K x M' with M' = images.count * height * width, the same values as those
+    /// columns of the whole batch's matrix (`src` holds all `batch` images).
+    /// For the functional engine's image tiles (`TiledConvBlock`).
+    public static func columns(src: UnsafePointer<Float>, channels: Int, batch: Int, images: Range<Int>,
+                               height: Int, width: Int, kernel: Int = 3, padding: Int = 1,
+                               dst: UnsafeMutablePointer<Float>) {
+        precondition(kernel == 2 * padding + 1, "stride-1 'same' convolution expected")
+        precondition(images.lowerBound >= 0 && images.upperBound <= batch)
+        let m = images.count * height * width
+        for row in 0..<(channels * kernel * kernel) {
+            fillRow(row, src: src, batch: batch, images: images, height: height, width: width,
+                    kernel: kernel, padding: padding, dst: dst + row * m)
+        }
+    }
+
+    /// Row k of the matrix for `images`: per image, the input plane of k's
+    /// channel shifted by k's tap.
+    @inline(__always)
+    static func fillRow(_ row: Int, src: UnsafePointer<Float>, batch: Int, images: Range<Int>, height: Int, width: Int,
+                        kernel: Int, padding: Int, dst: UnsafeMutablePointer<Float>) {
+        let kk = kernel * kernel
+        let plane = height * width
+        let c = row / kk
+        let kh = (row % kk) / kernel
+        let kw = row % kernel
+        for (j, b) in images.enumerated() {
+            shiftedPlane(src: src + (c * batch + b) * plane, dst: dst + j * plane,
+                         height: height, width: width, dy: kh - padding, dx: kw - padding)
         }
     }
 

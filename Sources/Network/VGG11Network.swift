@@ -35,7 +35,19 @@ public final class VGG11Network {
     /// (the transformed input V reuses `cols`, which is larger).
     private var winogradU: UnsafeMutablePointer<Float>?
     private var winogradM: UnsafeMutablePointer<Float>?
-    private var capacityBatch = 0
+    /// The batch and worker count the buffers were last checked for (both
+    /// decide which blocks run tiled), and the buffers' float capacities.
+    private var capacityBatch = 0, capacityWorkers = 0
+    private var capacities = (activation: 0, pong: 0, columns: 0, winogradU: 0, winogradM: 0)
+    /// The functional engine's conv blocks (`TiledConvBlock`), by conv name, and
+    /// each worker's tile scratch: its im2col tile and its pre-pool output tile.
+    private var tiledBlocks: [String: TiledConvBlock] = [:]
+    private var tileScratch: [(columns: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>)] = []
+    private var tileScratchKey: (batch: Int, workers: Int, tiling: TiledConvBlock.Tiling)?
+    /// How the functional engine cuts a batch into image tiles; tests shrink it
+    /// to the smallest tiles to prove the bits do not depend on it. Set it
+    /// before the first forward pass: the layer-wide buffers are sized by it.
+    var tiling = TiledConvBlock.Tiling.standard
 
     public init(parameters: VGG11Parameters, engine: any GEMMEngine, convolution: ConvAlgorithm = .gemm) {
         self.spec = parameters.spec
@@ -71,6 +83,18 @@ public final class VGG11Network {
                 break
             }
         }
+        // The functional engine computes every output column alone, so its conv
+        // blocks run on image tiles; the array engine's GEMM is one stream whose
+        // cycles are recorded and stays layer-wide.
+        if engine is FunctionalEngine {
+            for (i, layer) in layers.enumerated() {
+                guard case .conv(let c) = layer, !convolution.usesWinograd(c), let affine = convAffine[c.name],
+                      i + 2 < layers.count, case .relu = layers[i + 2] else { continue }
+                var pool = false
+                if i + 3 < layers.count, case .maxPool = layers[i + 3] { pool = true }
+                tiledBlocks[c.name] = TiledConvBlock(conv: c, affine: affine, relu: true, pool: pool)
+            }
+        }
     }
 
     deinit {
@@ -79,6 +103,42 @@ public final class VGG11Network {
         cols?.deallocate()
         winogradU?.deallocate()
         winogradM?.deallocate()
+        releaseTileScratch()
+    }
+
+    private func releaseTileScratch() {
+        for s in tileScratch {
+            s.columns.deallocate()
+            s.output.deallocate()
+        }
+        tileScratch = []
+        tileScratchKey = nil
+    }
+
+    /// Tiles of conv `c` on `batch` images, nil where it runs layer-wide (the
+    /// array engine, a Winograd conv, or a layer too small to tile).
+    private func tileCount(_ c: ConvSpec, batch: Int) -> Int? {
+        guard tiledBlocks[c.name] != nil else { return nil }
+        return tiling.tiles(c, batch: batch, workers: max(1, Parallel.threads))
+    }
+
+    /// Worker tile scratch for `batch` images on `Parallel.threads` workers,
+    /// reallocated only when the batch, the worker count or the tiling changes.
+    private func reserveTiles(batch: Int) -> Int {
+        let workers = max(1, Parallel.threads)
+        if let key = tileScratchKey, key.batch == batch, key.workers == workers, key.tiling == tiling { return workers }
+        releaseTileScratch()
+        var columns = 1, output = 1
+        for block in tiledBlocks.values {
+            guard let tiles = tileCount(block.conv, batch: batch) else { continue }
+            let s = TiledConvBlock.scratch(block.conv, tileImages: (batch + tiles - 1) / tiles)
+            columns = max(columns, s.columns)
+            if block.pool { output = max(output, s.output) }
+        }
+        tileScratch = (0..<workers).map { _ in (UnsafeMutablePointer<Float>.allocate(capacity: columns),
+                                                UnsafeMutablePointer<Float>.allocate(capacity: output)) }
+        tileScratchKey = (batch, workers, tiling)
+        return workers
     }
 
     /// Float counts of the largest activation and im2col matrix for `batch` images.
@@ -90,7 +150,8 @@ public final class VGG11Network {
             case .conv(let c):
                 let m = c.height * c.width * batch
                 act = max(act, c.outChannels * m, c.inChannels * m)
-                colsMax = max(colsMax, c.k * m)
+                // A tiled block builds its im2col matrix tile by tile, in the workers' scratch.
+                if tileCount(c, batch: batch) == nil { colsMax = max(colsMax, c.k * m) }
                 if convolution.usesWinograd(c) {
                     colsMax = max(colsMax, WinogradConv.inputTransformCount(c, batch: batch))
                     uMax = max(uMax, WinogradConv.weightTransformCount(c))
@@ -105,17 +166,25 @@ public final class VGG11Network {
         return (act, colsMax, uMax, mMax)
     }
 
+    /// Grows each buffer to what `batch` images need. Sizes are checked per
+    /// batch, not only for a larger batch: which conv blocks run tiled (and so
+    /// need no layer-wide im2col matrix) depends on the batch.
     private func reserve(batch: Int) {
-        guard batch > capacityBatch else { return }
-        ping?.deallocate(); pong?.deallocate(); cols?.deallocate()
-        winogradU?.deallocate(); winogradM?.deallocate()
+        guard batch != capacityBatch || Parallel.threads != capacityWorkers else { return }
         let s = bufferSizes(batch: batch)
-        ping = .allocate(capacity: s.activation)
-        pong = .allocate(capacity: s.activation)
-        cols = .allocate(capacity: max(1, s.columns))
-        winogradU = .allocate(capacity: max(1, s.winogradU))
-        winogradM = .allocate(capacity: max(1, s.winogradM))
+        func grow(_ buffer: inout UnsafeMutablePointer<Float>?, _ capacity: inout Int, _ count: Int) {
+            guard count > capacity || buffer == nil else { return }
+            buffer?.deallocate()
+            buffer = .allocate(capacity: max(1, count))
+            capacity = max(1, count)
+        }
+        grow(&ping, &capacities.activation, s.activation)
+        grow(&pong, &capacities.pong, s.activation)
+        grow(&cols, &capacities.columns, s.columns)
+        grow(&winogradU, &capacities.winogradU, s.winogradU)
+        grow(&winogradM, &capacities.winogradM, s.winogradM)
         capacityBatch = batch
+        capacityWorkers = Parallel.threads
     }
 
     /// Logits [batch][classes] for `batch` normalized NCHW images.
@@ -141,6 +210,27 @@ public final class VGG11Network {
                 swap(&cur, &other)
                 channels = c.outChannels
                 i += finishConv(c, data: cur, count: batch * height * width, at: i)
+            case .conv(let c) where tileCount(c, batch: batch) != nil:
+                let block = tiledBlocks[c.name]!
+                gemmInputObserver?(c.name, UnsafeBufferPointer(start: cur, count: c.inChannels * batch * height * width))
+                let workers = reserveTiles(batch: batch)
+                let seconds = engineWeights[c.name]!.withUnsafeBufferPointer { w in
+                    block.run(input: cur, batch: batch, weights: w.baseAddress!,
+                              tiles: tileCount(c, batch: batch)!, scratch: tileScratch,
+                              output: other, timed: profile != nil)
+                }
+                // Each phase's seconds averaged over the workers, so the phases
+                // still add up to about the block's wall time.
+                for phase in TiledConvBlock.Phase.allCases {
+                    profile?.add(phase.name, seconds[phase.rawValue] / Double(workers))
+                }
+                swap(&cur, &other)
+                channels = c.outChannels
+                if block.pool {
+                    height /= 2
+                    width /= 2
+                }
+                i += block.pool ? 3 : 2
             case .conv(let c):
                 let m = batch * height * width
                 gemmInputObserver?(c.name, UnsafeBufferPointer(start: cur, count: c.inChannels * m))
