@@ -44,6 +44,12 @@ public enum FaultAwareMapping {
         /// reads the logits by column). Solved by rounds of exact assignments,
         /// each boundary given its neighbours, starting from `columns`.
         case joint
+        /// `columns`, with every layer on the array rows and columns it loses
+        /// least on instead of the first ones, where it does not fill the array
+        /// (the first conv's 27 rows and 64 columns, a partial fold), chosen
+        /// together with its output order, the first layer's input rows and the
+        /// classifier's columns (`FaultAwareMappingLanes.swift`).
+        case lanes
 
         /// The default when a run plans FAM: `columns` measured better than
         /// `joint` on the pre-trained VGG11 (docs/hardware-model.md, "Levers
@@ -190,6 +196,7 @@ public enum FaultAwareMapping {
                             method: Method = .standard) -> [String: WeightMapping] {
         let layers = parameters.spec.gemmLayers
         let scores = saliencies(parameters: parameters, saliency: saliency)
+        if method == .lanes { return onChosenLanes(layers: layers, scores: scores, faults: faults) }
         var inputSlots = Array(0..<layers[0].k)
         var outputSlots = layerByLayer(layers: layers, scores: scores, faults: faults)
         if method == .joint {
