@@ -64,6 +64,9 @@ import SystolicArray
         // The joint method also permutes the first layer's input rows and the
         // classifier's columns.
         Case(rows: 16, cols: 16, rate: 0.2, seed: 17, images: 1, mitigation: .fam, famMethod: .joint),
+        // The lanes method puts the first conv (27 rows, 64 columns), the
+        // second's 128 columns and the classifier's 10 on chosen lines.
+        Case(rows: 256, cols: 256, rate: 0.2, seed: 16, images: 1, mitigation: .fam, famMethod: .lanes),
     ])
     func trainedModelUnderFAM(_ c: Case) throws {
         try check(try VGG11Parameters.load(path: TestData.modelPath), c)
