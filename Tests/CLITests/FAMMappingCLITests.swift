@@ -154,7 +154,7 @@ import SystolicArray
         // A file made by another method or saliency than the options ask for.
         try fails(["evaluate", "--weights", f.weights, "--config", Self.config, "--fam-mapping", f.mapping,
                    "--fam-method", "joint"] + chip,
-                  "\(f.mapping): method: expected joint (--fam-method joint), got columns")
+                  "\(f.mapping): method: expected joint (--fam-method joint), got \(FaultAwareMapping.Method.standard.rawValue)")
         try fails(["evaluate", "--weights", f.weights, "--config", Self.config, "--fam-mapping", f.mapping,
                    "--fam-saliency", "bn"] + chip,
                   "\(f.mapping): saliency: expected bn (--fam-saliency), got magnitude")
