@@ -153,9 +153,16 @@ import SystolicArray
             #expect(run.stats.cycles == closed.cycles, "\(run.layer) cycles")
             #expect(run.stats.macsPerformed == closed.macsPerformed, "\(run.layer) MACs performed")
             #expect(run.stats.macsBypassed == closed.macsBypassed, "\(run.layer) MACs bypassed")
+            let mapping = chip.mapping(layer: run.layer, k: run.k, n: run.n)
             if c.mitigation == .rowcol {
                 // Every weight on a working PE; the bypassed MACs are the switched-off lines'.
                 #expect(run.stats.macsPerformed == run.m * run.k * run.n, "\(run.layer) MACs performed")
+            } else if let mapping, let faults, !mapping.usesEveryLane {
+                // FAM on chosen lanes: every unpruned weight performs its MACs; the
+                // bypassed ones add the switched-off lines inside the fold spans.
+                #expect(run.stats.macsPerformed == run.m * (run.k * run.n - mapping.prunedCount(faults: faults)),
+                        "\(run.layer) MACs performed")
+                #expect(run.stats.macsPerformed + run.stats.macsBypassed > run.m * run.k * run.n, "\(run.layer) MAC total")
             } else {
                 #expect(run.stats.macsPerformed + run.stats.macsBypassed == run.m * run.k * run.n, "\(run.layer) MAC total")
             }
