@@ -4,7 +4,8 @@ import SystolicArray
 /// A fault-aware mapping written by `fapsim fam map` (`content` = "fam_mapping",
 /// docs/hdf5-schema.md): for one chip (its fault map, by checksum) and one
 /// network (its width and every GEMM layer's K x N), each layer's input-channel
-/// and output-channel slots on the R x C array. A run given the file uses these
+/// and output-channel slots on the R x C array, and the rows and columns
+/// (lanes) of a layer that does not use them all. A run given the file uses these
 /// slots instead of planning FAM again, so training under FAM and evaluating the
 /// retrained weights see the same mapping, and the plan can be inspected.
 ///
@@ -32,7 +33,7 @@ public struct FAMMappingFile: Equatable, Sendable {
     public var faultyPEs: Int
     /// `magnitude` or `taylor`, and the Taylor calibration batch's size.
     public var saliency: String
-    /// How the orders were chosen: `columns` or `joint` (FaultAwareMapping.Method).
+    /// How the orders were chosen: `columns`, `joint` or `lanes` (FaultAwareMapping.Method).
     /// Files written before methods existed carry none and were made by `columns`.
     public var method: String
     public var calibrationImages: Int?
@@ -63,7 +64,7 @@ public struct FAMMappingFile: Equatable, Sendable {
 
     public static let provenanceKeys = ["lot", "chip", "seed", "fault_rate"]
     public static let saliencies = ["magnitude", "bn", "activation", "taylor"]
-    public static let methods = ["columns", "joint"]
+    public static let methods = ["columns", "joint", "lanes"]
     /// The method of a file without the attribute (written before methods existed).
     public static let methodBeforeAttribute = "columns"
 
@@ -92,6 +93,16 @@ public struct FAMMappingFile: Equatable, Sendable {
                                        columns: [.int64("slot", units: "index", m.nSlot.map(Int64.init),
                                                         description: "N slot of output channel n (row n): fold slot div cols, array column slot mod cols")],
                                        attributes: ["n": .int(Int64(m.n))]))
+            // Lanes only for a layer that has them: a file of a mapping on every
+            // lane is laid out as before lanes existed.
+            if !m.usesEveryLane {
+                tables.append(ResultsTable(name: "\(layer.name)/row_lanes",
+                                           columns: [.int64("row", units: "index", m.rowLanes.map(Int64.init),
+                                                            description: "array row of row lane a (row a), ascending: K slot s sits on lane s mod lanes in fold s div lanes")]))
+                tables.append(ResultsTable(name: "\(layer.name)/col_lanes",
+                                           columns: [.int64("col", units: "index", m.colLanes.map(Int64.init),
+                                                            description: "array column of column lane b (row b), ascending: N slot s sits on lane s mod lanes in fold s div lanes")]))
+            }
         }
         return ResultsFile(content: Self.content, attributes: attributes, tables: tables)
     }
@@ -120,9 +131,18 @@ public struct FAMMappingFile: Equatable, Sendable {
         let layers = try names.map { name -> Layer in
             let kTable = try f.table("\(name)/input_slots"), nTable = try f.table("\(name)/output_slots")
             let kSlot = try f.ints(kTable, "slot").map(Int.init), nSlot = try f.ints(nTable, "slot").map(Int.init)
+            let rowTable = f.file[table: "\(name)/row_lanes"], colTable = f.file[table: "\(name)/col_lanes"]
+            guard (rowTable == nil) == (colTable == nil) else {
+                throw FapsimError("\(path): /\(name): expected both row_lanes and col_lanes tables or neither, got only \(rowTable == nil ? "col_lanes" : "row_lanes")")
+            }
             do {
+                var lanes: ArrayLanes?
+                if let rowTable, let colTable {
+                    lanes = try ArrayLanes(rows: try f.ints(rowTable, "row").map(Int.init), cols: try f.ints(colTable, "col").map(Int.init),
+                                           arrayRows: rows, arrayCols: cols)
+                }
                 return Layer(name: name, mapping: try WeightMapping(k: kSlot.count, n: nSlot.count, rows: rows, cols: cols,
-                                                                    kSlot: kSlot, nSlot: nSlot))
+                                                                    lanes: lanes, kSlot: kSlot, nSlot: nSlot))
             } catch let e as FapsimError {
                 throw FapsimError("\(path): /\(name): \(e.message)")
             }

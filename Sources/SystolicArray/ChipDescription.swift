@@ -9,7 +9,8 @@ public enum Mitigation: String, Sendable, CaseIterable, Equatable {
     /// Fault-aware mapping, then FAP: each layer's output channels are assigned
     /// to array columns so that the weights landing on faulty PEs are the least
     /// salient ones (docs/hardware-model.md); the weights still on faulty PEs are
-    /// bypassed as under FAP.
+    /// bypassed as under FAP. A layer's mapping may also put it on chosen rows
+    /// and columns (its lane lists) where it does not fill the array.
     case fam
     /// Row/column bypass (after Kim & Reddy): every row and column holding a
     /// faulty PE that `RowColumnBypass` chooses is switched off, and each GEMM is
@@ -156,6 +157,11 @@ public struct ChipDescription: Sendable, Equatable {
                 let m = layerMappings[name]!
                 h.update(array: Array(name.utf8))
                 h.update(array: (m.kSlot + m.nSlot).map { UInt64($0) })
+                // Lanes only when a layer has them, so the identities of FAM runs
+                // on every lane are the ones recorded before FAM chose lanes.
+                if !m.usesEveryLane {
+                    h.update(array: ([-1] + m.rowLanes + [-1] + m.colLanes).map { UInt64(bitPattern: Int64($0)) })
+                }
             }
             return h.hex
         case .rowcol:

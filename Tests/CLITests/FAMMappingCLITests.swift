@@ -49,7 +49,8 @@ import SystolicArray
         let planned = FaultAwareMapping.chip(faults: faults, parameters: params)
         #expect(file.rows == 8 && file.cols == 8 && file.networkWidth == 0.0625)
         #expect(file.faultMapChecksum == faults.checksum && file.faultyPEs == faults.faultyCount)
-        #expect(file.saliency == "magnitude" && file.method == "columns" && file.calibrationImages == nil)
+        #expect(file.saliency == "magnitude" && file.method == FaultAwareMapping.Method.standard.rawValue
+                && file.calibrationImages == nil)
         #expect(file.layers.map(\.name) == params.spec.gemmLayers.map(\.name))
         #expect(file.mappings == planned.layerMappings)
         #expect(file.layers.contains { !$0.mapping.isDefault })
@@ -79,11 +80,48 @@ import SystolicArray
         #expect(fromFile["per_class"] as? [Double] == planned["per_class"] as? [Double])
         #expect(fromFile["correct"] as? Int == planned["correct"] as? Int)
         #expect(fromFile["pruned_saliency_share"] as? Double == planned["pruned_saliency_share"] as? Double)
-        // FAM moves weights, it does not prune fewer: same count, less |w|.
-        #expect(fromFile["pruned_weight_share"] as? Double == fap["pruned_weight_share"] as? Double)
+        // FAM moves weights (and, on chosen lanes, onto healthier lines): never
+        // more pruned, less |w|.
+        #expect(try #require(fromFile["pruned_weight_share"] as? Double) <= (try #require(fap["pruned_weight_share"] as? Double)))
         let famShare = try #require(fromFile["pruned_saliency_share"] as? Double)
         let fapShare = try #require(fap["pruned_saliency_share"] as? Double)
         #expect(famShare < fapShare)
+    }
+
+    /// Under `--fam-method lanes` the file records each layer's lanes, a run
+    /// given it equals a run planning `lanes` itself, and, the layers sitting on
+    /// healthier lines, fewer weights are pruned than under FAP.
+    @Test(.requiresSharedData(.cifarTestBatch))
+    func aLanesMappingKeepsItsLanesThroughTheFile() throws {
+        let f = try Self.files()
+        let path = f.dir.file("lanes.h5")
+        let r = try runFapsim(["fam", "map", "--weights", f.weights, "--config", Self.config, "--fault-rate", "0.2", "--seed", "3",
+                               "--fam-method", "lanes", "--out", path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let file = try FAMMappingFile.read(path: path)
+        let faults = try FaultMap.uniform(rows: 8, cols: 8, rate: 0.2, seed: 3)
+        let planned = FaultAwareMapping.chip(faults: faults, parameters: try VGG11Parameters.load(path: f.weights), method: .lanes)
+        #expect(file.method == "lanes" && file.mappings == planned.layerMappings)
+        #expect(file.layers.contains { !$0.mapping.usesEveryLane })
+        func evaluate(_ extra: [String]) throws -> [String: Any] {
+            let r = try runFapsim(["evaluate", "--weights", f.weights, "--config", Self.config, "--fault-rate", "0.2", "--seed", "3",
+                                   "--data", SharedData.cifarDirectory, "--limit", "64", "--json", "--quiet"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        }
+        let fromFile = try evaluate(["--fam-mapping", path])
+        let plannedRun = try evaluate(["--mitigation", "fam", "--fam-method", "lanes"])
+        let fap = try evaluate(["--mitigation", "fap"])
+        #expect(plannedRun["fam_method"] as? String == "lanes")
+        #expect(fromFile["per_class"] as? [Double] == plannedRun["per_class"] as? [Double])
+        #expect(fromFile["pruned_saliency_share"] as? Double == plannedRun["pruned_saliency_share"] as? Double)
+        let lanesShare = try #require(fromFile["pruned_weight_share"] as? Double)
+        let fapShare = try #require(fap["pruned_weight_share"] as? Double)
+        #expect(lanesShare < fapShare)
+        // The file says lanes: asking for another method with it is refused.
+        try fails(["evaluate", "--weights", f.weights, "--config", Self.config, "--fault-rate", "0.2", "--seed", "3",
+                   "--fam-mapping", path, "--fam-method", "columns"],
+                  "\(path): method: expected columns (--fam-method columns), got lanes")
     }
 
     @Test func aMappingForAnotherNetworkArrayOrChipIsAOneLineError() throws {
@@ -116,7 +154,7 @@ import SystolicArray
         // A file made by another method or saliency than the options ask for.
         try fails(["evaluate", "--weights", f.weights, "--config", Self.config, "--fam-mapping", f.mapping,
                    "--fam-method", "joint"] + chip,
-                  "\(f.mapping): method: expected joint (--fam-method joint), got columns")
+                  "\(f.mapping): method: expected joint (--fam-method joint), got \(FaultAwareMapping.Method.standard.rawValue)")
         try fails(["evaluate", "--weights", f.weights, "--config", Self.config, "--fam-mapping", f.mapping,
                    "--fam-saliency", "bn"] + chip,
                   "\(f.mapping): saliency: expected bn (--fam-saliency), got magnitude")

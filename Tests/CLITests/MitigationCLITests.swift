@@ -100,7 +100,7 @@ import FapsimTestSupport
         (["gemm", "--config", "hw-configs/small-8x8.yaml", "--m", "2", "--k", "3", "--n", "4", "--fam-saliency", "random"],
          "--fam-saliency: expected one of magnitude, bn, activation, taylor, got 'random'"),
         (["gemm", "--config", "hw-configs/small-8x8.yaml", "--m", "2", "--k", "3", "--n", "4", "--fam-method", "greedy"],
-         "--fam-method: expected one of columns, joint, got 'greedy'"),
+         "--fam-method: expected one of columns, joint, lanes, got 'greedy'"),
     ])
     func unsupportedFAMInputsAreOneLineErrors(args: [String], message: String) throws {
         let r = try runFapsim(args)

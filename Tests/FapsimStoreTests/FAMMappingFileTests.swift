@@ -29,6 +29,46 @@ import SystolicArray
         try file.write(path: path, force: true)
     }
 
+    /// A layer on chosen lanes (method `lanes`) keeps them through the file;
+    /// layers on every lane are written as before lanes existed (no lane
+    /// tables), so older files read as every lane; a file with one lane table
+    /// of the two, or lanes out of order, is a one-line error.
+    @Test func laneListsRoundTripAndAFileWithoutThemUsesEveryLane() throws {
+        let dir = try TemporaryDirectory()
+        let onLanes = try WeightMapping(k: 3, n: 2, rows: 4, cols: 5,
+                                        lanes: try ArrayLanes(rows: [0, 2, 3], cols: [1, 4], arrayRows: 4, arrayCols: 5),
+                                        kSlot: [2, 0, 1], nSlot: [1, 0])
+        let everyLane = try WeightMapping(k: 6, n: 7, rows: 4, cols: 5, kSlot: [5, 4, 3, 2, 1, 0], nSlot: Array(0..<7))
+        let file = FAMMappingFile(networkWidth: 0.5, rows: 4, cols: 5, faultMapChecksum: "00ff", faultyPEs: 2,
+                                  saliency: "bn", method: "lanes", weightsFile: "w.h5", weightsChecksum: "abcd",
+                                  layers: [.init(name: "features.0", mapping: onLanes), .init(name: "classifier", mapping: everyLane)])
+        let path = dir.file("lanes.h5")
+        try file.write(path: path, force: false)
+        let back = try FAMMappingFile.read(path: path)
+        #expect(back == file)
+        let m = try #require(back.mappings["features.0"])
+        #expect(m.rowLanes == [0, 2, 3] && m.colLanes == [1, 4] && !m.usesEveryLane)
+        let p = m.placement(k: 0, n: 0)
+        #expect(p.kFold == 0 && p.nFold == 0 && p.row == 3 && p.col == 4)
+        let results = file.resultsFile()
+        #expect(results[table: "features.0/row_lanes"] != nil && results[table: "classifier/row_lanes"] == nil)
+
+        var oneTable = results
+        oneTable.tables.removeAll { $0.name == "features.0/col_lanes" }
+        let bad = dir.file("one.h5")
+        try oneTable.write(path: bad, force: false)
+        #expect(errorMessage { _ = try FAMMappingFile.read(path: bad) }
+                == "\(bad): /features.0: expected both row_lanes and col_lanes tables or neither, got only row_lanes")
+
+        var unordered = results
+        let i = try #require(unordered.tables.firstIndex { $0.name == "features.0/row_lanes" })
+        unordered.tables[i] = ResultsTable(name: "features.0/row_lanes", columns: [.int64("row", units: "index", [3, 0, 2])])
+        let disordered = dir.file("disordered.h5")
+        try unordered.write(path: disordered, force: false)
+        #expect(errorMessage { _ = try FAMMappingFile.read(path: disordered) }
+                == "\(disordered): /features.0: weight mapping row lanes: expected a non-empty ascending list of distinct rows in 0..<4, got 3 entries")
+    }
+
     @Test func aSlotTableThatIsNoPermutationIsAOneLineError() throws {
         let dir = try TemporaryDirectory()
         let path = dir.file("map.h5")
@@ -74,6 +114,6 @@ import SystolicArray
         let bad = dir.file("bad.h5")
         try results.write(path: bad, force: false)
         #expect(errorMessage { _ = try FAMMappingFile.read(path: bad) }
-                == "\(bad): /: attribute method: expected one of columns, joint, got greedy")
+                == "\(bad): /: attribute method: expected one of columns, joint, lanes, got greedy")
     }
 }

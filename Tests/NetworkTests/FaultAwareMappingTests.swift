@@ -147,10 +147,20 @@ import SystolicArray
         let images = try TestData.testSet().normalized(0..<4)
         let mapped = try VGG11Network(parameters: params, engine: FunctionalEngine(chip: fam)).forward(images: images, batch: 4)
         let firstMapping = fam.layerMappings[first.name]!
-        let hostLayout = ChipDescription(faults: faults, mitigation: .fam, layerMappings: [
-            first.name: try WeightMapping(k: first.k, n: first.n, rows: 16, cols: 16, kSlot: firstMapping.kSlot,
-                                          nSlot: Array(0..<first.n)),
-        ])
+        // The lanes stay a mapping too: which rows the feeder drives and which
+        // columns the accumulators read is a layout of the activations, not of
+        // the stored weights, so the folded network keeps every layer's lanes
+        // with its channels in slot order.
+        var hostMappings: [String: WeightMapping] = [:]
+        for layer in layers {
+            let m = fam.layerMappings[layer.name]!
+            guard layer.name == first.name || !m.usesEveryLane else { continue }
+            hostMappings[layer.name] = try WeightMapping(k: layer.k, n: layer.n, rows: 16, cols: 16, lanes: m.lanes,
+                                                         kSlot: layer.name == first.name ? m.kSlot : Array(0..<layer.k),
+                                                         nSlot: Array(0..<layer.n))
+        }
+        if method == .lanes { #expect(hostMappings.values.contains { !$0.usesEveryLane }) }
+        let hostLayout = ChipDescription(faults: faults, mitigation: .fam, layerMappings: hostMappings)
         let slotOrder = try VGG11Network(parameters: folded, engine: FunctionalEngine(chip: hostLayout))
             .forward(images: images, batch: 4)
         // The stored classifier gives the logits in column order; the host reads
@@ -225,6 +235,74 @@ import SystolicArray
         }
     }
 
+    /// `lanes` puts a layer on chosen rows and columns only where that loses
+    /// less saliency: every layer keeps at most what the first lanes give it
+    /// (`columns`' exact assignment on every lane, from the same inherited
+    /// rows), and strictly less somewhere; the fold count is the first lanes'
+    /// (lanes are ceil(K / folds) of the rows, ceil(N / folds) of the columns),
+    /// each layer after the first takes its rows in the order the layer before
+    /// stores its outputs, and planning twice gives the same mapping.
+    @Test(arguments: [(16, 0.2, UInt64(6)), (16, 0.05, 7), (32, 0.1, 8), (32, 0.3, 9), (24, 0.2, 10)])
+    func lanesNeverKeepMoreSaliencyOnFaultyPEsThanTheFirstLanes(size: Int, rate: Double, seed: UInt64) throws {
+        let params = VGG11Parameters.random(spec: try VGG11Spec(width: 0.25), seed: 5)
+        let faults = try FaultMap.uniform(rows: size, cols: size, rate: rate, seed: seed)
+        let layers = params.spec.gemmLayers
+        for saliency in [FaultAwareMapping.Saliency.magnitude, .batchNormScaled] {
+            let scores = FaultAwareMapping.saliencies(parameters: params, saliency: saliency)
+            let chip = FaultAwareMapping.chip(faults: faults, parameters: params, saliency: saliency, method: .lanes)
+            #expect(chip == FaultAwareMapping.chip(faults: faults, parameters: params, saliency: saliency, method: .lanes))
+            var lowered = false
+            for (i, layer) in layers.enumerated() {
+                let m = try #require(chip.layerMappings[layer.name])
+                let s = scores[layer.name]!
+                let firstLanes = WeightMapping(k: layer.k, n: layer.n, rows: size, cols: size)
+                // The first layer's rows are free: its first lanes are channel order.
+                let inputOrder = i == 0 ? Array(0..<layer.k) : m.kSlot
+                let firstLanesInOrder = try WeightMapping(k: layer.k, n: layer.n, rows: size, cols: size, kSlot: inputOrder,
+                                                          nSlot: FaultAwareMapping.assignOutputs(saliency: s, k: layer.k, n: layer.n,
+                                                                                                 kSlot: inputOrder, faults: faults))
+                let chosen = FaultAwareMapping.prunedSaliency(m, saliency: s, faults: faults)
+                let first = FaultAwareMapping.prunedSaliency(firstLanesInOrder, saliency: s, faults: faults)
+                #expect(chosen <= first * (1 + 1e-12), "\(saliency.name) \(layer.name): lanes \(chosen), first lanes \(first)")
+                if i > 0 {
+                    let previous = chip.layerMappings[layers[i - 1].name]!
+                    #expect(m.kSlot == FaultAwareMapping.inducedInputSlots(k: m.k, channelSlots: previous.nSlot), "\(layer.name)")
+                }
+                if chosen < first * (1 - 1e-9) { lowered = true }
+                #expect(m.usesEveryLane || (m.rowLanes.count == FaultAwareMapping.laneCount(layer.k, lines: size)
+                                            && m.colLanes.count == FaultAwareMapping.laneCount(layer.n, lines: size)))
+                #expect(m.kFolds == firstLanes.kFolds && m.nFolds == firstLanes.nFolds, "\(layer.name)")
+            }
+            #expect(lowered, "\(saliency.name): lanes lowered no layer's pruned saliency")
+        }
+    }
+
+    /// The exact pieces `lanes` is built from: the rectangular assignment against
+    /// every injection, and the ascending-lanes dynamic programme against every
+    /// ascending choice, on small random costs with many ties.
+    @Test func rectangularAssignmentAndAscendingLanesAreExact() {
+        var rng = SeededRNG(seed: 21)
+        func choices(_ count: Int, of lines: Int) -> [[Int]] {
+            if count == 0 { return [[]] }
+            return (0..<lines).flatMap { first in choices(count - 1, of: lines).compactMap { rest in
+                rest.contains(first) ? nil : [first] + rest } }
+        }
+        for (rows, cols) in [(1, 4), (2, 5), (3, 5), (4, 6), (5, 5)] {
+            for trial in 0..<10 {
+                let cost = (0..<(rows * cols)).map { _ in Double(rng.nextInt(below: trial % 2 == 0 ? 3 : 50)) }
+                func total(_ p: [Int]) -> Double { p.enumerated().reduce(0) { $0 + cost[$1.offset * cols + $1.element] } }
+                let all = choices(rows, of: cols)
+                let assigned = Assignment.minimumCost(cost, rows: rows, cols: cols)
+                #expect(Set(assigned).count == rows && total(assigned) == all.map(total).min()!, "\(rows)x\(cols) trial \(trial)")
+                let ascending = all.filter { zip($0, $0.dropFirst()).allSatisfy { $0 < $1 } }
+                let lanes = Assignment.ascendingLanes(cost, lanes: rows, lines: cols)
+                #expect(ascending.contains(lanes) && total(lanes) == ascending.map(total).min()!, "\(rows)x\(cols) trial \(trial)")
+            }
+        }
+        // Equal costs keep the first lanes (the shortest span).
+        #expect(Assignment.ascendingLanes([Double](repeating: 1, count: 12), lanes: 3, lines: 4) == [0, 1, 2])
+    }
+
     /// The batch-norm-scaled saliency is |w| times the BN scale gamma / sigma of
     /// the weight's output channel (the classifier, with no BN after it, keeps
     /// |w|); the activation saliency scales that by each input channel's RMS, so
@@ -269,7 +347,8 @@ import SystolicArray
     /// images, at several fault rates: logits within the reference bound (of
     /// the network with FAM's pruned weights zeroed) and cycles equal to the
     /// closed form; under both methods.
-    @Test(.requiresSharedData(.cifarTestBatch), arguments: [(8, 0.05, UInt64(1)), (8, 0.3, 2), (16, 0.1, 3), (16, 0.3, 4)])
+    @Test(.requiresSharedData(.cifarTestBatch), arguments: [(8, 0.05, UInt64(1)), (8, 0.3, 2), (16, 0.1, 3), (16, 0.3, 4),
+                                                            (32, 0.2, 5)])
     func arrayEqualsFunctionalUnderFAM(size: Int, rate: Double, seed: UInt64) throws {
         for method in FaultAwareMapping.Method.allCases {
             try checkArrayEqualsFunctional(size: size, rate: rate, seed: seed, method: method)
