@@ -72,8 +72,11 @@ struct MitigateCompareCLITests {
             let mine = Dictionary(uniqueKeysWithValues: file.rows.filter { $0.chip == chip }.map { ($0.mitigation, $0) })
             let fap = try #require(mine["fap"]), fam = try #require(mine["fam"]), rowcol = try #require(mine["rowcol"])
             let trained = try #require(mine["fap+T"])
-            // FAP and FAM keep every PE in place: the fault-free cycles.
-            #expect(fap.cyclesPerImage == Int(faultFree) && fap.throughput == 1 && fam.cyclesPerImage == Int(faultFree))
+            // FAP keeps every weight in place: the fault-free cycles. FAM's default
+            // (lanes) may move a layer that does not fill the array onto later
+            // lines, which lengthens its fold's span: never fewer cycles.
+            #expect(fap.cyclesPerImage == Int(faultFree) && fap.throughput == 1 && fam.cyclesPerImage >= Int(faultFree))
+            #expect(fam.throughput == Double(faultFree) / Double(fam.cyclesPerImage))
             #expect(fap.testImages == 60 && fap.source == "evaluated" && fap.retrainingImages == 0 && fap.pesAdded == 0)
             // Row/column bypass: the fault-free logits on a smaller array.
             #expect(rowcol.usable && rowcol.accuracy == baseline && rowcol.source == "fault-free logits")
