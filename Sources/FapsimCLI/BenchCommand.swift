@@ -12,7 +12,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks and measurements for the docs (release builds only give meaningful speed figures).",
         subcommands: [BenchArrayCommand.self, BenchInferCommand.self, BenchTrainCommand.self, BenchSparesCommand.self,
-                      BenchRateMetricShareCommand.self, BenchRateMetricCompareCommand.self, BenchRowColCommand.self])
+                      BenchRateMetricShareCommand.self, BenchRateMetricCompareCommand.self, BenchRowColCommand.self,
+                      BenchStuckAtCommand.self])
 }
 
 /// Register-level PE-cycle updates per second on a realistic layer, for one

@@ -84,7 +84,10 @@ struct StuckAtCurveCommand: ParsableCommand {
         if resume && points == nil { throw ValidationError("--resume: expected --points DIR, the folder of finished points to reuse") }
     }
 
-    func parsedRates() throws -> [Double] {
+    func parsedRates() throws -> [Double] { try Self.parseRates(rates) }
+
+    /// `--rates` as fault fractions, each once (also `bench stuck-at`'s).
+    static func parseRates(_ rates: String) throws -> [Double] {
         let list = try rates.split(separator: ",").map { t in
             guard let r = Double(t.trimmingCharacters(in: .whitespaces)), r > 0, r <= 1 else {
                 throw FapsimError("--rates: expected fractions in (0, 1], got '\(t)'")

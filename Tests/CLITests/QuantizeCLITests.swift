@@ -175,3 +175,39 @@ extension QuantizeCLITests {
                 contains: "--resume: expected --points DIR")
     }
 }
+
+extension QuantizeCLITests {
+    /// `bench stuck-at` on a small random network (quantized in memory) and an
+    /// 8x8 array: every rate's point carries its speeds, the correction's time
+    /// and share, and both accuracies; FAP and unmitigated ran the same images.
+    @Test(.requiresSharedData(.cifarTestBatch, .cifarTrainingBatches))
+    func benchStuckAtReportsEveryRate() throws {
+        let dir = try TemporaryDirectory()
+        let r = try runFapsim(["bench", "stuck-at", "--weights", try floatWeights(dir), "--calibration", "16",
+                               "--data", Self.cifar, "--config", "hw-configs/small-8x8.yaml",
+                               "--rates", "0.05,0.2", "--images", "8", "--batch", "4", "--stuck-bits", "high"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(j["benchmark"] as? String == "stuck-at" && j["images"] as? Int == 8 && j["rows"] as? Int == 8)
+        #expect(j["stuck_bits"] as? String == "high" && j["scalar_reference"] as? Bool == false)
+        let points = try #require(j["points"] as? [[String: Any]])
+        #expect(points.map { $0["faulty_pes"] as? Int } == [3, 13])
+        for p in points {
+            for key in ["fap_images_per_s", "unmitigated_images_per_s", "fap_s", "unmitigated_s", "unmitigated_over_fap"] {
+                #expect((p[key] as? Double ?? 0) > 0, "\(key): \(p)")
+            }
+            let correction = p["correction_s"] as? Double ?? -1, share = p["correction_share"] as? Double ?? -1
+            #expect(correction > 0 && correction <= p["unmitigated_s"] as? Double ?? 0, "\(p)")
+            #expect(share > 0 && share <= 1, "\(p)")
+            for key in ["fap_accuracy", "unmitigated_accuracy"] {
+                let a = p[key] as? Double ?? -1
+                // Accuracies over 8 images: whole eighths.
+                #expect(a >= 0 && a <= 1 && (a * 8).rounded() == a * 8, "\(key): \(p)")
+            }
+        }
+        oneLine(try runFapsim(["bench", "stuck-at", "--rates", "0.1"]),
+                contains: "expected one network: --quantized FILE (int8) or --weights FILE (float, quantized in memory)")
+        oneLine(try runFapsim(["bench", "stuck-at", "--quantized", dir.file("missing.h5"), "--rates", "0.1,0.1"]),
+                contains: "--rates: expected each rate once, got 0.1 twice")
+    }
+}

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import FapsimSupport
 import HDF5Kit
 import SystolicArray
 @testable import FapsimStore
@@ -187,6 +188,75 @@ private struct Manifest {
                                  "batch": Manifest.attribute(.int(128))],
                            "/per_chip/fault_rate": ["units": Manifest.attribute(.string("1"))]],
             "tables": ["/per_chip": ["chip", "fault_rate", "accuracy", "status"], "/cycles": ["layer", "cycles"]],
+        ])
+
+        // FAM mapping: VGG11 at width 0.125 on a 4x3 array, every layer's input and
+        // output slots a seeded shuffle. The checker reads it from the schema doc
+        // alone ("kind"): slot tables are permutations, layers chain as VGG11's.
+        var rng = SeededRNG(seed: 11)
+        let convs = [("features.0", 8), ("features.4", 16), ("features.8", 32), ("features.11", 32),
+                     ("features.15", 64), ("features.18", 64), ("features.22", 64), ("features.25", 64)]
+        var famLayers: [FAMMappingFile.Layer] = []
+        var inputs = 3
+        for (name, n) in convs + [("classifier", 10)] {
+            // A conv's K is its 3x3 taps of every input channel; the classifier reads the 1x1 map.
+            let k = name == "classifier" ? inputs : 9 * inputs
+            famLayers.append(FAMMappingFile.Layer(name: name, mapping: try WeightMapping(
+                k: k, n: n, rows: 4, cols: 3, kSlot: Array(0..<k).shuffled(using: &rng), nSlot: Array(0..<n).shuffled(using: &rng))))
+            inputs = n
+        }
+        let fam = FAMMappingFile(networkWidth: 0.125, rows: 4, cols: 3, faultMapChecksum: "00112233445566ff", faultyPEs: 2,
+                                 saliency: "taylor", method: "joint", calibrationImages: 32, weightsFile: "w.h5",
+                                 weightsChecksum: "0123456789abcdef", provenance: ["seed": .int(5), "fault_rate": .double(0.2)],
+                                 layers: famLayers)
+        try fam.write(path: dir.file("fam.h5"), force: false)
+        let conv1 = famLayers[0].mapping
+        manifest.files.append([
+            "file": "fam.h5", "kind": "fam_mapping",
+            "datasets": ["/features.0/input_slots/slot": Manifest.dataset(conv1.kSlot.map(Int64.init), shape: [27]),
+                         "/classifier/output_slots/slot": Manifest.dataset(famLayers.last!.mapping.nSlot.map(Int64.init), shape: [10])],
+            "attributes": ["/": ["content": Manifest.attribute(.string("fam_mapping")),
+                                 "method": Manifest.attribute(.string("joint")),
+                                 "fam_calibration": Manifest.attribute(.int(32)),
+                                 "seed": Manifest.attribute(.int(5))]],
+        ])
+
+        // Mitigation comparison: 3 chips of a 4x5 array under fap and rowcol, the
+        // all-faulty chip unusable under rowcol; summary and yield (2 bins over
+        // shares 0.05-1) worked out by hand, so the checker's cross-table sums
+        // have something to disagree with.
+        typealias Row = MitigationComparisonFile.Row
+        func row(_ chip: Int, _ m: String, _ faulty: Int, _ acc: Double, _ cycles: Int, source: String = "evaluated") -> Row {
+            Row(chip: chip, mitigation: m, faultyPEs: faulty, faultShare: Double(faulty) / 20, usable: cycles > 0, accuracy: acc,
+                testImages: 500, cyclesPerImage: cycles, throughput: cycles > 0 ? 1000 / Double(cycles) : .nan, pesAdded: 0,
+                retrainingImages: 0, source: source, accuracyThreshold: 0.8)
+        }
+        let comparisonRows = [row(0, "fap", 1, 0.86, 1000), row(1, "fap", 3, 0.82, 1000), row(2, "fap", 20, 0.10, 1000),
+                              row(0, "rowcol", 1, 0.87, 1250, source: "fault-free logits"),
+                              row(1, "rowcol", 3, 0.87, 2000, source: "fault-free logits"),
+                              row(2, "rowcol", 20, .nan, -1, source: "unusable")]
+        let binEdge = 0.05 + (1.0 - 0.05) / 2
+        let comparison = MitigationComparisonFile(
+            rows: comparisonRows,
+            summary: [.init(mitigation: "fap", chips: 3, usable: 3, meeting: 2, meanThroughput: 1, pesAdded: 0, retrainingImages: 0),
+                      .init(mitigation: "rowcol", chips: 3, usable: 2, meeting: 1, meanThroughput: (0.8 + 0.5) / 2, pesAdded: 0,
+                            retrainingImages: 0)],
+            yieldCurve: [.init(mitigation: "fap", binLow: 0.05, binHigh: binEdge, meanFaultShare: (0.05 + 0.15) / 2, chips: 2, meeting: 2),
+                         .init(mitigation: "fap", binLow: binEdge, binHigh: 1, meanFaultShare: 1, chips: 1, meeting: 0),
+                         .init(mitigation: "rowcol", binLow: 0.05, binHigh: binEdge, meanFaultShare: (0.05 + 0.15) / 2, chips: 2, meeting: 1),
+                         .init(mitigation: "rowcol", binLow: binEdge, binHigh: 1, meanFaultShare: 1, chips: 1, meeting: 0)],
+            attributes: ["lot_file": .string("lot.h5"), "lot_checksum": .string("aa"), "lot_chips": .int(3),
+                         "lot_generator": .string("uniform"), "weights_file": .string("w.h5"), "weights_checksum": .string("bb"),
+                         "network_width": .double(0.125), "rows": .int(4), "cols": .int(5), "config_name": .string("small-4x5"),
+                         "test_subset": .int(500), "baseline_accuracy": .double(0.86), "fault_free_cycles_per_image": .int(1000),
+                         "min_throughput": .double(0.6), "target": .double(0.8), "yield_bins": .int(2)])
+        try comparison.write(path: dir.file("comparison.h5"), force: false)
+        manifest.files.append([
+            "file": "comparison.h5", "kind": "mitigation_comparison",
+            "strings": ["/per_chip/source": comparisonRows.map(\.source), "/summary/mitigation": ["fap", "rowcol"]],
+            "attributes": ["/": ["content": Manifest.attribute(.string("mitigation_comparison")),
+                                 "mitigations": Manifest.attribute(.strings(["fap", "rowcol"]))]],
+            "tables": ["/summary": ["mitigation", "chips", "usable", "meeting", "mean_throughput", "pes_added", "retraining_images"]],
         ])
 
         let object: [String: Any] = [

@@ -54,6 +54,10 @@ public final class Int8FunctionalEngine: Int8GEMMEngine {
     public let stuckAt: [StuckAtFault]
     let rows: Int, cols: Int
     private var scratch: [Float] = []
+    /// Wall seconds spent in the stuck-at correction so far (`fapsim bench
+    /// stuck-at` reports its share); two clock reads per GEMM, only when the
+    /// chip has stuck-at faults.
+    public private(set) var stuckAtSeconds: Double = 0
 
     /// `stuckAt`: unmitigated faults on `config`'s array (PEs the chip's map
     /// bypasses are never corrupted).
@@ -79,8 +83,10 @@ public final class Int8FunctionalEngine: Int8GEMMEngine {
             MaskedGEMM.int8GEMMTransposed(weights: weights, k: k, n: n, columns: at, m: m, out: out, scratch: s.baseAddress!)
         }
         guard !stuckAt.isEmpty else { return }
+        let t0 = ProcessStats.now()
         let mapping = chip.mapping(layer: layer, k: k, n: n, rows: rows, cols: cols)
         MaskedGEMM.applyStuckAt(stuckAt, bypass: chip.effectiveFaults, mapping: mapping, weights: weights, columns: at, m: m, outT: out)
+        stuckAtSeconds += ProcessStats.now() - t0
     }
 }
 
