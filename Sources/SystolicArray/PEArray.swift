@@ -7,6 +7,17 @@
 /// datapath is branch-free, vectorises, and moves few bytes per PE. The activation planes are double-buffered
 /// (old -> new each edge) so that column slices can be stepped by different
 /// threads without one overwriting what its neighbour still has to read.
+///
+/// The weight shift chains (active and shadow) are rings of rows: on a shift
+/// edge every PE takes the weight of the PE above, which is the same as row 0
+/// taking a new value while every other row keeps its storage and the rows are
+/// renumbered. So a shift writes one row (C registers) and moves the ring's
+/// offset, where copying the chain down would move R x C registers per edge
+/// (R edges per fold; it was 14% of `simulate --images 1`). Logical row i of a
+/// column's chain lives in physical row (offset + i) mod R; every reader
+/// (`stepDatapath`, the accessors below) goes through `chainRow`. Offsets are
+/// kept per column because column strips shift their columns at different
+/// moments; the columns of one strip always share theirs.
 public final class PEArray<A: PEArithmetic>: ArrayStateView {
     public let rows: Int
     public let cols: Int
@@ -15,10 +26,16 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
     /// `stuckAt` by row, so each row's pass of the datapath finds its own.
     private let stuckByRow: [[StuckAtFault]]
 
+    /// Active weights and their valid bits, physical rows of the ring (`chainRow`).
     let w: UnsafeMutablePointer<A.Lane>
     let wv: UnsafeMutablePointer<UInt8>
+    /// Shadow weights (double buffering), physical rows of their own ring.
     let ws: UnsafeMutablePointer<A.Lane>
     let wsv: UnsafeMutablePointer<UInt8>
+    /// Per column, the physical row holding logical row 0 of the active chain
+    /// and of the shadow chain.
+    let activeTop: UnsafeMutablePointer<Int>
+    let shadowTop: UnsafeMutablePointer<Int>
     /// All ones where the PE works, 0 where its FAP mux bypasses it. A PE multiplies
     /// when it holds a valid weight, gets a valid activation and is not bypassed.
     let notBypass: UnsafeMutablePointer<UInt8>
@@ -48,6 +65,10 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
             return ptr
         }
         w = plane(A.zero); wv = plane(0); ws = plane(A.zero); wsv = plane(0)
+        activeTop = .allocate(capacity: max(1, cols))
+        activeTop.initialize(repeating: 0, count: max(1, cols))
+        shadowTop = .allocate(capacity: max(1, cols))
+        shadowTop.initialize(repeating: 0, count: max(1, cols))
         notBypass = plane(0xFF)
         if let faults {
             precondition(faults.rows == rows && faults.cols == cols)
@@ -61,6 +82,16 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
     deinit {
         for ptr in [wv, wsv, notBypass, actValid.0, actValid.1, pv] { UnsafeMutableRawPointer(ptr).deallocate() }
         for ptr in [w, ws, act.0, act.1, p] { UnsafeMutableRawPointer(ptr).deallocate() }
+        activeTop.deallocate()
+        shadowTop.deallocate()
+    }
+
+    /// The physical row of the ring whose top is physical row `top` that holds
+    /// logical row `i` (both < rows, so one conditional subtraction wraps).
+    @inline(__always)
+    func chainRow(_ i: Int, top: Int) -> Int {
+        let r = top + i
+        return r >= rows ? r - rows : r
     }
 
     /// One clock edge of the datapath for columns [j0, j1): every PE's partial sum,
@@ -90,6 +121,10 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
         var totalBypassed = 0
         let one = SIMD8<UInt32>(repeating: 1)
         let track = activity != nil
+        // Every column of a strip shifts on the same edges, so the strip's chain
+        // offset is its first column's.
+        let top = activeTop[j0]
+        assert((j0..<j1).allSatisfy { activeTop[$0] == top }, "columns of one strip share their weight chain's offset")
         var i = rows - 1
         while i >= 0 {
             let lo = window.map { max(j0, $0[2 * i]) } ?? j0
@@ -104,14 +139,16 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
             }
             if lo >= hi { i -= 1; continue }
             let base = i * c
+            // This row's weights: the ring's physical row for logical row i.
+            let wRow = chainRow(i, top: top) * c
             var performed = 0, bypassed = 0
             // One PE in scalar form: column j0 takes the strip's left input, the
             // others their left neighbour's pre-edge register.
             @inline(__always) func scalarPE(_ j: Int, a: A.Lane, av: UInt8) {
                 let x = base + j
-                let v = av & wv[x], mm = v & notBypass[x]
+                let v = av & wv[wRow + j], mm = v & notBypass[x]
                 let pIn = i == 0 ? A.zero : p[x - c]
-                let pNew = A.mac(pIn, w[x], a, widen(mm))
+                let pNew = A.mac(pIn, w[wRow + j], a, widen(mm))
                 let pvNew = i == 0 ? v : pv[x - c]
                 if track {
                     if A.bits(pNew) != A.bits(p[x]) || pvNew != pv[x] || A.bits(a) != A.bits(aOld[x]) || v != avOld[x] {
@@ -139,9 +176,9 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
                 while j + 8 <= hi {
                     let x = base + j
                     let a = load8(aOld + x - 1)
-                    let v = load8(avOld + x - 1) & load8(wv + x), nb = load8(notBypass + x)
+                    let v = load8(avOld + x - 1) & load8(wv + wRow + j), nb = load8(notBypass + x)
                     let mm = widen8(v & nb), bm = widen8(v & ~nb)
-                    let pNew = A.mac8(load8(p + above + j), load8(w + x), a, mm)
+                    let pNew = A.mac8(load8(p + above + j), load8(w + wRow + j), a, mm)
                     let pvNew = load8(pv + above + j)
                     if track {
                         // Non-zero where a register's bits changed (a byte difference stays non-zero widened).
@@ -170,7 +207,7 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
                 // (idle skipping is off with a stuck-at fault, so it was stepped).
                 let idx = base + s.col
                 let av = s.col == j0 ? feedValid[i] : avOld[idx - 1]
-                if av & wv[idx] & notBypass[idx] != 0 { p[idx] = A.lane(bits: s.apply(bits: A.bits(p[idx]))) }
+                if av & wv[wRow + s.col] & notBypass[idx] != 0 { p[idx] = A.lane(bits: s.apply(bits: A.bits(p[idx]))) }
             }
             totalPerformed += performed
             totalBypassed += bypassed
@@ -181,30 +218,36 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
 
     /// One edge of the weight shift chain for columns [j0, j1): every row takes the
     /// row above's weight, row 0 takes `weightIn`. Double-buffered arrays shift the
-    /// shadow chain instead of the active weights.
+    /// shadow chain instead of the active weights. On the ring the bottom row's
+    /// storage becomes the new row 0: one row is written, the offset moves up.
     @inline(__always)
     func shiftWeights(j0: Int, j1: Int, weightIn: UnsafePointer<A.Lane>, validIn: UnsafePointer<UInt8>, shadow: Bool) {
-        let (dst, dv) = shadow ? (ws, wsv) : (w, wv)
-        let width = j1 - j0
-        var i = rows - 1
-        while i > 0 {
-            let base = i * cols + j0
-            (dst + base).update(from: dst + base - cols, count: width)
-            (dv + base).update(from: dv + base - cols, count: width)
-            i -= 1
-        }
-        (dst + j0).update(from: weightIn + j0, count: width)
-        (dv + j0).update(from: validIn + j0, count: width)
+        let (dst, dv, tops) = shadow ? (ws, wsv, shadowTop) : (w, wv, activeTop)
+        let old = tops[j0]
+        let top = old == 0 ? rows - 1 : old - 1
+        let base = top * cols + j0
+        (dst + base).update(from: weightIn + j0, count: j1 - j0)
+        (dv + base).update(from: validIn + j0, count: j1 - j0)
+        (tops + j0).update(repeating: top, count: j1 - j0)
     }
 
-    /// Double-buffered: all PEs of the slice copy shadow into active weights.
+    /// Double-buffered: all PEs of the slice copy shadow into active weights. The
+    /// shadow keeps its values (the next fold shifts in over them, and observers
+    /// see them), so the active ring becomes a copy of the shadow ring, offset
+    /// included, rather than trading places with it.
     @inline(__always)
     func swapWeights(j0: Int, j1: Int) {
-        for i in 0..<rows {
-            let base = i * cols + j0
-            (w + base).update(from: ws + base, count: j1 - j0)
-            (wv + base).update(from: wsv + base, count: j1 - j0)
+        if j0 == 0 && j1 == cols {
+            w.update(from: ws, count: rows * cols)
+            wv.update(from: wsv, count: rows * cols)
+        } else {
+            for i in 0..<rows {
+                let base = i * cols + j0
+                (w + base).update(from: ws + base, count: j1 - j0)
+                (wv + base).update(from: wsv + base, count: j1 - j0)
+            }
         }
+        (activeTop + j0).update(from: shadowTop + j0, count: j1 - j0)
     }
 
     // MARK: ArrayStateView
@@ -212,9 +255,9 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
     private var curAct: UnsafeMutablePointer<A.Lane> { parity == 0 ? act.0 : act.1 }
     private var curActValid: UnsafeMutablePointer<UInt8> { parity == 0 ? actValid.0 : actValid.1 }
 
-    public func weight(_ i: Int, _ j: Int) -> Double { A.double(w[i * cols + j]) }
-    public func weightValid(_ i: Int, _ j: Int) -> Bool { wv[i * cols + j] != 0 }
-    public func shadowWeight(_ i: Int, _ j: Int) -> Double { A.double(ws[i * cols + j]) }
+    public func weight(_ i: Int, _ j: Int) -> Double { A.double(w[chainRow(i, top: activeTop[j]) * cols + j]) }
+    public func weightValid(_ i: Int, _ j: Int) -> Bool { wv[chainRow(i, top: activeTop[j]) * cols + j] != 0 }
+    public func shadowWeight(_ i: Int, _ j: Int) -> Double { A.double(ws[chainRow(i, top: shadowTop[j]) * cols + j]) }
     public func activation(_ i: Int, _ j: Int) -> Double { A.double(curAct[i * cols + j]) }
     public func activationValid(_ i: Int, _ j: Int) -> Bool { curActValid[i * cols + j] != 0 }
     public func psum(_ i: Int, _ j: Int) -> Double { A.double(p[i * cols + j]) }
