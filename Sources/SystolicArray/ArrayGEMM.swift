@@ -330,7 +330,16 @@ final class StripRunner<A: PEArithmetic> {
             let c = ctrl.next()
             // 1. Accumulators capture the bottom row's pre-edge partial sums.
             if capturesLeft > 0 {
-                for j in j0..<j1 where array.pv[bottom + j] != 0 {
+                // Eight bottom-row valid bits at a time: most edges capture in a
+                // few columns or none.
+                var j = j0
+                while j < j1 {
+                    if j + 8 <= j1 && UnsafeRawPointer(array.pv + bottom + j).loadUnaligned(as: UInt64.self) == 0 {
+                        j += 8
+                        continue
+                    }
+                    defer { j += 1 }
+                    if array.pv[bottom + j] == 0 { continue }
                     let f = colFold[j - j0]
                     let fold = plan.folds[f]
                     // A switched-off column's sums are dropped: it is no lane.

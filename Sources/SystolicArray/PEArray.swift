@@ -123,8 +123,8 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
         let track = activity != nil
         // Every column of a strip shifts on the same edges, so the strip's chain
         // offset is its first column's.
-        let top = activeTop[j0]
-        assert((j0..<j1).allSatisfy { activeTop[$0] == top }, "columns of one strip share their weight chain's offset")
+        let chainTop = activeTop[j0]
+        assert((j0..<j1).allSatisfy { activeTop[$0] == chainTop }, "columns of one strip share their weight chain's offset")
         var i = rows - 1
         while i >= 0 {
             let lo = window.map { max(j0, $0[2 * i]) } ?? j0
@@ -140,7 +140,7 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
             if lo >= hi { i -= 1; continue }
             let base = i * c
             // This row's weights: the ring's physical row for logical row i.
-            let wRow = chainRow(i, top: top) * c
+            let wRow = chainRow(i, top: chainTop) * c
             var performed = 0, bypassed = 0
             // One PE in scalar form: column j0 takes the strip's left input, the
             // others their left neighbour's pre-edge register.
@@ -168,18 +168,26 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
                 scalarPE(j0, a: feed[i], av: feedValid[i])
                 j += 1
             }
-            if i > 0 {
+            do {
                 // Eight PEs at a time; the activation loads are the left neighbours'
-                // registers, one lane to the left of the PEs they feed.
+                // registers, one lane to the left of the PEs they feed. Row 0 takes
+                // zero partial sums from above and starts their valid bits.
+                // A block is stepped when any of its PEs is in the window and it
+                // fits in the strip: PEs of the block outside the window take the
+                // values they hold (the window's promise) and multiply nothing (a
+                // valid activation input puts a PE in the window), so stepping them
+                // is exact, and it keeps narrow wavefront windows off the scalar path.
                 let above = base - c
+                let firstRow = i == 0
+                let zero8 = SIMD8<A.Lane>(repeating: A.zero)
                 var perf8 = SIMD8<UInt32>(repeating: 0), byp8 = SIMD8<UInt32>(repeating: 0)
-                while j + 8 <= hi {
+                while j < hi && j + 8 <= j1 {
                     let x = base + j
                     let a = load8(aOld + x - 1)
                     let v = load8(avOld + x - 1) & load8(wv + wRow + j), nb = load8(notBypass + x)
                     let mm = widen8(v & nb), bm = widen8(v & ~nb)
-                    let pNew = A.mac8(load8(p + above + j), load8(w + wRow + j), a, mm)
-                    let pvNew = load8(pv + above + j)
+                    let pNew = A.mac8(firstRow ? zero8 : load8(p + above + j), load8(w + wRow + j), a, mm)
+                    let pvNew = firstRow ? v : load8(pv + above + j)
                     if track {
                         // Non-zero where a register's bits changed (a byte difference stays non-zero widened).
                         let diff = (A.bits8(pNew) ^ A.bits8(load8(p + x))) | (A.bits8(a) ^ A.bits8(load8(aOld + x)))
@@ -284,6 +292,12 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
 /// A byte mask (0 or 0xFF) as a 32-bit lane mask (0 or all ones).
 @inline(__always) func widen(_ b: UInt8) -> UInt32 { UInt32(bitPattern: Int32(Int8(bitPattern: b))) }
 
+/// Sign extension lane by lane: the generic `SIMD8<Int32>(truncatingIfNeeded:)`
+/// was not inlined and cost 6% of `simulate --images 1`; this compiles to one
+/// vector sign extension.
 @inline(__always) func widen8(_ v: SIMD8<UInt8>) -> SIMD8<UInt32> {
-    unsafeBitCast(SIMD8<Int32>(truncatingIfNeeded: unsafeBitCast(v, to: SIMD8<Int8>.self)), to: SIMD8<UInt32>.self)
+    let b = unsafeBitCast(v, to: SIMD8<Int8>.self)
+    let wide = SIMD8<Int32>(Int32(b[0]), Int32(b[1]), Int32(b[2]), Int32(b[3]),
+                            Int32(b[4]), Int32(b[5]), Int32(b[6]), Int32(b[7]))
+    return unsafeBitCast(wide, to: SIMD8<UInt32>.self)
 }

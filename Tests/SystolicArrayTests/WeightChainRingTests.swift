@@ -169,6 +169,47 @@ import FapsimSupport
         }
     }
 
+    /// The array's registers as a reader that forgot the ring would see them:
+    /// weights from physical row i instead of the ring's row for logical row i.
+    struct PhysicalRowsView: ArrayStateView {
+        let array: PEArray<Float32PE>
+        var rows: Int { array.rows }
+        var cols: Int { array.cols }
+        func weight(_ i: Int, _ j: Int) -> Double { Double(array.w[i * cols + j]) }
+        func weightValid(_ i: Int, _ j: Int) -> Bool { array.wv[i * cols + j] != 0 }
+        func shadowWeight(_ i: Int, _ j: Int) -> Double { Double(array.ws[i * cols + j]) }
+        func activation(_ i: Int, _ j: Int) -> Double { array.activation(i, j) }
+        func activationValid(_ i: Int, _ j: Int) -> Bool { array.activationValid(i, j) }
+        func psum(_ i: Int, _ j: Int) -> Double { array.psum(i, j) }
+        func psumBits(_ i: Int, _ j: Int) -> UInt32 { array.psumBits(i, j) }
+        func psumValid(_ i: Int, _ j: Int) -> Bool { array.psumValid(i, j) }
+        func bypass(_ i: Int, _ j: Int) -> Bool { array.bypass(i, j) }
+    }
+
+    final class ThroughPhysicalRows: ArrayObserver {
+        let reference: ShiftingReference
+        init(_ reference: ShiftingReference) { self.reference = reference }
+        func edge(_ cycle: Int, inputs: EdgeInputs, state: ArrayStateView) {
+            reference.edge(cycle, inputs: inputs, state: PhysicalRowsView(array: state as! PEArray<Float32PE>))
+        }
+    }
+
+    /// The comparison can fail: read without the ring's offset, the same runs'
+    /// weights differ from the shifting model's (in both policies, on partial and
+    /// full folds, the offset has moved on most edges of a load).
+    @Test(arguments: [WeightLoadPolicy.singleBuffered, .doubleBuffered])
+    func aReaderIgnoringTheRingIsCaught(_ policy: WeightLoadPolicy) throws {
+        var rng = SeededRNG(seed: 1625)
+        let config = HardwareConfig(name: "ring", rows: 5, cols: 4, weightLoad: policy)
+        let (m, k, n) = (3, 13, 6)
+        let faults = try FaultMap.uniform(rows: 5, cols: 4, rate: 0, seed: 1)
+        let a = randomFloats(m * k, &rng), w = randomFloats(k * n, &rng)
+        let reference = ShiftingReference(config: config, faults: faults, stuckAt: [], mac: Self.floatMAC)
+        _ = try ArrayGEMM.run(config: config, faults: faults, a: a, m: m, k: k, w: w, n: n, stuckAt: [], threads: 1,
+                              stripWidth: nil, observer: ThroughPhysicalRows(reference), streamTailAdjust: 0, skipIdle: true)
+        #expect(reference.differences > 0)
+    }
+
     /// Column strips shift their columns' rings at different moments (each
     /// strip runs its own controller, blocks of edges apart on two threads):
     /// each keeps its own offset. Outputs and statistics equal one strip's,
