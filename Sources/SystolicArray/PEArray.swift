@@ -13,7 +13,7 @@
 /// taking a new value while every other row keeps its storage and the rows are
 /// renumbered. So a shift writes one row (C registers) and moves the ring's
 /// offset, where copying the chain down would move R x C registers per edge
-/// (R edges per fold; it was 14% of `simulate --images 1`). Logical row i of a
+/// (R edges per fold; it was 12-14% of `simulate --images 1`). Logical row i of a
 /// column's chain lives in physical row (offset + i) mod R; every reader
 /// (`stepDatapath`, the accessors below) goes through `chainRow`. Offsets are
 /// kept per column because column strips shift their columns at different
@@ -102,9 +102,11 @@ public final class PEArray<A: PEArithmetic>: ArrayStateView {
     /// feeder's values for the slice at column 0, otherwise the pre-edge activation
     /// registers of column j0 - 1 (handed over by the neighbouring slice).
     ///
-    /// `window` (nil: every PE) limits row i to columns [window[2i], window[2i+1]):
-    /// the caller promises that every PE left out would take the values it already
-    /// holds, in both activation planes (`IdleSkipping`). `activity` (nil: not
+    /// `window` (nil: every PE) limits row i to columns [window[2i], window[2i+1])
+    /// (rounded out to whole blocks of eight PEs inside [j0, j1)): the caller
+    /// promises that every PE left out would take the values it already holds, in
+    /// both activation planes, and has no valid activation input (`IdleSkipping`),
+    /// so stepping some of them anyway changes nothing. `activity` (nil: not
     /// tracked), per computed row, receives 4 column bounds: the [lo, hi) of the
     /// PEs whose registers changed on this edge, and of those whose activation is
     /// now valid (empty: lo >= hi), in blocks of 8 (a superset is always safe).
