@@ -206,6 +206,8 @@ def random_cases(count, seed, arrays=None):
                           "spares" if q % 5 == 0 and stuck is None else "fap"))
         if cases[-1]["mitigation"] == "spares":
             cases[-1]["spare_group"] = spare_group_for(cols)
+            # a fault-free chip repairs nothing: give it faults (rng untouched)
+            cases[-1]["rate"] = rate or 0.25
     return cases
 
 
@@ -277,7 +279,13 @@ def cmd_one(args):
     out = os.path.join(args.dir, "rtl_out.txt")
     run_rtl(prefix, args.dir, out, os.path.join(args.dir, "rtl.vcd") if args.vcd else None)
     msg = compare_dir(args.dir, out)
-    print(msg or "match: every cycle's outputs and the cycle count")
+    if msg is None and "spare_group_cols" in meta:
+        # column-groups spares: the spare array too, on the raw map and the selects
+        c = dict(rows=int(meta["rows"]), cols=int(meta["cols"]), double=meta["weight_load"] == "double-buffered",
+                 spare_group=int(meta["spare_group_cols"]))
+        msg = run_spare_rtl(c, args.dir, args.sim, args.opt)
+    print(msg or "match: every cycle's outputs and the cycle count" + (" (FAP array and spare array)"
+                                                                      if "spare_group_cols" in meta else ""))
     return (0, 1) if msg else (1, 0)
 
 
