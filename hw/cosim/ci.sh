@@ -57,17 +57,17 @@ t0=$(date +%s)
 
 note "1. lint (Verilator -Wall, both policies, FAP and spare arrays) and Icarus -g2012"
 ok=1
-RTL_ALL=("$HW/rtl/fap_pe.sv" "$HW/rtl/fap_array.sv" "$HW/rtl/fap_spare_pe.sv" "$HW/rtl/fap_spare_array.sv")
+RTL_ALL=("$HW/rtl/fap_pe.sv" "$HW/rtl/fap_array_core.sv" "$HW/rtl/fap_array.sv" "$HW/rtl/fap_spare_pe.sv" "$HW/rtl/fap_spare_array.sv")
 for db in 0 1; do
     for sg in 0 2; do
         verilator --lint-only -Wall --timing --top-module fap_tb -GROWS=3 -GCOLS=4 -GDOUBLE_BUFFERED=$db -GSPARE_GROUP=$sg \
             "${RTL_ALL[@]}" "$HW/tb/fap_tb.sv" > "$LOG/lint$db$sg.txt" 2>&1 || { ok=0; cat "$LOG/lint$db$sg.txt"; }
     done
     verilator --lint-only -Wall --top-module fap_array -GROWS=3 -GCOLS=4 -GDOUBLE_BUFFERED=$db \
-        "$HW/rtl/fap_pe.sv" "$HW/rtl/fap_array.sv" > "$LOG/lintarr$db.txt" 2>&1 || { ok=0; cat "$LOG/lintarr$db.txt"; }
+        "$HW/rtl/fap_pe.sv" "$HW/rtl/fap_array_core.sv" "$HW/rtl/fap_array.sv" > "$LOG/lintarr$db.txt" 2>&1 || { ok=0; cat "$LOG/lintarr$db.txt"; }
     for g in 1 4; do
         verilator --lint-only -Wall --top-module fap_spare_array -GROWS=3 -GCOLS=4 -GGROUP=$g -GDOUBLE_BUFFERED=$db \
-            "$HW/rtl/fap_pe.sv" "$HW/rtl/fap_spare_pe.sv" "$HW/rtl/fap_spare_array.sv" > "$LOG/lintsp$db$g.txt" 2>&1 || { ok=0; cat "$LOG/lintsp$db$g.txt"; }
+            "$HW/rtl/fap_pe.sv" "$HW/rtl/fap_array_core.sv" "$HW/rtl/fap_spare_pe.sv" "$HW/rtl/fap_spare_array.sv" > "$LOG/lintsp$db$g.txt" 2>&1 || { ok=0; cat "$LOG/lintsp$db$g.txt"; }
     done
 done
 if [ $ok = 1 ]; then passed=$((passed + 1)); echo "ok   lint clean"; else failed=$((failed + 1)); echo "FAIL lint"; fi

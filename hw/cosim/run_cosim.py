@@ -33,7 +33,7 @@ sys.path.insert(0, HERE)
 import refmodel  # noqa: E402
 
 RTL = [os.path.join(HW, "rtl", "fap_pe.sv")] + [os.path.join(HW, "rtl", f) for f in
-                                                ("fap_array.sv", "fap_spare_pe.sv", "fap_spare_array.sv")] \
+                                                ("fap_array_core.sv", "fap_array.sv", "fap_spare_pe.sv", "fap_spare_array.sv")] \
     + [os.path.join(HW, "tb", "fap_tb.sv")]
 PE = {"file": None, "module": None}  # a user PE (--pe FILE --pe-module NAME) replaces fap_pe.sv
 
