@@ -19,6 +19,12 @@ import SystolicArray
 ///                 n_slot.txt give each channel's slot)
 ///   lines.txt     under --mitigation rowcol: the R row_off bits, then the C col_off
 ///                 bits (1 = switched off); the RTL's row_off/col_off inputs
+///   faults_raw.txt, spares.txt
+///                 under --mitigation spares with the column-groups layout: the chip's
+///                 raw fault map, and per row one column per group, the array column
+///                 the group's spare in that row replaces (-1: none); the inputs of
+///                 hw/rtl/fap_spare_array.sv (faults.txt stays the effective map, for
+///                 the FAP array)
 ///   fapsim.vcd    every PE's w, wv, a, av, p, pv, bypass (and ws when double-buffered)
 ///                 after every edge; edge e at time 10(e+1) ns
 struct VectorsCommand: ParsableCommand {
@@ -87,8 +93,9 @@ struct VectorsCommand: ParsableCommand {
                                    rowColumnObjective: .cycles(gemms: [RowColumnBypass.GEMMSize(m: m, k: k, n: n)]),
                                    spares: try cfg.spares(for: chosen, path: config))
         try chip.checkUsable()
-        // Under spares the RTL is the FAP array: a repaired PE is healthy there,
-        // so its fault bit (faults.txt) is the effective map's.
+        // Under spares faults.txt is the effective map, for the FAP array: a repaired
+        // PE is healthy there. The spare array (column-groups) takes the raw map and
+        // the spare selects instead (faults_raw.txt, spares.txt).
         let faults = chip.effectiveFaults ?? drawn
 
         let fm = FileManager.default
@@ -170,6 +177,14 @@ struct VectorsCommand: ParsableCommand {
         } else if fm.fileExists(atPath: linesFile) {
             try? fm.removeItem(atPath: linesFile)
         }
+        let spareFiles = ["faults_raw.txt", "spares.txt"].map { (out as NSString).appendingPathComponent($0) }
+        if let repair = chip.spareRepair, case .columnGroups(let g) = repair.layout {
+            try write("faults_raw.txt", matrix(drawn.bits, cfg.rows, cfg.cols))
+            try write("spares.txt", Self.spareSelects(repair, rows: cfg.rows, cols: cfg.cols, groupCols: g))
+        } else {
+            // (the diagonal layout has no RTL: its vectors are the FAP array's alone)
+            for path in spareFiles where fm.fileExists(atPath: path) { try? fm.removeItem(atPath: path) }
+        }
         let slotFiles = ["k_slot.txt", "n_slot.txt"].map { (out as NSString).appendingPathComponent($0) }
         if chosen == .fam {
             try write("k_slot.txt", mapping.kSlot.map { "\($0)\n" }.joined())
@@ -193,6 +208,7 @@ struct VectorsCommand: ParsableCommand {
         if let repair = chip.spareRepair {
             meta.append(("spare_layout", repair.layout.description))
             meta.append(("faults_repaired", "\(repair.repaired.count)"))
+            if case .columnGroups(let g) = repair.layout { meta.append(("spare_group_cols", "\(g)")) }
         }
         try write("meta.txt", meta.map { "\($0.0) \($0.1)\n" }.joined())
         print("wrote \(out): \(m)x\(k)x\(n) int8 GEMM\(chosen == .fam ? " (FAM: operands in slot order)" : "") on \(cfg.rows)x\(cfg.cols) \(cfg.weightLoad.rawValue), "
@@ -202,6 +218,15 @@ struct VectorsCommand: ParsableCommand {
 }
 
 extension VectorsCommand {
+    /// spares.txt for the column-groups layout: per array row, per group, the
+    /// array column its spare replaces or -1 (`fap_spare_array`'s spare_en and
+    /// spare_idx, docs/rtl-cosim.md).
+    static func spareSelects(_ repair: SpareRepair, rows: Int, cols: Int, groupCols g: Int) -> String {
+        var column = [[Int]](repeating: [Int](repeating: -1, count: cols / g), count: rows)
+        for a in repair.repaired { column[a.row][a.col / g] = a.col }
+        return column.map { $0.map(String.init).joined(separator: " ") + "\n" }.joined()
+    }
+
     /// A rows x cols matrix with row r moved to `rowSlot[r]` and column c to
     /// `colSlot[c]` (nil: in place): operands and outputs as a FAM-mapped GEMM
     /// stores them, which the default mapping then loads where FAM put them.

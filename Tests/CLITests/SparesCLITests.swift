@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import FapsimTestSupport
+import SystolicArray
 
 /// `--mitigation spares`: the config's spare PEs repair what a matching can, the
 /// rest falls back to FAP (docs/mitigations.md).
@@ -39,6 +40,49 @@ import FapsimTestSupport
         #expect(withSpares["cycles"] as? Int == fap["cycles"] as? Int)
         #expect((withSpares["macs_performed"] as? Int ?? 0) > (fap["macs_performed"] as? Int ?? 0))
         #expect(fap["faults_repaired"] == nil)
+    }
+
+    /// `vectors --mitigation spares` under column-groups writes what the spare RTL
+    /// (hw/rtl/fap_spare_array.sv) takes: the raw map, and per row and group the
+    /// column its spare replaces, which must be `SpareRepair`'s result on that
+    /// raw map; faults.txt stays the effective map for the FAP array. The
+    /// diagonal layout (no RTL) writes neither, and removes stale ones.
+    @Test func vectorsUnderColumnGroupSparesWriteTheRawMapAndTheSelects() throws {
+        let dir = try TemporaryDirectory()
+        let out = dir.file("v")
+        func vectors(_ config: String) throws {
+            let r = try runFapsim(["vectors", "--config", config, "--m", "4", "--k", "12", "--n", "9", "--fault-rate", "0.3",
+                                   "--seed", "5", "--mitigation", "spares", "--out", out, "--force", "--no-vcd"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        func bits(_ name: String) throws -> [UInt8] {
+            try String(contentsOfFile: (out as NSString).appendingPathComponent(name), encoding: .utf8)
+                .split(whereSeparator: \.isWhitespace).map { try #require(UInt8($0)) }
+        }
+        func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent(name)) }
+
+        try vectors("hw-configs/small-8x8-spares-columns.yaml")
+        let raw = FaultMap(rows: 8, cols: 8, bits: try bits("faults_raw.txt"))
+        #expect(raw.faultyCount == 19)  // round(0.3 x 64)
+        let repair = SpareRepair.repair(faults: raw, layout: .columnGroups(groupCols: 4))
+        #expect(!repair.repaired.isEmpty && !repair.unrepaired.isEmpty)
+        let rows = try String(contentsOfFile: (out as NSString).appendingPathComponent("spares.txt"), encoding: .utf8)
+            .split(separator: "\n").map { line in try line.split(separator: " ").map { try #require(Int($0)) } }
+        #expect(rows.count == 8 && rows.allSatisfy { $0.count == 2 })
+        var want = [[Int]](repeating: [-1, -1], count: 8)
+        for a in repair.repaired {
+            #expect(a.spare == (a.col / 4) * 8 + a.row)  // the spare of the PE's row in its group
+            want[a.row][a.col / 4] = a.col
+        }
+        #expect(rows == want)
+        #expect(try bits("faults.txt") == repair.effectiveFaults.bits)
+        let meta = try String(contentsOfFile: (out as NSString).appendingPathComponent("meta.txt"), encoding: .utf8)
+        #expect(meta.contains("spare_layout column-groups:4\n") && meta.contains("spare_group_cols 4\n")
+                && meta.contains("faults_repaired \(repair.repaired.count)\n"), "\(meta)")
+
+        try vectors("hw-configs/small-8x8-spares-diagonal.yaml")
+        #expect(!exists("faults_raw.txt") && !exists("spares.txt"))
+        #expect(exists("faults.txt"))
     }
 
     @Test func badSpareInputsAreOneLineErrors() throws {

@@ -11,12 +11,16 @@
 #   2. >= 50 random GEMMs (2x2 .. 16x16, single/double-buffered, shapes below/at/above
 #      multiples of the array, fault rates 0..1, with and without a stuck-at bit,
 #      every fifth mapped by FAM: operands written in slot order, RTL unchanged; another
-#      fifth under row/column bypass: lines.txt drives the array's row_off/col_off):
+#      fifth under row/column bypass: lines.txt drives the array's row_off/col_off; and
+#      a fifth under column-groups spares: the FAP array on the effective map, and
+#      hw/rtl/fap_spare_array.sv on the raw map + spares.txt, and again with the
+#      repaired PEs' fault bits cleared):
 #      `fapsim vectors` -> Verilator RTL -> every cycle's bottom outputs + cycle count,
 #      and the same vectors through hw/cosim/refmodel.py (independent Python model);
 #      n-outer and k-outer mapping orders; then the same GEMMs on Icarus
 #   3. broken RTL (bypass mux inverted; switched-off lines blocking data instead of
-#      passing it) must be caught with a first-mismatch report
+#      passing it; the spare output mux ignoring its select) must be caught with a
+#      first-mismatch report
 #   4. RTL VCD (Verilator and Icarus) vs fapsim's VCD, independent reader (vcdvcd)
 #   5. random per-edge stress (no controller): RTL vs refmodel.py
 #   6. the alternative PE in hw/rtl/examples swapped in for fap_pe (6 GEMMs)
@@ -51,13 +55,20 @@ echo "fapsim: $FAPSIM_BIN; $(verilator --version); $(iverilog -V 2>&1 | head -1)
 LOG="$(mktemp -d)"
 t0=$(date +%s)
 
-note "1. lint (Verilator -Wall, both policies) and Icarus -g2012"
+note "1. lint (Verilator -Wall, both policies, FAP and spare arrays) and Icarus -g2012"
 ok=1
+RTL_ALL=("$HW/rtl/fap_pe.sv" "$HW/rtl/fap_array_core.sv" "$HW/rtl/fap_array.sv" "$HW/rtl/fap_spare_pe.sv" "$HW/rtl/fap_spare_array.sv")
 for db in 0 1; do
-    verilator --lint-only -Wall --timing --top-module fap_tb -GROWS=3 -GCOLS=4 -GDOUBLE_BUFFERED=$db \
-        "$HW/rtl/fap_pe.sv" "$HW/rtl/fap_array.sv" "$HW/tb/fap_tb.sv" > "$LOG/lint$db.txt" 2>&1 || { ok=0; cat "$LOG/lint$db.txt"; }
+    for sg in 0 2; do
+        verilator --lint-only -Wall --timing --top-module fap_tb -GROWS=3 -GCOLS=4 -GDOUBLE_BUFFERED=$db -GSPARE_GROUP=$sg \
+            "${RTL_ALL[@]}" "$HW/tb/fap_tb.sv" > "$LOG/lint$db$sg.txt" 2>&1 || { ok=0; cat "$LOG/lint$db$sg.txt"; }
+    done
     verilator --lint-only -Wall --top-module fap_array -GROWS=3 -GCOLS=4 -GDOUBLE_BUFFERED=$db \
-        "$HW/rtl/fap_pe.sv" "$HW/rtl/fap_array.sv" > "$LOG/lintarr$db.txt" 2>&1 || { ok=0; cat "$LOG/lintarr$db.txt"; }
+        "$HW/rtl/fap_pe.sv" "$HW/rtl/fap_array_core.sv" "$HW/rtl/fap_array.sv" > "$LOG/lintarr$db.txt" 2>&1 || { ok=0; cat "$LOG/lintarr$db.txt"; }
+    for g in 1 4; do
+        verilator --lint-only -Wall --top-module fap_spare_array -GROWS=3 -GCOLS=4 -GGROUP=$g -GDOUBLE_BUFFERED=$db \
+            "$HW/rtl/fap_pe.sv" "$HW/rtl/fap_array_core.sv" "$HW/rtl/fap_spare_pe.sv" "$HW/rtl/fap_spare_array.sv" > "$LOG/lintsp$db$g.txt" 2>&1 || { ok=0; cat "$LOG/lintsp$db$g.txt"; }
+    done
 done
 if [ $ok = 1 ]; then passed=$((passed + 1)); echo "ok   lint clean"; else failed=$((failed + 1)); echo "FAIL lint"; fi
 VEC="$LOG/icarus_vec"
@@ -75,7 +86,7 @@ note "2. $COUNT random GEMMs: fapsim vectors vs Verilator RTL (and refmodel.py)"
 note "2b. the same $COUNT GEMMs on Icarus"
 "$PY" "$HERE/run_cosim.py" --fapsim "$FAPSIM_BIN" --sim icarus batch --count "$COUNT" --seed "${COSIM_SEED:-1}" 2>&1 | tee "$LOG/batch_icarus.txt"; count "$LOG/batch_icarus.txt"
 
-note "3. broken RTL (bypass mux inverted, row/column pass-through blocking) must be caught"
+note "3. broken RTL (bypass mux inverted, row/column pass-through blocking, spare output mux ignoring its select) must be caught"
 "$PY" "$HERE/run_cosim.py" --fapsim "$FAPSIM_BIN" broken 2>&1 | tee "$LOG/broken.txt"; count "$LOG/broken.txt"
 
 note "4. VCD: RTL (Verilator, Icarus) vs fapsim"

@@ -15,6 +15,9 @@ Subcommands
       a stand-alone Python controller (NOT fapsim's schedule) that writes a vector
       set in the same format, with expected outputs from this model; used to test
       the RTL flow independently of fapsim.
+      With --spare-group G: column-groups spares (G columns per spare column):
+      faults_raw.txt is the drawn map, spares.txt the repair, faults.txt the
+      effective map the expected outputs come from (no stuck-at then).
   random DIR --rows R --cols C [--double] --edges E --seed S
       random per-edge control/data (shift, swap, valid bits at random): a stress
       test of the register semantics with no controller at all.
@@ -286,7 +289,40 @@ def replay(d, out=None, vcd=None):
 
 # ---------------------------------------------------------------- stand-alone controller
 
-def gen(d, R, C, double, M, K, N, rate, stuck, seed):
+def column_group_repair(fault, R, C, G):
+    """Column-groups spares, stated independently of fapsim's matching: spare
+    (r, g) reaches only the PEs of row r in group g, so a maximum matching uses
+    every spare whose (row, group) has a faulty PE; fapsim takes the lowest such
+    column.  Returns, per row, per group, the column replaced or -1."""
+    return [[next((j for j in range(g * G, (g + 1) * G) if fault[r * C + j]), -1) for g in range(C // G)]
+            for r in range(R)]
+
+
+def repaired_map(fault, spares, C):
+    """The effective fault map: the raw map less the PEs the spares replace."""
+    eff = list(fault)
+    for r, row in enumerate(spares):
+        for j in row:
+            if j >= 0:
+                eff[r * C + j] = 0
+    return eff
+
+
+def write_bits(path, bits, R, C):
+    with open(path, "w") as f:
+        for i in range(R):
+            f.write(" ".join(str(bits[i * C + j]) for j in range(C)) + "\n")
+
+
+def read_spares(d, R, C):
+    """spares.txt: R lines of C/G columns (-1: spare unused); None when absent."""
+    path = os.path.join(d, "spares.txt")
+    if not os.path.exists(path):
+        return None
+    return [[int(t) for t in line.split()] for line in open(path) if line.strip()]
+
+
+def gen(d, R, C, double, M, K, N, rate, stuck, seed, spare_group=0):
     rng = random.Random(seed)
     A = [[rng.randint(-128, 127) for _ in range(K)] for _ in range(M)]
     W = [[rng.randint(-128, 127) for _ in range(N)] for _ in range(K)]
@@ -294,6 +330,16 @@ def gen(d, R, C, double, M, K, N, rate, stuck, seed):
     fault = [0] * (R * C)
     for idx in rng.sample(range(R * C), nf):
         fault[idx] = 1
+    if spare_group:
+        # A stuck-at on a repaired PE means nothing to the effective map: refused.
+        assert stuck is None and C % spare_group == 0, "spares: no stuck-at, and G must divide C"
+        os.makedirs(d, exist_ok=True)
+        write_bits(os.path.join(d, "faults_raw.txt"), fault, R, C)
+        spares = column_group_repair(fault, R, C, spare_group)
+        with open(os.path.join(d, "spares.txt"), "w") as fs:
+            for row in spares:
+                fs.write(" ".join(map(str, row)) + "\n")
+        fault = repaired_map(fault, spares, C)
     idle = lambda: (False, False, [0] * C, [False] * C, [0] * R, [False] * R)
     folds = [(t, f) for t in range((N + C - 1) // C) for f in range((K + R - 1) // R)]
 
@@ -340,9 +386,9 @@ def gen(d, R, C, double, M, K, N, rate, stuck, seed):
     with open(os.path.join(d, "meta.txt"), "w") as fm:
         fm.write("producer refmodel.py gen\nrows %d\ncols %d\nweight_load %s\ndatapath int8\nm %d\nk %d\nn %d\nseed %d\nfault_rate %g\nedges %d\n"
                  % (R, C, "double-buffered" if double else "single-buffered", M, K, N, seed, rate, len(edges)))
-    with open(os.path.join(d, "faults.txt"), "w") as ff:
-        for i in range(R):
-            ff.write(" ".join(str(fault[i * C + j]) for j in range(C)) + "\n")
+        if spare_group:
+            fm.write("mitigation spares\nspare_layout column-groups:%d\nspare_group_cols %d\n" % (spare_group, spare_group))
+    write_bits(os.path.join(d, "faults.txt"), fault, R, C)
     with open(os.path.join(d, "stuckat.txt"), "w") as fs:
         fs.write(("1 %d %d %d %d\n" % stuck) if stuck else "0 0 0 0 0\n")
     write_stimulus(d, R, C, edges)
@@ -419,6 +465,30 @@ def gen_random(d, R, C, double, E, seed):
     replay(d, out=os.path.join(d, "expected.txt"))
 
 
+def check_spares(d):
+    """A spares vector set is consistent: spares.txt is the column-groups repair of
+    faults_raw.txt (column_group_repair) and faults.txt is what it leaves."""
+    meta = read_meta(d)
+    R, C = int(meta["rows"]), int(meta["cols"])
+    spares = read_spares(d, R, C)
+    if spares is None:
+        return None
+    G = int(meta.get("spare_group_cols", "0"))
+    if G <= 0 or C % G:
+        return "meta.txt: spare_group_cols: expected a group width dividing %d, got %s" % (C, meta.get("spare_group_cols"))
+    raw = [int(t) for t in open(os.path.join(d, "faults_raw.txt")).read().split()]
+    eff = [int(t) for t in open(os.path.join(d, "faults.txt")).read().split()]
+    if len(raw) != R * C or len(spares) != R or any(len(row) != C // G for row in spares):
+        return "faults_raw.txt / spares.txt: expected %d bits and %d x %d spare columns" % (R * C, R, C // G)
+    want = column_group_repair(raw, R, C, G)
+    if spares != want:
+        r = next(r for r in range(R) if spares[r] != want[r])
+        return "spares.txt row %d: expected %s (the lowest faulty column per group), got %s" % (r, want[r], spares[r])
+    if eff != repaired_map(raw, spares, C):
+        return "faults.txt is not faults_raw.txt less the repaired PEs"
+    return None
+
+
 def check(d):
     outs, cycles = replay(d)
     exp, exp_cycles = read_outputs(os.path.join(d, "expected.txt"))
@@ -426,6 +496,9 @@ def check(d):
     msg = compare_outputs(exp, got, exp_cycles, cycles)
     if msg:
         return "refmodel vs expected: " + msg
+    msg = check_spares(d)
+    if msg:
+        return "refmodel spares: " + msg
     st = [int(t) for t in open(os.path.join(d, "stuckat.txt")).read().split()]
     if not st[0] and all(os.path.exists(os.path.join(d, x)) for x in ("a.txt", "w.txt", "output.txt")):
         meta, R, C = read_meta(d), None, None
@@ -450,6 +523,7 @@ def main():
         p.add_argument(a, type=int, required=True)
     p.add_argument("--double", action="store_true"); p.add_argument("--fault-rate", type=float, default=0.0)
     p.add_argument("--stuck-at")
+    p.add_argument("--spare-group", type=int, default=0, help="column-groups spares, G columns per spare column")
     p = sub.add_parser("random"); p.add_argument("dir")
     for a in ("--rows", "--cols", "--edges", "--seed"):
         p.add_argument(a, type=int, required=True)
@@ -465,7 +539,7 @@ def main():
         print("ok")
     elif args.cmd == "gen":
         stuck = tuple(int(x) for x in args.stuck_at.split(",")) if args.stuck_at else None
-        print("cycles %d" % gen(args.dir, args.rows, args.cols, args.double, args.m, args.k, args.n, args.fault_rate, stuck, args.seed))
+        print("cycles %d" % gen(args.dir, args.rows, args.cols, args.double, args.m, args.k, args.n, args.fault_rate, stuck, args.seed, args.spare_group))
     else:
         gen_random(args.dir, args.rows, args.cols, args.double, args.edges, args.seed)
 

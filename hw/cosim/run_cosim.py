@@ -9,7 +9,8 @@
   run_cosim.py broken  [--fapsim BIN]    build the RTL with the bypass mux inverted
       (-DFAP_BROKEN_BYPASS), and with switched-off lines blocking instead of passing
       data (-DFAP_BROKEN_PASSTHROUGH, on row/column-bypass vectors), and require a
-      first-mismatch report from each
+      first-mismatch report from each; and the spare array with its output mux
+      ignoring the select (-DFAP_BROKEN_SPARE_MUX, on column-groups spares vectors)
   run_cosim.py vcd     [--fapsim BIN]    RTL VCD vs fapsim VCD for one GEMM (compare_vcd.py)
   run_cosim.py speed   [--sizes 16,64]   Verilator cycles/s on RxR arrays
 
@@ -31,7 +32,9 @@ HW = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import refmodel  # noqa: E402
 
-RTL = [os.path.join(HW, "rtl", "fap_pe.sv"), os.path.join(HW, "rtl", "fap_array.sv"), os.path.join(HW, "tb", "fap_tb.sv")]
+RTL = [os.path.join(HW, "rtl", "fap_pe.sv")] + [os.path.join(HW, "rtl", f) for f in
+                                                ("fap_array_core.sv", "fap_array.sv", "fap_spare_pe.sv", "fap_spare_array.sv")] \
+    + [os.path.join(HW, "tb", "fap_tb.sv")]
 PE = {"file": None, "module": None}  # a user PE (--pe FILE --pe-module NAME) replaces fap_pe.sv
 
 
@@ -54,11 +57,17 @@ def src_hash(extra):
     return h.hexdigest()[:12]
 
 
-def build(rows, cols, double, sim="verilator", broken=False, trace=True, jobs=2, opt="-O1"):
+BROKEN_DEFINES = {True: "FAP_BROKEN_BYPASS", "passthrough": "FAP_BROKEN_PASSTHROUGH", "sparemux": "FAP_BROKEN_SPARE_MUX"}
+
+
+def build(rows, cols, double, sim="verilator", broken=False, trace=True, jobs=2, opt="-O1", spare_group=0):
     """Build (or reuse) the simulator for one array size/policy; return the command prefix.
-    broken: False, True (the bypass mux inverted) or "passthrough" (switched-off lines block)."""
-    key = (rows, cols, int(double), sim, broken, trace, opt, PE["module"])
-    tag = "%s_%dx%d_%s%s%s%s_%s" % (sim, rows, cols, "db" if double else "sb",
+    broken: False, True (the bypass mux inverted), "passthrough" (switched-off lines block)
+    or "sparemux" (the spare output mux ignores its select).
+    spare_group: 0 for fap_array, G > 0 for fap_spare_array with G columns per spare column."""
+    key = (rows, cols, int(double), sim, broken, trace, opt, PE["module"], spare_group)
+    tag = "%s_%dx%d_%s%s%s%s%s_%s" % (sim, rows, cols, "db" if double else "sb",
+                                   "_spares%d" % spare_group if spare_group else "",
                                    ("_broken_" + broken if isinstance(broken, str) else "_broken") if broken else "",
                                    "_tr" if trace else "", "_" + PE["module"] if PE["module"] else "", src_hash(key))
     d = os.path.join(BUILD, tag)
@@ -66,18 +75,20 @@ def build(rows, cols, double, sim="verilator", broken=False, trace=True, jobs=2,
     if os.path.exists(exe):
         return [exe]
     os.makedirs(d, exist_ok=True)
-    defs = (["-DFAP_BROKEN_PASSTHROUGH"] if broken == "passthrough" else ["-DFAP_BROKEN_BYPASS"]) if broken else []
+    defs = ["-D" + BROKEN_DEFINES[broken]] if broken else []
     if PE["module"]:
         defs.append("-DFAP_PE_MODULE=%s" % PE["module"])
     t0 = time.time()
     if sim == "verilator":
         cmd = (["verilator", "--binary", "-Wall", "-j", str(jobs), "--top-module", "fap_tb",
                 "-GROWS=%d" % rows, "-GCOLS=%d" % cols, "-GDOUBLE_BUFFERED=%d" % int(double),
+                "-GSPARE_GROUP=%d" % spare_group,
                 "--Mdir", os.path.join(d, "obj"), "-o", exe, "-MAKEFLAGS", "OPT_FAST=%s" % opt]
                + (["--trace"] if trace else []) + defs + sources())
     else:
         cmd = (["iverilog", "-g2012", "-Wall", "-s", "fap_tb", "-P", "fap_tb.ROWS=%d" % rows,
-                "-P", "fap_tb.COLS=%d" % cols, "-P", "fap_tb.DOUBLE_BUFFERED=%d" % int(double), "-o", exe]
+                "-P", "fap_tb.COLS=%d" % cols, "-P", "fap_tb.DOUBLE_BUFFERED=%d" % int(double),
+                "-P", "fap_tb.SPARE_GROUP=%d" % spare_group, "-o", exe]
                + defs + sources())
     r = sh(cmd)
     if r.returncode != 0 or not os.path.exists(exe):
@@ -87,8 +98,9 @@ def build(rows, cols, double, sim="verilator", broken=False, trace=True, jobs=2,
     return [exe] if sim == "verilator" else ["vvp", "-n", exe]
 
 
-def run_rtl(prefix, vdir, out, vcd=None):
-    cmd = prefix + ["+dir=%s" % vdir, "+out=%s" % out] + (["+vcd=%s" % vcd] if vcd else [])
+def run_rtl(prefix, vdir, out, vcd=None, faults=None):
+    cmd = prefix + ["+dir=%s" % vdir, "+out=%s" % out] + (["+vcd=%s" % vcd] if vcd else []) \
+        + (["+faults=%s" % faults] if faults else [])
     r = sh(cmd)
     if r.returncode != 0 or not os.path.exists(out):
         raise RuntimeError("RTL simulation failed: %s\n%s" % (" ".join(cmd), r.stdout[-2000:]))
@@ -103,22 +115,30 @@ def compare_dir(vdir, rtl_out):
 
 # ---------------------------------------------------------------- vector sets
 
-def write_config(path, rows, cols, double, order="n-outer"):
+def write_config(path, rows, cols, double, order="n-outer", spare_group=0):
     with open(path, "w") as f:
         f.write("name: cosim-%dx%d\nrows: %d\ncols: %d\nweight_load: %s\nclock_mhz: 700\ndatapath: int8\nmapping_order: %s\n"
                 % (rows, cols, rows, cols, "double-buffered" if double else "single-buffered", order))
+        if spare_group:
+            f.write("spares:\n  layout: column-groups\n  group_cols: %d\n" % spare_group)
+
+
+def spare_group_for(cols):
+    """The group width a batch spares case uses: 4 or 2 columns where they divide
+    the array (several groups, several spares per row), else one group of all."""
+    return 4 if cols % 4 == 0 and cols > 4 else 2 if cols % 2 == 0 else cols
 
 
 def make_vectors(case, vdir, fapsim, producer, vcd=False):
     """case: dict rows, cols, double, m, k, n, rate, stuck (tuple or None), seed."""
     if producer == "refmodel":
         refmodel.gen(vdir, case["rows"], case["cols"], case["double"], case["m"], case["k"], case["n"],
-                     case["rate"], case["stuck"], case["seed"])
+                     case["rate"], case["stuck"], case["seed"], case.get("spare_group", 0))
         if vcd:
             refmodel.replay(vdir, vcd=os.path.join(vdir, "fapsim.vcd"))
         return
     cfg = vdir + ".yaml"
-    write_config(cfg, case["rows"], case["cols"], case["double"], case.get("order", "n-outer"))
+    write_config(cfg, case["rows"], case["cols"], case["double"], case.get("order", "n-outer"), case.get("spare_group", 0))
     cmd = [fapsim, "vectors", "--config", cfg, "--m", str(case["m"]), "--k", str(case["k"]), "--n", str(case["n"]),
            "--fault-rate", repr(case["rate"]), "--seed", str(case["seed"]), "--out", vdir, "--force"]
     if case["stuck"]:
@@ -126,6 +146,8 @@ def make_vectors(case, vdir, fapsim, producer, vcd=False):
     if case.get("mitigation", "fap") != "fap":
         # FAM: fapsim writes A, W and Out in slot order, which the RTL loads unchanged.
         # rowcol: fapsim also writes lines.txt, the switched-off rows and columns.
+        # spares: faults.txt is the effective map (for fap_array), faults_raw.txt and
+        # spares.txt the raw map and the spare selects (for fap_spare_array).
         cmd += ["--mitigation", case["mitigation"]]
     if not vcd:
         cmd += ["--no-vcd"]
@@ -178,15 +200,38 @@ def random_cases(count, seed, arrays=None):
                           # every fifth GEMM mapped by FAM (columns by |w|), and another fifth (without
                           # a stuck-at fault, on a usable chip) under row/column bypass; drawn from q, not
                           # rng, so the other cases stay the ones earlier runs checked
+                          # (and every fifth from q = 0 without a stuck-at under column-groups spares)
                           mitigation="fam" if q % 5 == 2 else
-                          "rowcol" if q % 5 == 4 and stuck is None and rate < 1.0 else "fap"))
+                          "rowcol" if q % 5 == 4 and stuck is None and rate < 1.0 else
+                          "spares" if q % 5 == 0 and stuck is None else "fap"))
+        if cases[-1]["mitigation"] == "spares":
+            cases[-1]["spare_group"] = spare_group_for(cols)
+            # a fault-free chip repairs nothing: give it faults (rng untouched)
+            cases[-1]["rate"] = rate or 0.25
     return cases
 
 
 def describe(c):
     return "%dx%d %s %s M=%d K=%d N=%d fault=%.2f stuck=%s seed=%d %s" % (
         c["rows"], c["cols"], "double" if c["double"] else "single", c.get("order", "n-outer"), c["m"], c["k"], c["n"],
-        c["rate"], ",".join(map(str, c["stuck"])) if c["stuck"] else "none", c["seed"], c.get("mitigation", "fap"))
+        c["rate"], ",".join(map(str, c["stuck"])) if c["stuck"] else "none", c["seed"], c.get("mitigation", "fap")
+        + (":column-groups:%d" % c["spare_group"] if c.get("spare_group") else ""))
+
+
+def run_spare_rtl(c, vdir, sim, opt, broken=False):
+    """A spares vector set on fap_spare_array: with the raw fault map (a repaired
+    PE keeps its fault bit) and again with the effective map (its bit cleared),
+    both against fapsim's expected outputs: a repaired PE's own fault bit must not
+    matter.  Returns the first mismatch or None."""
+    prefix = build(c["rows"], c["cols"], c["double"], sim, broken=broken, trace=False, opt=opt,
+                   spare_group=c["spare_group"])
+    for faults in ("faults_raw.txt", "faults.txt"):
+        out = os.path.join(vdir, "rtl_spares_%s" % faults)
+        run_rtl(prefix, vdir, out, faults=faults)
+        msg = compare_dir(vdir, out)
+        if msg:
+            return "spare RTL (%s): %s" % (faults, msg)
+    return None
 
 
 def cmd_batch(args):
@@ -207,6 +252,9 @@ def cmd_batch(args):
                 rmsg = refmodel.check(vdir)
                 if rmsg:
                     msg = rmsg
+            if msg is None and c.get("spare_group"):
+                # the FAP array ran the effective map above; now the spare array
+                msg = run_spare_rtl(c, vdir, args.sim, args.opt)
         except Exception as ex:  # a failed build/run is a failed case
             msg = str(ex)
         if msg:
@@ -231,7 +279,13 @@ def cmd_one(args):
     out = os.path.join(args.dir, "rtl_out.txt")
     run_rtl(prefix, args.dir, out, os.path.join(args.dir, "rtl.vcd") if args.vcd else None)
     msg = compare_dir(args.dir, out)
-    print(msg or "match: every cycle's outputs and the cycle count")
+    if msg is None and "spare_group_cols" in meta:
+        # column-groups spares: the spare array too, on the raw map and the selects
+        c = dict(rows=int(meta["rows"]), cols=int(meta["cols"]), double=meta["weight_load"] == "double-buffered",
+                 spare_group=int(meta["spare_group_cols"]))
+        msg = run_spare_rtl(c, args.dir, args.sim, args.opt)
+    print(msg or "match: every cycle's outputs and the cycle count" + (" (FAP array and spare array)"
+                                                                      if "spare_group_cols" in meta else ""))
     return (0, 1) if msg else (1, 0)
 
 
@@ -240,8 +294,9 @@ def broken_caught(args, case, vdir, producer, broken, what):
     correct one must match, the broken one must give a first-mismatch report."""
     r, c = case["rows"], case["cols"]
     make_vectors(case, vdir, args.fapsim, producer)
-    good = build(r, c, False, args.sim, trace=False, opt=args.opt)
-    bad = build(r, c, False, args.sim, broken=broken, trace=False, opt=args.opt)
+    g = case.get("spare_group", 0)
+    good = build(r, c, False, args.sim, trace=False, opt=args.opt, spare_group=g)
+    bad = build(r, c, False, args.sim, broken=broken, trace=False, opt=args.opt, spare_group=g)
     run_rtl(good, vdir, os.path.join(vdir, "good.txt"))
     run_rtl(bad, vdir, os.path.join(vdir, "bad.txt"))
     g = compare_dir(vdir, os.path.join(vdir, "good.txt"))
@@ -265,8 +320,15 @@ def cmd_broken(args):
     ok2 = broken_caught(args, dict(rows=6, cols=6, double=False, m=5, k=12, n=12, rate=0.1, stuck=None, seed=3,
                                    mitigation="rowcol"),
                         os.path.join(work, "rowcol"), "fapsim", "passthrough", "switched-off lines block")
+    # Spares: the spare array whose output mux ignores the select must be caught
+    # (its repaired PEs then stay bypassed by their raw fault bits); 25% faults on
+    # 4x4 in groups of 2 leave repaired PEs inside the 6x8 GEMM's folds.
+    ok3 = broken_caught(args, dict(rows=4, cols=4, double=False, m=6, k=8, n=6, rate=0.25, stuck=None, seed=5,
+                                   mitigation="spares", spare_group=2),
+                        os.path.join(work, "spares"), args.producer, "sparemux", "spare output mux ignores its select")
     shutil.rmtree(work, ignore_errors=True)
-    return (int(ok) + int(ok2), int(not ok) + int(not ok2))
+    oks = [ok, ok2, ok3]
+    return (sum(map(int, oks)), len(oks) - sum(map(int, oks)))
 
 
 def cmd_vcd(args):

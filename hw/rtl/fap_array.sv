@@ -15,9 +15,7 @@
 // stuck_bit of PE(stuck_row, stuck_col)'s MAC result to stuck_val when stuck_en.
 // The PE module can be replaced by a user PE with the same ports and
 // parameters: compile with +define+FAP_PE_MODULE=my_pe (Icarus -DFAP_PE_MODULE=my_pe).
-`ifndef FAP_PE_MODULE
-`define FAP_PE_MODULE fap_pe
-`endif
+// The generate itself is fap_array_core.sv (shared with fap_spare_array).
 module fap_array #(
     parameter int ROWS = 4,
     parameter int COLS = 4,
@@ -46,81 +44,14 @@ module fap_array #(
     output logic [COLS*P_W-1:0]     p_bottom,         // column j at [j*P_W +: P_W]
     output logic [COLS-1:0]         pv_bottom
 );
-    // inter-PE nets: index [i][j]
-    logic signed [W_W-1:0] wch [ROWS][COLS];
-    logic                  wvch[ROWS][COLS];
-    logic signed [A_W-1:0] a   [ROWS][COLS];
-    logic                  av  [ROWS][COLS];
-    logic signed [P_W-1:0] p   [ROWS][COLS];
-    logic                  pv  [ROWS][COLS];
-
-    genvar i, j;
-    generate
-        for (i = 0; i < ROWS; i++) begin : g_row
-            for (j = 0; j < COLS; j++) begin : g_col
-                logic signed [W_W-1:0] w_in_ij;
-                logic                  wv_in_ij;
-                logic signed [A_W-1:0] a_in_ij;
-                logic                  av_in_ij;
-                logic signed [P_W-1:0] p_in_ij;
-                logic                  pv_in_ij;
-                logic                  stuck_here;
-
-                if (i == 0) begin : g_top
-                    assign w_in_ij  = weight_in[j*W_W +: W_W];
-                    assign wv_in_ij = weight_valid_in[j];
-                    assign p_in_ij  = '0;
-                    assign pv_in_ij = 1'b0;
-                end else begin : g_mid
-                    assign w_in_ij  = wch[i-1][j];
-                    assign wv_in_ij = wvch[i-1][j];
-`ifdef FAP_BROKEN_PASSTHROUGH
-                    // Deliberately wrong (co-simulation self-test only): a switched-off
-                    // row blocks the partial sums instead of passing them down.
-                    assign p_in_ij  = row_off[i-1] ? '0 : p[i-1][j];
-`else
-                    assign p_in_ij  = p[i-1][j];
-`endif
-                    assign pv_in_ij = pv[i-1][j];
-                end
-                if (j == 0) begin : g_left
-                    assign a_in_ij  = feed[i*A_W +: A_W];
-                    assign av_in_ij = feed_valid[i];
-                end else begin : g_right
-`ifdef FAP_BROKEN_PASSTHROUGH
-                    // ... and a switched-off column blocks the activations.
-                    assign a_in_ij  = col_off[j-1] ? '0 : a[i][j-1];
-`else
-                    assign a_in_ij  = a[i][j-1];
-`endif
-                    assign av_in_ij = av[i][j-1];
-                end
-                localparam logic [15:0] ROW_ID = i;
-                localparam logic [15:0] COL_ID = j;
-                assign stuck_here = stuck_en && (stuck_row == ROW_ID) && (stuck_col == COL_ID);
-
-                `FAP_PE_MODULE #(
-                    .W_W(W_W), .A_W(A_W), .P_W(P_W),
-                    .DOUBLE_BUFFERED(DOUBLE_BUFFERED != 0),
-                    .TOP_ROW(i == 0),
-                    .STUCK_AT(STUCK_AT != 0)
-                ) u_pe (
-                    .clk(clk), .rst(rst),
-                    .bypass(fault[i*COLS + j] | row_off[i] | col_off[j]),
-                    .stuck_en(stuck_here), .stuck_bit(stuck_bit), .stuck_val(stuck_val),
-                    .shift_w(shift_weights), .swap(swap),
-                    .w_in(w_in_ij), .wv_in(wv_in_ij),
-                    .w_chain(wch[i][j]), .wv_chain(wvch[i][j]),
-                    .a_in(a_in_ij), .av_in(av_in_ij),
-                    .a_out(a[i][j]), .av_out(av[i][j]),
-                    .p_in(p_in_ij), .pv_in(pv_in_ij),
-                    .p_out(p[i][j]), .pv_out(pv[i][j])
-                );
-            end
-        end
-        for (j = 0; j < COLS; j++) begin : g_out
-            assign p_bottom[j*P_W +: P_W] = p[ROWS-1][j];
-            assign pv_bottom[j]           = pv[ROWS-1][j];
-        end
-    endgenerate
+    // the core's spare ports at their default GROUP = COLS (one group), tied off
+    localparam int CORE_SEL_W = COLS > 1 ? $clog2(COLS) : 1;
+    fap_array_core #(
+        .ROWS(ROWS), .COLS(COLS), .DOUBLE_BUFFERED(DOUBLE_BUFFERED),
+        .W_W(W_W), .A_W(A_W), .P_W(P_W), .STUCK_AT(STUCK_AT), .SPARES(0)
+    ) u_core (
+        .clk, .rst, .fault, .row_off, .col_off, .spare_en({ROWS{1'b0}}), .spare_idx({(ROWS*CORE_SEL_W){1'b0}}),
+        .stuck_en, .stuck_row, .stuck_col, .stuck_bit, .stuck_val, .shift_weights, .swap,
+        .weight_in, .weight_valid_in, .feed, .feed_valid, .p_bottom, .pv_bottom
+    );
 endmodule

@@ -11,7 +11,12 @@
 //   +out=FILE   per-edge bottom outputs: one line per edge, C x (pv p_hex8), then
 //               "cycles N" with N = (last edge with any valid bottom output) + 2
 //   +vcd=FILE   optional VCD of every PE's registers and bypass bit
+//   +faults=NAME  fault-map file in DIR (default faults.txt; with spares faults_raw.txt)
 // Build with ROWS, COLS, DOUBLE_BUFFERED matching the vector set (meta.txt).
+// SPARE_GROUP > 0 tests fap_spare_array (column-groups spares, GROUP = SPARE_GROUP)
+// instead of fap_array; it then also reads
+//                 DIR/spares.txt    ROWS lines of COLS/SPARE_GROUP integers: the array
+//                                   column spare (row, group) replaces, -1 for none
 // Edge e (numbered from 0) is the rising edge at time 10*(e+1); its inputs are
 // driven on the falling edge 5 time units before it, and the bottom outputs are
 // sampled 1 time unit after it.
@@ -20,13 +25,18 @@ module fap_tb;
     parameter int ROWS = 4;
     parameter int COLS = 4;
     parameter int DOUBLE_BUFFERED = 0;     // 0: single-buffered, 1: double-buffered
+    parameter int SPARE_GROUP = 0;         // 0: fap_array; G > 0: fap_spare_array, G columns per group
     localparam int W_W = 8, A_W = 8, P_W = 32;
+    localparam int NG = SPARE_GROUP > 0 ? COLS / SPARE_GROUP : 1;
+    localparam int SEL_W = SPARE_GROUP > 1 ? $clog2(SPARE_GROUP) : 1;
 
     logic                 clk = 1'b1;
     logic                 rst = 1'b0;
     logic [ROWS*COLS-1:0] fault = '0;
+    /* verilator lint_off UNUSEDSIGNAL */  // row_off/col_off: fap_array only; spare_*: fap_spare_array only
     logic [ROWS-1:0]      row_off = '0;
     logic [COLS-1:0]      col_off = '0;
+    /* verilator lint_on UNUSEDSIGNAL */
     logic                 stuck_en = 1'b0;
     logic [15:0]          stuck_row = '0, stuck_col = '0;
     logic [7:0]           stuck_bit = '0;
@@ -39,8 +49,30 @@ module fap_tb;
     logic [COLS*P_W-1:0]  p_bottom;
     logic [COLS-1:0]      pv_bottom;
 
-    fap_array #(.ROWS(ROWS), .COLS(COLS), .DOUBLE_BUFFERED(DOUBLE_BUFFERED),
-                .W_W(W_W), .A_W(A_W), .P_W(P_W), .STUCK_AT(1)) dut (.*);
+    string vcdf;
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [ROWS*NG-1:0]       spare_en = '0;
+    logic [ROWS*NG*SEL_W-1:0] spare_idx = '0;
+    /* verilator lint_on UNUSEDSIGNAL */
+
+    generate
+        if (SPARE_GROUP == 0) begin : g_fap
+            fap_array #(.ROWS(ROWS), .COLS(COLS), .DOUBLE_BUFFERED(DOUBLE_BUFFERED),
+                        .W_W(W_W), .A_W(A_W), .P_W(P_W), .STUCK_AT(1)) dut (
+                .clk, .rst, .fault, .row_off, .col_off, .stuck_en, .stuck_row, .stuck_col,
+                .stuck_bit, .stuck_val, .shift_weights, .swap, .weight_in, .weight_valid_in,
+                .feed, .feed_valid, .p_bottom, .pv_bottom);
+            // The VCD is of the DUT only (in each branch: the other one's scope does not exist).
+            initial if ($value$plusargs("vcd=%s", vcdf)) begin $dumpfile(vcdf); $dumpvars(0, dut); end
+        end else begin : g_spares
+            fap_spare_array #(.ROWS(ROWS), .COLS(COLS), .GROUP(SPARE_GROUP), .DOUBLE_BUFFERED(DOUBLE_BUFFERED),
+                              .W_W(W_W), .A_W(A_W), .P_W(P_W), .STUCK_AT(1)) dut (
+                .clk, .rst, .fault, .spare_en, .spare_idx, .stuck_en, .stuck_row, .stuck_col,
+                .stuck_bit, .stuck_val, .shift_weights, .swap, .weight_in, .weight_valid_in,
+                .feed, .feed_valid, .p_bottom, .pv_bottom);
+            initial if ($value$plusargs("vcd=%s", vcdf)) begin $dumpfile(vcdf); $dumpvars(0, dut); end
+        end
+    endgenerate
 
     /* verilator lint_off BLKSEQ */
     always #5 clk = ~clk;                    // falls at 10e+5, rises at 10(e+1)
@@ -65,7 +97,7 @@ module fap_tb;
         feed_valid      <= stg_fv;
     end
 
-    string dir, outf, vcdf;
+    string dir, outf, faultf;
     /* verilator lint_off UNUSEDSIGNAL */
     int fd, fo, rc, edges, e, k, last_valid, x0, x1, x2, x3, x4;
     logic [31:0] v, h;
@@ -74,19 +106,37 @@ module fap_tb;
     initial begin
         if (!$value$plusargs("dir=%s", dir)) begin $display("fap_tb: need +dir=DIR"); $finish; end
         if (!$value$plusargs("out=%s", outf)) outf = {dir, "/rtl_out.txt"};
-        if ($value$plusargs("vcd=%s", vcdf)) begin
-            $dumpfile(vcdf);
-            $dumpvars(0, fap_tb.dut);
+        // fault map (the raw one under spares: repaired PEs keep their fault bit)
+        if (!$value$plusargs("faults=%s", faultf)) begin
+            // (an if, not ?: -- Icarus 11 pads a ?: of string literals with NULs)
+            if (SPARE_GROUP > 0) faultf = "faults_raw.txt"; else faultf = "faults.txt";
         end
-        // fault map
-        fd = $fopen({dir, "/faults.txt"}, "r");
-        if (fd == 0) begin $display("fap_tb: cannot open %s/faults.txt", dir); $finish; end
+        fd = $fopen({dir, "/", faultf}, "r");
+        if (fd == 0) begin $display("fap_tb: cannot open %s/%s", dir, faultf); $finish; end
         for (k = 0; k < ROWS*COLS; k++) begin
             rc = $fscanf(fd, "%d", v);
-            if (rc != 1) begin $display("fap_tb: faults.txt: short file at %0d", k); $finish; end
+            if (rc != 1) begin $display("fap_tb: %s: short file at %0d", faultf, k); $finish; end
             fault[k] = v[0];
         end
         $fclose(fd);
+        // spare selects: spare (r, g) has index g*ROWS + r (fapsim's spare index)
+        if (SPARE_GROUP > 0) begin
+            fd = $fopen({dir, "/spares.txt"}, "r");
+            if (fd == 0) begin $display("fap_tb: cannot open %s/spares.txt", dir); $finish; end
+            for (k = 0; k < ROWS*NG; k++) begin
+                rc = $fscanf(fd, "%d", x0);
+                if (rc != 1) begin $display("fap_tb: spares.txt: short file at %0d", k); $finish; end
+                if (x0 >= 0) begin
+                    if (x0 / SPARE_GROUP != k % NG) begin
+                        $display("fap_tb: spares.txt: row %0d group %0d: column %0d is outside the group", k / NG, k % NG, x0);
+                        $finish;
+                    end
+                    spare_en[(k % NG) * ROWS + k / NG] = 1'b1;
+                    spare_idx[((k % NG) * ROWS + k / NG) * SEL_W +: SEL_W] = SEL_W'(x0 % SPARE_GROUP);
+                end
+            end
+            $fclose(fd);
+        end
         // switched-off lines (row/column bypass), when the vector set has them
         fd = $fopen({dir, "/lines.txt"}, "r");
         if (fd != 0) begin
