@@ -157,6 +157,27 @@ struct MitigateCompareCLITests {
         #expect(text.stdout.contains("| area vs FAP array |") && text.stdout.contains(" | 0 | 0.996 | 0 |"), "\(text.stdout)")
     }
 
+    /// A comparison file written before the area existed (the columns
+    /// removed from a fresh one) still inspects and reports, its area "not available".
+    @Test func reportAndInspectReadAFileWithoutTheArea() throws {
+        let f = try Self.files.get()
+        let out = f.dir.file("pre-area.h5"), old = f.dir.file("old-cmp.h5"), report = f.dir.file("old-report")
+        let r = try runFapsim(Self.compare(f, out: out))
+        #expect(r.status == 0, "\(r.stderr)")
+        var raw = try ResultsFile.read(path: out)
+        for t in raw.tables.indices { raw.tables[t].columns.removeAll { $0.name.hasPrefix("area_") } }
+        raw.attributes["pe_cells_file"] = nil
+        raw.attributes["pe_cells_tool"] = nil
+        try raw.write(path: old, force: false)
+        let inspected = try runFapsim(["inspect", old])
+        #expect(inspected.status == 0, "\(inspected.stderr)")
+        #expect(inspected.stdout.contains("array area vs FAP: fap not available, fam not available, rowcol not available"), "\(inspected.stdout)")
+        let rep = try runFapsim(["mitigate", "report", "old=" + old, "--out", report])
+        #expect(rep.status == 0, "\(rep.stderr)")
+        let md = try String(contentsOfFile: report + "/report.md", encoding: .utf8)
+        #expect(md.contains("- rowcol: " + MitigationComparisonFile.Summary.areaNotRecorded), "\(md)")
+    }
+
     /// Cell counts that were asked for must load; with none asked for and no
     /// default file (a run outside the repository), the run succeeds and the
     /// area is "not available".
