@@ -4,6 +4,7 @@ import FapsimStore
 import FapsimSupport
 import Network
 import Reduce
+import SystolicArray
 
 /// `fapsim mitigate ...`: the mitigations weighed against each other over a lot
 /// (docs/mitigations.md, "Comparing mitigations over a lot").
@@ -18,7 +19,7 @@ struct MitigateCommand: ParsableCommand {
 struct MitigateCompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Every chip of a lot under FAP, FAM and row/column bypass (and FAP+T / FAM+T from campaigns): usable, accuracy, cycles, throughput, PEs added, retraining; summary and yield.",
+        abstract: "Every chip of a lot under FAP, FAM and row/column bypass (and FAP+T / FAM+T from campaigns): usable, accuracy, cycles, throughput, PEs added, array area vs FAP, retraining; summary and yield.",
         discussion: """
         FAP and FAM are evaluated on the test images (--test-subset N for the first N); row/column bypass \
         computes the fault-free logits bit for bit, so its accuracy is the fault-free accuracy, measured once \
@@ -29,7 +30,9 @@ struct MitigateCompareCommand: ParsableCommand {
         images from the campaign (policy --campaign-policy, default its first), cycles of the untrained \
         mitigation. A chip meets the constraint when usable, accuracy >= --target A (or >= the baseline on \
         the same images - --below-baseline D) and throughput >= --min-throughput T. The yield curves bin \
-        the lot's chips by fault rate (--yield-bins). One unit = one chip: finished chips go to OUT.work/ \
+        the lot's chips by fault rate (--yield-bins). The array area vs FAP is the mitigation's PE array in \
+        synthesized cells (--pe-cells, from hw/synth/synth_pe.sh) over R x C FAP PEs; "not available" where \
+        no cell counts were found or the hardware is not in the RTL (diagonal spares). One unit = one chip: finished chips go to OUT.work/ \
         at once, so a killed run resumes where it stopped; unit contract --list-units, --units, --merge-only.
         """)
 
@@ -66,6 +69,9 @@ struct MitigateCompareCommand: ParsableCommand {
     @Option(name: .customLong("yield-bins"), help: "Fault-rate bins of the yield curves.")
     var yieldBins: Int = 5
 
+    @Option(name: .customLong("pe-cells"), help: "Synthesized PE cell counts for the area column (default: $FAPSIM_PE_CELLS, else \(PECellCounts.defaultPath) if present, else the area is \"not available\").")
+    var peCells: String?
+
     @Option(help: "Output comparison file (HDF5, content \"mitigation_comparison\"); finished chips go to OUT.work/.")
     var out: String
 
@@ -91,10 +97,11 @@ struct MitigateCompareCommand: ParsableCommand {
             accuracy: try AccuracyConstraint.parse(target: minAccuracy, belowBaseline: belowBaseline, targetFlag: "--min-accuracy"),
             minThroughput: minThroughput)
         let hw = try EvaluateCommand.loadConfig(config)
+        let cells = try PECellCounts.resolve(flag: peCells)
         var job = try MitigationComparisonRun(weightsPath: weights, lotPath: lot, config: hw,
                                               dataDirectory: CIFAR10Set.resolveDirectory(data), testSubset: testSubset,
                                               campaigns: campaign.map { ($0, campaignPolicy) }, constraint: constraint,
-                                              yieldBins: yieldBins, out: out)
+                                              yieldBins: yieldBins, out: out, peCells: cells)
         guard let done = try unitOptions.execute(&job, force: force, quiet: quiet, json: json, beforeFinal: {
             if let report { try ReduceReport.checkOverwrite(dir: report, force: force) }
         }) else { return }
@@ -118,7 +125,8 @@ struct MitigateCompareCommand: ParsableCommand {
             j["summary"] = result.summary.map { s -> [String: Any] in
                 ["mitigation": s.mitigation, "chips": s.chips, "usable": s.usable, "meeting": s.meeting,
                  "mean_throughput": s.meanThroughput.isNaN ? NSNull() : s.meanThroughput as Any,
-                 "pes_added": s.pesAdded, "retraining_images": s.retrainingImages]
+                 "pes_added": s.pesAdded, "retraining_images": s.retrainingImages,
+                 "area_vs_fap": s.areaVsFAP.isNaN ? NSNull() : s.areaVsFAP as Any, "area_basis": s.areaBasis]
             }
             JSONOutput.print(j)
             return
@@ -127,11 +135,11 @@ struct MitigateCompareCommand: ParsableCommand {
             print("computed \(done.computed.count) chips in \(ProgressLine.duration(done.seconds)), \(String(format: "%.2f", done.seconds / Double(done.computed.count))) s per chip")
         }
         print("\(out): \(job.unitCount) chips, \(job.testImages) test images; \(MitigationComparisonReport.constraintLine(result))")
-        print("| mitigation | chips meeting both | usable | mean throughput | PEs added per chip | retraining images |")
-        print("|---|---|---|---|---|---|")
+        print("| mitigation | chips meeting both | usable | mean throughput | PEs added per chip | area vs FAP array | retraining images |")
+        print("|---|---|---|---|---|---|---|")
         for s in result.summary {
             print("| \(s.mitigation) | \(s.meeting) / \(s.chips) | \(s.usable) | " + (s.meanThroughput.isNaN ? "-" : String(format: "%.3f", s.meanThroughput))
-                  + " | \(s.pesAdded) | \(s.retrainingImages) |")
+                  + " | \(s.pesAdded) | \(s.areaText) | \(s.retrainingImages) |")
         }
         if let report { print("report: \(report)/\(ReportHTML.fileName)") }
     }

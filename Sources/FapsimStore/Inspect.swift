@@ -166,6 +166,7 @@ public enum FapsimInspect {
             let chips = Set(c.rows.map(\.chip)).count
             lines.append("  mitigation comparison: \(chips) chips x \(c.summary.count) mitigations; chips meeting both constraints: "
                          + c.summary.map { "\($0.mitigation) \($0.meeting)/\($0.chips)" }.joined(separator: ", "))
+            lines.append("  array area vs FAP: " + c.summary.map { "\($0.mitigation) \($0.areaText)" }.joined(separator: ", "))
         }
         let json: [String: Any] = [
             "path": path, "kind": "results", "schema": FapsimFileKind.results.rawValue, "schema_version": version,

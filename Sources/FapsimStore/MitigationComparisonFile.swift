@@ -1,10 +1,12 @@
+import Foundation
 import FapsimSupport
 
 /// The lot-level comparison of mitigations written by `fapsim mitigate compare`
 /// (`content` = "mitigation_comparison", docs/hdf5-schema.md): for every chip
 /// of a lot and every mitigation compared, whether the chip is usable, its
 /// accuracy, its VGG11 cycles per image and throughput against a fault-free
-/// chip, the PEs the mitigation adds and the retraining it spent (`per_chip`),
+/// chip, the PEs the mitigation adds, its array's area in synthesized cells
+/// against a FAP array and the retraining it spent (`per_chip`),
 /// the per-mitigation summary under the constraint (`summary`) and the yield
 /// against the fault rate (`yield`). Reduce computes the values; the store owns
 /// the layout and its checks.
@@ -43,10 +45,16 @@ public struct MitigationComparisonFile: Equatable, Sendable {
         /// constraint applied to the baseline of those images); NaN in a chip file,
         /// which holds measurements only.
         public var accuracyThreshold: Double = .nan
+        /// The array's cells under this mitigation / a FAP array's (PE cells
+        /// from the synthesis, docs/mitigations.md "Area in the comparison");
+        /// NaN when not available, in a chip file (the area is the
+        /// mitigation's, not a measurement: it is added when the file is
+        /// assembled) and in files written before the area existed.
+        public var areaVsFAP: Double = .nan
 
         public init(chip: Int, mitigation: String, faultyPEs: Int, faultShare: Double, usable: Bool, accuracy: Double,
                     testImages: Int, cyclesPerImage: Int, throughput: Double, pesAdded: Int, retrainingImages: Int,
-                    source: String, accuracyThreshold: Double = .nan) {
+                    source: String, accuracyThreshold: Double = .nan, areaVsFAP: Double = .nan) {
             self.chip = chip
             self.mitigation = mitigation
             self.faultyPEs = faultyPEs
@@ -60,6 +68,7 @@ public struct MitigationComparisonFile: Equatable, Sendable {
             self.retrainingImages = retrainingImages
             self.source = source
             self.accuracyThreshold = accuracyThreshold
+            self.areaVsFAP = areaVsFAP
         }
 
         /// NaN-aware equality (NaN marks "none" in accuracy, throughput and the threshold).
@@ -68,6 +77,7 @@ public struct MitigationComparisonFile: Equatable, Sendable {
                 && a.usable == b.usable && sameNumber(a.accuracy, b.accuracy) && a.testImages == b.testImages
                 && a.cyclesPerImage == b.cyclesPerImage && sameNumber(a.throughput, b.throughput) && a.pesAdded == b.pesAdded
                 && a.retrainingImages == b.retrainingImages && a.source == b.source && sameNumber(a.accuracyThreshold, b.accuracyThreshold)
+                && sameNumber(a.areaVsFAP, b.areaVsFAP)
         }
     }
 
@@ -85,9 +95,20 @@ public struct MitigationComparisonFile: Equatable, Sendable {
         public var pesAdded: Int
         /// Training images over every chip.
         public var retrainingImages: Int
+        /// The array's cells / a FAP array's (NaN when not available).
+        public var areaVsFAP: Double
+        /// How the area was formed ("65536 rowcol-reg PEs + 512 line-enable
+        /// flip-flops"), or why it is not available.
+        public var areaBasis: String
+
+        /// The area as the tables print it: the ratio to 3 decimals, or "not available".
+        public var areaText: String { areaVsFAP.isNaN ? "not available" : String(format: "%.3f", areaVsFAP) }
+
+        /// Files written before the area existed have neither column.
+        public static let areaNotRecorded = "not available: not recorded (a file written before the area column)"
 
         public init(mitigation: String, chips: Int, usable: Int, meeting: Int, meanThroughput: Double, pesAdded: Int,
-                    retrainingImages: Int) {
+                    retrainingImages: Int, areaVsFAP: Double = .nan, areaBasis: String = Summary.areaNotRecorded) {
             self.mitigation = mitigation
             self.chips = chips
             self.usable = usable
@@ -95,12 +116,15 @@ public struct MitigationComparisonFile: Equatable, Sendable {
             self.meanThroughput = meanThroughput
             self.pesAdded = pesAdded
             self.retrainingImages = retrainingImages
+            self.areaVsFAP = areaVsFAP
+            self.areaBasis = areaBasis
         }
 
         public static func == (a: Summary, b: Summary) -> Bool {
             a.mitigation == b.mitigation && a.chips == b.chips && a.usable == b.usable && a.meeting == b.meeting
                 && sameNumber(a.meanThroughput, b.meanThroughput)
                 && a.pesAdded == b.pesAdded && a.retrainingImages == b.retrainingImages
+                && sameNumber(a.areaVsFAP, b.areaVsFAP) && a.areaBasis == b.areaBasis
         }
     }
 
@@ -175,6 +199,8 @@ public struct MitigationComparisonFile: Equatable, Sendable {
                                    description: "the accuracy constraint on this row's test images"))
             columns.append(.int64("meets", units: "1", rows.map { meets($0, minThroughput: minThroughput) ? 1 : 0 },
                                   description: "1 = usable, accuracy >= accuracy_threshold and throughput >= min_throughput"))
+            columns.append(.double("area_vs_fap", units: "1", rows.map(\.areaVsFAP),
+                                   description: "the array's synthesized cells / a FAP array's; NaN = not available (summary area_basis says why)"))
         }
         return ResultsTable(name: "per_chip", columns: columns, attributes: ["description": .string("one row per (chip, mitigation)")])
     }
@@ -192,8 +218,12 @@ public struct MitigationComparisonFile: Equatable, Sendable {
         let images = try f.ints(t, "test_images"), cycles = try f.ints(t, "cycles_per_image"), thr = try f.doubles(t, "throughput")
         let pes = try f.ints(t, "pes_added"), retrain = try f.ints(t, "retraining_images"), source = try f.strings(t, "source")
         let threshold = t["accuracy_threshold"] == nil ? nil : try f.doubles(t, "accuracy_threshold")
-        let counts = [mitigation.count, faulty.count, share.count, usable.count, acc.count, images.count, cycles.count, thr.count,
-                      pes.count, retrain.count, source.count] + (threshold.map { [$0.count] } ?? [])
+        // Absent from chip files and from files written before the area existed.
+        let area = t["area_vs_fap"] == nil ? nil : try f.doubles(t, "area_vs_fap")
+        var counts: [Int] = [mitigation.count, faulty.count, share.count, usable.count, acc.count, images.count, cycles.count,
+                             thr.count, pes.count, retrain.count, source.count]
+        if let threshold { counts.append(threshold.count) }
+        if let area { counts.append(area.count) }
         guard counts.allSatisfy({ $0 == chip.count }) else { throw f.malformed(t, "columns of different lengths") }
         return try chip.indices.map { i in
             guard usable[i] == 0 || usable[i] == 1 else { throw f.malformed(t, "row \(i): usable: expected 0 or 1, got \(usable[i])") }
@@ -204,7 +234,7 @@ public struct MitigationComparisonFile: Equatable, Sendable {
             return Row(chip: Int(chip[i]), mitigation: mitigation[i], faultyPEs: Int(faulty[i]), faultShare: share[i],
                        usable: usable[i] == 1, accuracy: acc[i], testImages: Int(images[i]), cyclesPerImage: Int(cycles[i]),
                        throughput: thr[i], pesAdded: Int(pes[i]), retrainingImages: Int(retrain[i]), source: source[i],
-                       accuracyThreshold: threshold?[i] ?? .nan)
+                       accuracyThreshold: threshold?[i] ?? .nan, areaVsFAP: area?[i] ?? .nan)
         }
     }
 
@@ -224,6 +254,9 @@ public struct MitigationComparisonFile: Equatable, Sendable {
                 .double("mean_throughput", units: "1", summary.map(\.meanThroughput), description: "over the usable chips, relative to a fault-free chip"),
                 .int64("pes_added", units: "count", summary.map { Int64($0.pesAdded) }, description: "per chip"),
                 .int64("retraining_images", units: "count", summary.map { Int64($0.retrainingImages) }, description: "over every chip"),
+                .double("area_vs_fap", units: "1", summary.map(\.areaVsFAP),
+                        description: "the array's synthesized cells / a FAP array's (PEs only); NaN = not available"),
+                .string("area_basis", summary.map(\.areaBasis), description: "how area_vs_fap was formed, or why it is not available"),
             ], attributes: ["description": .string("one row per mitigation")]),
             ResultsTable(name: "yield", columns: [
                 .string("mitigation", yieldCurve.map(\.mitigation)),
@@ -258,7 +291,11 @@ public struct MitigationComparisonFile: Equatable, Sendable {
         let sm = try f.strings(s, "mitigation"), sc = try f.ints(s, "chips"), su = try f.ints(s, "usable")
         let sme = try f.ints(s, "meeting"), st = try f.doubles(s, "mean_throughput"), sp = try f.ints(s, "pes_added")
         let sr = try f.ints(s, "retraining_images")
-        guard [sc.count, su.count, sme.count, st.count, sp.count, sr.count].allSatisfy({ $0 == sm.count }) else {
+        // Files written before the area existed have neither column: their area is "not recorded".
+        let sa = s["area_vs_fap"] == nil ? nil : try f.doubles(s, "area_vs_fap")
+        let sb = s["area_basis"] == nil ? nil : try f.strings(s, "area_basis")
+        guard [sc.count, su.count, sme.count, st.count, sp.count, sr.count].allSatisfy({ $0 == sm.count }),
+              sa.map({ $0.count == sm.count }) ?? true, sb.map({ $0.count == sm.count }) ?? true else {
             throw f.malformed(s, "columns of different lengths")
         }
         let y = try f.table("yield")
@@ -272,7 +309,8 @@ public struct MitigationComparisonFile: Equatable, Sendable {
         return MitigationComparisonFile(
             rows: rows,
             summary: sm.indices.map { Summary(mitigation: sm[$0], chips: Int(sc[$0]), usable: Int(su[$0]), meeting: Int(sme[$0]),
-                                              meanThroughput: st[$0], pesAdded: Int(sp[$0]), retrainingImages: Int(sr[$0])) },
+                                              meanThroughput: st[$0], pesAdded: Int(sp[$0]), retrainingImages: Int(sr[$0]),
+                                              areaVsFAP: sa?[$0] ?? .nan, areaBasis: sb?[$0] ?? Summary.areaNotRecorded) },
             yieldCurve: ym.indices.map { YieldPoint(mitigation: ym[$0], binLow: yl[$0], binHigh: yh[$0], meanFaultShare: yx[$0],
                                                     chips: Int(yc[$0]), meeting: Int(yme[$0])) },
             attributes: attrs)

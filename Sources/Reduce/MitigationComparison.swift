@@ -7,7 +7,8 @@ import SystolicArray
 /// The lot-level comparison of mitigations (`fapsim mitigate compare`,
 /// docs/mitigations.md "Comparing mitigations over a lot"): per chip and
 /// mitigation, usable or not, accuracy, VGG11 cycles per image and throughput
-/// against a fault-free chip, PEs added and retraining spent; the chips meeting
+/// against a fault-free chip, PEs added, the array's area against a FAP array
+/// and retraining spent; the chips meeting
 /// an accuracy and a throughput constraint; the yield against the fault rate.
 ///
 /// The pure part (thresholds, summary, yield) is here; the run over a lot is
@@ -56,8 +57,11 @@ public enum MitigationComparison {
 
     /// Per mitigation: chips, usable chips, chips meeting both constraints,
     /// mean throughput over the usable chips, PEs added per chip (the largest
-    /// any chip needs) and training images over every chip. Rows must be judged.
-    public static func summary(_ rows: [Row], minThroughput: Double) -> [Summary] {
+    /// any chip needs), training images over every chip, and the array's area
+    /// against a FAP array (`area[m]`, the same on every chip; none = "not
+    /// available" with `areaNote`). Rows must be judged.
+    public static func summary(_ rows: [Row], minThroughput: Double, area: [String: ArrayArea.Estimate] = [:],
+                               areaNote: String = Summary.areaNotRecorded) -> [Summary] {
         mitigations(rows).map { m in
             let mine = rows.filter { $0.mitigation == m }
             let usable = mine.filter(\.usable)
@@ -65,9 +69,28 @@ public enum MitigationComparison {
                            meeting: mine.filter { MitigationComparisonFile.meets($0, minThroughput: minThroughput) }.count,
                            meanThroughput: usable.isEmpty ? .nan : usable.map(\.throughput).reduce(0, +) / Double(usable.count),
                            pesAdded: mine.map(\.pesAdded).max() ?? 0,
-                           retrainingImages: mine.map(\.retrainingImages).reduce(0, +))
+                           retrainingImages: mine.map(\.retrainingImages).reduce(0, +),
+                           areaVsFAP: area[m]?.ratio ?? .nan, areaBasis: area[m]?.basis ?? areaNote)
         }
     }
+
+    /// The array area of each mitigation in `names` (`fap+T` has its
+    /// untrained mitigation's hardware: FAT changes weights, not the array).
+    /// `cells` nil: none (the summary says `areaNote`).
+    public static func areas(_ names: [(name: String, mitigation: Mitigation?)], config: HardwareConfig,
+                             cells: PECellCounts?) -> [String: ArrayArea.Estimate] {
+        guard let cells else { return [:] }
+        var out: [String: ArrayArea.Estimate] = [:]
+        for (name, m) in names {
+            guard let m else { continue }
+            out[name] = ArrayArea.estimate(mitigation: m, rows: config.rows, cols: config.cols,
+                                           spares: m == .spares ? config.spares : nil, cells: cells)
+        }
+        return out
+    }
+
+    /// The summary's area note when no PE cell counts were read.
+    public static let noCellsNote = "not available: no PE cell counts (\(PECellCounts.defaultPath) not found; pass --pe-cells FILE or set \(PECellCounts.environmentVariable))"
 
     /// The yield curves: the lot's chips binned by fault share into `bins`
     /// equal-width bins over [lowest, highest] (the last bin closed), and per
@@ -148,13 +171,17 @@ public final class ComparisonBench {
 /// `standard(config:)`.
 public struct ComparedMitigation {
     public var name: String
+    /// The hardware the entry runs on (its area, `ArrayArea.estimate`); nil
+    /// for an entry that is no `Mitigation` (its area is not available).
+    public var mitigation: Mitigation?
     /// Whether `measure` evaluates the test images (the progress line's total).
     public var evaluates: Bool
     public var measure: (_ chip: Int, _ faults: FaultMap, _ bench: ComparisonBench) throws -> MitigationComparison.Row
 
-    public init(name: String, evaluates: Bool,
+    public init(name: String, mitigation: Mitigation? = nil, evaluates: Bool,
                 measure: @escaping (_ chip: Int, _ faults: FaultMap, _ bench: ComparisonBench) throws -> MitigationComparison.Row) {
         self.name = name
+        self.mitigation = mitigation ?? Mitigation(rawValue: name)
         self.evaluates = evaluates
         self.measure = measure
     }
@@ -296,6 +323,10 @@ public struct MitigationComparisonRun: UnitJob {
     public let campaigns: [CampaignMitigation]
     public let constraint: MitigationComparison.Constraint
     public let yieldBins: Int
+    /// The synthesized PE cells the area column comes from; nil: "not
+    /// available". Not part of the run identity: the area is added when the
+    /// file is assembled, so chip files stay valid whatever the counts.
+    public let peCells: PECellCounts?
     let lot: ChipLotReader
     private var bench: ComparisonBench?
 
@@ -304,7 +335,7 @@ public struct MitigationComparisonRun: UnitJob {
     /// the same mitigation.
     public init(weightsPath: String, lotPath: String, config: HardwareConfig, dataDirectory: String, testSubset: Int?,
                 campaigns: [(path: String, policy: String?)], constraint: MitigationComparison.Constraint, yieldBins: Int,
-                out: String, entries: [ComparedMitigation]? = nil) throws {
+                out: String, entries: [ComparedMitigation]? = nil, peCells: PECellCounts? = nil) throws {
         try MitigationComparison.Constraint.checkThroughput(constraint.minThroughput)
         guard yieldBins > 0 else {
             throw FapsimError.invalid(file: nil, field: "--yield-bins", expected: "a positive number of fault-rate bins", got: "\(yieldBins)")
@@ -335,6 +366,7 @@ public struct MitigationComparisonRun: UnitJob {
         self.campaigns = read
         self.constraint = constraint
         self.yieldBins = yieldBins
+        self.peCells = peCells
         var identity = [
             "command": Self.command, "weights_checksum": weightsChecksum, "lot_checksum": lotChecksum,
             "array": "\(config.rows)x\(config.cols)", "weight_load": config.weightLoad.rawValue,
@@ -402,6 +434,9 @@ public struct MitigationComparisonRun: UnitJob {
             }
         }
         rows = MitigationComparison.judged(rows, constraint: constraint) { baselineOf[$0.mitigation] ?? bench.baseline }
+        let area = MitigationComparison.areas(entries.map { ($0.name, $0.mitigation) } + campaigns.map { ($0.name, $0.mitigation) },
+                                              config: config, cells: peCells)
+        for i in rows.indices { rows[i].areaVsFAP = area[rows[i].mitigation]?.ratio ?? .nan }
         // Group the rows by mitigation so the summary lists them in a stable order.
         let order = entries.map(\.name) + campaigns.map(\.name)
         rows.sort { (order.firstIndex(of: $0.mitigation)!, $0.chip) < (order.firstIndex(of: $1.mitigation)!, $1.chip) }
@@ -426,11 +461,16 @@ public struct MitigationComparisonRun: UnitJob {
         case .belowBaseline(let d): attrs["below_baseline"] = .double(d)
         }
         attrs["yield_bins"] = .int(Int64(yieldBins))
+        if let peCells {
+            attrs["pe_cells_file"] = .string(peCells.path)
+            attrs["pe_cells_tool"] = .string(peCells.tool)
+        }
         if !campaigns.isEmpty {
             attrs["campaign_files"] = .strings(campaigns.map(\.path))
             attrs["campaign_policies"] = .strings(campaigns.map(\.policy))
         }
-        return MitigationComparisonFile(rows: rows, summary: MitigationComparison.summary(rows, minThroughput: constraint.minThroughput),
+        return MitigationComparisonFile(rows: rows, summary: MitigationComparison.summary(rows, minThroughput: constraint.minThroughput, area: area,
+                                                                                          areaNote: MitigationComparison.noCellsNote),
                                         yieldCurve: MitigationComparison.yieldCurve(rows, minThroughput: constraint.minThroughput, bins: yieldBins),
                                         attributes: attrs)
     }

@@ -118,6 +118,87 @@ struct MitigateCompareCLITests {
             #expect(row.source == "evaluated" && row.testImages == 60 && row.retrainingImages == 0)
         }
         #expect(file.summary[3].pesAdded == 8)
+        // The diagonal layout is not in the RTL: its area is not available, and the summary says so.
+        #expect(file.summary[3].areaVsFAP.isNaN && file.summary[3].areaBasis.contains("diagonal spare layout is not in the RTL"))
+        #expect(spares.allSatisfy { $0.areaVsFAP.isNaN })
+    }
+
+    /// The area column from the committed cell counts (hw/synth/pe-cells.json,
+    /// the default when run from the repository) on the 8x8 array with one
+    /// spare column per 4 columns: FAP and FAM 64 FAP PEs (1 by definition),
+    /// row/column bypass 64 x 663 + 16 line-enable flip-flops = 42,448 cells
+    /// against 64 x 666 = 42,624, spares 64 x 700 + 16 x 811 = 57,776.
+    @Test func theAreaColumnComesFromTheSynthesizedCells() throws {
+        let f = try Self.files.get()
+        let out = f.dir.file("area-cmp.h5"), report = f.dir.file("area-report")
+        let r = try runFapsim(Self.compare(f, config: "hw-configs/small-8x8-spares-columns.yaml", out: out,
+                                           extra: ["--campaign", f.campaign, "--json", "--report", report]))
+        #expect(r.status == 0, "\(r.stderr)")
+        let expected: [String: Double] = ["fap": 1, "fam": 1, "rowcol": 42_448.0 / 42_624, "spares": 57_776.0 / 42_624, "fap+T": 1]
+        let file = try MitigationComparisonFile.read(path: out)
+        #expect(file.summary.map(\.mitigation) == ["fap", "fam", "rowcol", "spares", "fap+T"])
+        for s in file.summary { #expect(s.areaVsFAP == expected[s.mitigation], "\(s.mitigation): \(s.areaVsFAP)") }
+        for row in file.rows { #expect(row.areaVsFAP == expected[row.mitigation], "\(row.mitigation)") }
+        #expect(file.summary[3].areaBasis == "64 spare-host-g4 PEs + 16 spare-g4 spare PEs")
+        guard case .string(let cellsFile)? = file.attributes["pe_cells_file"] else { Issue.record("no pe_cells_file"); return }
+        #expect(cellsFile == "hw/synth/pe-cells.json")
+        let j = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let summary = try #require(j["summary"] as? [[String: Any]])
+        // JSON carries the ratio to the last digit or so.
+        for (js, fs) in zip(summary, file.summary) {
+            #expect(abs((js["area_vs_fap"] as? Double ?? .nan) - fs.areaVsFAP) < 1e-12 && js["area_basis"] as? String == fs.areaBasis)
+        }
+        #expect(summary.count == file.summary.count)
+        let md = try String(contentsOfFile: report + "/report.md", encoding: .utf8)
+        #expect(md.contains("| spares | ") && md.contains(" | 16 | 1.355 | 0 |"), "\(md)")
+        // The text table prints the same figures.
+        let text = try runFapsim(Self.compare(f, config: "hw-configs/small-8x8-spares-columns.yaml", out: out, extra: ["--force"]))
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("| area vs FAP array |") && text.stdout.contains(" | 0 | 0.996 | 0 |"), "\(text.stdout)")
+    }
+
+    /// A comparison file written before the area existed (the columns
+    /// removed from a fresh one) still inspects and reports, its area "not available".
+    @Test func reportAndInspectReadAFileWithoutTheArea() throws {
+        let f = try Self.files.get()
+        let out = f.dir.file("pre-area.h5"), old = f.dir.file("old-cmp.h5"), report = f.dir.file("old-report")
+        let r = try runFapsim(Self.compare(f, out: out))
+        #expect(r.status == 0, "\(r.stderr)")
+        var raw = try ResultsFile.read(path: out)
+        for t in raw.tables.indices { raw.tables[t].columns.removeAll { $0.name.hasPrefix("area_") } }
+        raw.attributes["pe_cells_file"] = nil
+        raw.attributes["pe_cells_tool"] = nil
+        try raw.write(path: old, force: false)
+        let inspected = try runFapsim(["inspect", old])
+        #expect(inspected.status == 0, "\(inspected.stderr)")
+        #expect(inspected.stdout.contains("array area vs FAP: fap not available, fam not available, rowcol not available"), "\(inspected.stdout)")
+        let rep = try runFapsim(["mitigate", "report", "old=" + old, "--out", report])
+        #expect(rep.status == 0, "\(rep.stderr)")
+        let md = try String(contentsOfFile: report + "/report.md", encoding: .utf8)
+        #expect(md.contains("- rowcol: " + MitigationComparisonFile.Summary.areaNotRecorded), "\(md)")
+    }
+
+    /// Cell counts that were asked for must load; with none asked for and no
+    /// default file (a run outside the repository), the run succeeds and the
+    /// area is "not available".
+    @Test func missingOrBadCellCounts() throws {
+        let f = try Self.files.get()
+        let out = f.dir.file("cells-bad.h5")
+        try expectOneLineFailure(Self.compare(f, out: out, extra: ["--pe-cells", f.dir.file("none.json")]), "none.json: PE cell counts not found")
+        try #"{"content": "fapsim_pe_cells", "tool": "t", "variants": {"fap": {"cells": 1}}}"#
+            .write(toFile: f.dir.file("bad-cells.json"), atomically: true, encoding: .utf8)
+        try expectOneLineFailure(Self.compare(f, out: out, extra: ["--pe-cells", f.dir.file("bad-cells.json")]),
+                                 "bad-cells.json: variants.fap.flip_flops: expected a non-negative whole number")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let elsewhere = try TemporaryDirectory()
+        let args = Self.compare(f, config: TestPaths.packageRoot + "/" + Self.config, out: elsewhere.file("cmp.h5"))
+        var env = ProcessInfo.processInfo.environment
+        env["FAPSIM_PE_CELLS"] = nil
+        let r = try runProcess(try #require(TestPaths.fapsimBinary), args, environment: env, currentDirectory: elsewhere.path)
+        #expect(r.0 == 0, "\(r.2)")
+        let file = try MitigationComparisonFile.read(path: elsewhere.file("cmp.h5"))
+        #expect(file.summary.allSatisfy { $0.areaVsFAP.isNaN && $0.areaBasis.contains("no PE cell counts") })
+        #expect(file.attributes["pe_cells_file"] == nil)
     }
 
     /// Finished chips are files in OUT.work/: a run stopped after two chips

@@ -226,10 +226,11 @@ private struct Manifest {
         // shares 0.05-1) worked out by hand, so the checker's cross-table sums
         // have something to disagree with.
         typealias Row = MitigationComparisonFile.Row
+        // Area: fap 1 by definition, rowcol 0.9955 (the PE's cells from the synthesis).
         func row(_ chip: Int, _ m: String, _ faulty: Int, _ acc: Double, _ cycles: Int, source: String = "evaluated") -> Row {
             Row(chip: chip, mitigation: m, faultyPEs: faulty, faultShare: Double(faulty) / 20, usable: cycles > 0, accuracy: acc,
                 testImages: 500, cyclesPerImage: cycles, throughput: cycles > 0 ? 1000 / Double(cycles) : .nan, pesAdded: 0,
-                retrainingImages: 0, source: source, accuracyThreshold: 0.8)
+                retrainingImages: 0, source: source, accuracyThreshold: 0.8, areaVsFAP: m == "fap" ? 1 : 0.9955)
         }
         let comparisonRows = [row(0, "fap", 1, 0.86, 1000), row(1, "fap", 3, 0.82, 1000), row(2, "fap", 20, 0.10, 1000),
                               row(0, "rowcol", 1, 0.87, 1250, source: "fault-free logits"),
@@ -238,9 +239,10 @@ private struct Manifest {
         let binEdge = 0.05 + (1.0 - 0.05) / 2
         let comparison = MitigationComparisonFile(
             rows: comparisonRows,
-            summary: [.init(mitigation: "fap", chips: 3, usable: 3, meeting: 2, meanThroughput: 1, pesAdded: 0, retrainingImages: 0),
+            summary: [.init(mitigation: "fap", chips: 3, usable: 3, meeting: 2, meanThroughput: 1, pesAdded: 0, retrainingImages: 0,
+                            areaVsFAP: 1, areaBasis: "20 fap PEs"),
                       .init(mitigation: "rowcol", chips: 3, usable: 2, meeting: 1, meanThroughput: (0.8 + 0.5) / 2, pesAdded: 0,
-                            retrainingImages: 0)],
+                            retrainingImages: 0, areaVsFAP: 0.9955, areaBasis: "20 rowcol-reg PEs + 9 line-enable flip-flops")],
             yieldCurve: [.init(mitigation: "fap", binLow: 0.05, binHigh: binEdge, meanFaultShare: (0.05 + 0.15) / 2, chips: 2, meeting: 2),
                          .init(mitigation: "fap", binLow: binEdge, binHigh: 1, meanFaultShare: 1, chips: 1, meeting: 0),
                          .init(mitigation: "rowcol", binLow: 0.05, binHigh: binEdge, meanFaultShare: (0.05 + 0.15) / 2, chips: 2, meeting: 1),
@@ -256,7 +258,8 @@ private struct Manifest {
             "strings": ["/per_chip/source": comparisonRows.map(\.source), "/summary/mitigation": ["fap", "rowcol"]],
             "attributes": ["/": ["content": Manifest.attribute(.string("mitigation_comparison")),
                                  "mitigations": Manifest.attribute(.strings(["fap", "rowcol"]))]],
-            "tables": ["/summary": ["mitigation", "chips", "usable", "meeting", "mean_throughput", "pes_added", "retraining_images"]],
+            "tables": ["/summary": ["mitigation", "chips", "usable", "meeting", "mean_throughput", "pes_added", "retraining_images",
+                                    "area_vs_fap", "area_basis"]],
         ])
 
         let object: [String: Any] = [

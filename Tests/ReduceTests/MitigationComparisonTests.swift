@@ -3,6 +3,7 @@ import Testing
 import FapsimStore
 import FapsimSupport
 import FapsimTestSupport
+import SystolicArray
 @testable import Reduce
 
 /// The comparison's tables from small synthetic chips whose values can be
@@ -138,12 +139,79 @@ struct MitigationComparisonTests {
         #expect(files.map(\.name) == [MitigationComparisonReport.yieldFigure, "report.html", "report.md"])
         let md = files[2].text, svg = files[0].text, html = files[1].text
         #expect(md.contains("## Lot: uniform") && md.contains("## Lot: clustered"))
-        #expect(md.contains("| rowcol | 2 / 5 | 4 | 0.550 | 0 | 0 |"), "\(md)")
+        #expect(md.contains("| rowcol | 2 / 5 | 4 | 0.550 | 0 | not available | 0 |"), "\(md)")
         #expect(md.contains("| 4 | 40 (40.000 %) | 60.00 % / 1.000 | unusable | 75.00 % / 1.000 |"), "\(md)")
         #expect(svg.components(separatedBy: "class=\"panel\"").count == 3)
         for m in ["fap", "rowcol", "fap+T"] { #expect(svg.contains("data-series=\"\(m)\"")) }
         #expect(html.contains("<svg") && html.contains("Mitigations compared over a lot"))
         let parsed = HTMLScan.parse(html)
         #expect(parsed.ok, "\(parsed.error)")
+    }
+
+    /// Hand-checkable cell counts: FAP PE 100 cells, row/column PE 110,
+    /// spare host 120 and spare 300 (groups of 5 on the 10x10 array).
+    static let cells = PECellCounts(variants: [
+        "fap": .init(cells: 100, flipFlops: 10, logic: 90),
+        "rowcol-reg": .init(cells: 110, flipFlops: 10, logic: 100),
+        "spare-host-g5": .init(cells: 120, flipFlops: 10, logic: 110),
+        "spare-g5": .init(cells: 300, flipFlops: 8, logic: 292),
+    ], tool: "hand", path: "hand.json")
+
+    /// The area per mitigation joins the summary (retrained rows take their
+    /// untrained mitigation's hardware), survives the file, and shows on the
+    /// page and in inspect; a mitigation with no hardware description says so.
+    @Test func areaVsTheFAPArrayPerMitigation() throws {
+        let config = HardwareConfig(rows: 10, cols: 10, spares: .columnGroups(groupCols: 5))
+        let names: [(name: String, mitigation: Mitigation?)] = [("fap", .fap), ("rowcol", .rowcol), ("fap+T", .fap),
+                                                                ("spares", .spares), ("custom", nil)]
+        let area = MitigationComparison.areas(names, config: config, cells: Self.cells)
+        // 100 FAP PEs = 10,000 cells; rowcol 100 x 110 + 20 = 11,020; spares 100 x 120 + 20 x 300 = 18,000.
+        #expect(area["fap"]?.ratio == 1 && area["fap+T"]?.ratio == 1)
+        #expect(area["rowcol"]?.cells == 11_020 && area["rowcol"]?.ratio == 1.102)
+        #expect(area["spares"]?.cells == 18_000 && area["spares"]?.ratio == 1.8)
+        #expect(area["custom"] == nil)
+        #expect(MitigationComparison.areas(names, config: config, cells: nil).isEmpty)
+
+        var j = Self.judged()
+        for i in j.indices { j[i].areaVsFAP = area[j[i].mitigation]?.ratio ?? .nan }
+        let s = MitigationComparison.summary(j, minThroughput: 0.5, area: area, areaNote: "not available: none here")
+        #expect(s.map(\.areaVsFAP) == [1, 1.102, 1])
+        #expect(s[1].areaBasis == "100 rowcol-reg PEs + 20 line-enable flip-flops" && s[1].areaText == "1.102")
+        let none = MitigationComparison.summary(j, minThroughput: 0.5, areaNote: "not available: none here")
+        #expect(none.allSatisfy { $0.areaVsFAP.isNaN && $0.areaBasis == "not available: none here" && $0.areaText == "not available" })
+
+        let dir = try TemporaryDirectory()
+        let f = MitigationComparisonFile(rows: j, summary: s, yieldCurve: MitigationComparison.yieldCurve(j, minThroughput: 0.5, bins: 2),
+                                         attributes: Self.file().attributes)
+        try f.write(path: dir.file("area.h5"), force: false)
+        let back = try MitigationComparisonFile.read(path: dir.file("area.h5"))
+        #expect(back == f && back.rows.first { $0.mitigation == "rowcol" }?.areaVsFAP == 1.102)
+        let inspected = try FapsimInspect.inspect(path: dir.file("area.h5")).lines
+        #expect(inspected.contains("  array area vs FAP: fap 1.000, rowcol 1.102, fap+T 1.000"), "\(inspected)")
+        let md = MitigationComparisonReport.render([("uniform", back)])[2].text
+        #expect(md.contains("| rowcol | 2 / 5 | 4 | 0.550 | 0 | 1.102 | 0 |"), "\(md)")
+        #expect(md.contains("- rowcol: 100 rowcol-reg PEs + 20 line-enable flip-flops"), "\(md)")
+    }
+
+    /// A file written before the area existed (no area_vs_fap in per_chip or
+    /// summary, no area_basis) still reads, inspects and reports: its area is
+    /// "not available", recorded as such.
+    @Test func aFileWithoutTheAreaColumnsStillReads() throws {
+        let dir = try TemporaryDirectory()
+        try Self.file().write(path: dir.file("new.h5"), force: false)
+        var raw = try ResultsFile.read(path: dir.file("new.h5"))
+        for t in raw.tables.indices {
+            raw.tables[t].columns.removeAll { $0.name == "area_vs_fap" || $0.name == "area_basis" }
+        }
+        #expect(!raw.tables.contains { $0.columns.contains { $0.name.hasPrefix("area_") } })
+        try raw.write(path: dir.file("old.h5"), force: false)
+        let old = try MitigationComparisonFile.read(path: dir.file("old.h5"))
+        #expect(old.rows.count == Self.rows.count && old.rows.allSatisfy { $0.areaVsFAP.isNaN })
+        #expect(old.summary.allSatisfy { $0.areaVsFAP.isNaN && $0.areaBasis == MitigationComparisonFile.Summary.areaNotRecorded })
+        #expect(old.summary.map(\.meeting) == [1, 2, 3])
+        let inspected = try FapsimInspect.inspect(path: dir.file("old.h5")).lines
+        #expect(inspected.contains("  array area vs FAP: fap not available, rowcol not available, fap+T not available"), "\(inspected)")
+        let md = MitigationComparisonReport.render([("old", old)])[2].text
+        #expect(md.contains("| fap | 1 / 5 | 5 | 1.000 | 0 | not available | 0 |"), "\(md)")
     }
 }

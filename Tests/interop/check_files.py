@@ -295,11 +295,11 @@ def check_mitigation_comparison(path, f):
         "fault_share": ("float64", "1"), "usable": ("int64", "1"), "accuracy": ("float64", "1"),
         "test_images": ("int64", "count"), "cycles_per_image": ("int64", "cycles"), "throughput": ("float64", "1"),
         "pes_added": ("int64", "count"), "retraining_images": ("int64", "count"), "source": ("string", "label"),
-        "accuracy_threshold": ("float64", "1"), "meets": ("int64", "1")})
+        "accuracy_threshold": ("float64", "1"), "meets": ("int64", "1"), "area_vs_fap": ("float64", "1")})
     summary = read_table(path, f, "summary", {
         "mitigation": ("string", "label"), "chips": ("int64", "count"), "usable": ("int64", "count"),
         "meeting": ("int64", "count"), "mean_throughput": ("float64", "1"), "pes_added": ("int64", "count"),
-        "retraining_images": ("int64", "count")})
+        "retraining_images": ("int64", "count"), "area_vs_fap": ("float64", "1"), "area_basis": ("string", "label")})
     yld = read_table(path, f, "yield", {
         "mitigation": ("string", "label"), "bin_low": ("float64", "1"), "bin_high": ("float64", "1"),
         "mean_fault_share": ("float64", "1"), "chips": ("int64", "count"), "meeting": ("int64", "count"),
@@ -350,6 +350,12 @@ def check_mitigation_comparison(path, f):
             fail(f"{path}: /summary: {m}: mean_throughput {got}, want {mean} over the usable chips")
         if any(t["pes_added"][j] != summary["pes_added"][i] for j in sel):
             fail(f"{path}: /summary: {m}: pes_added {summary['pes_added'][i]} is not every chip's")
+        # The area is the mitigation's hardware: the same on every chip, NaN when not available.
+        area = summary["area_vs_fap"][i]
+        if any(not (np.isnan(area) and np.isnan(t["area_vs_fap"][j]) or t["area_vs_fap"][j] == area) for j in sel):
+            fail(f"{path}: /summary: {m}: area_vs_fap {area} is not every chip's")
+        if np.isnan(area) != summary["area_basis"][i].startswith("not available"):
+            fail(f"{path}: /summary: {m}: area_vs_fap {area} with area_basis {summary['area_basis'][i]!r}")
     # Yield: per mitigation, equal-width bins over the lot's lowest to highest
     # share, [low, high) with the last closed; only non-empty bins are rows.
     shares = t["fault_share"]

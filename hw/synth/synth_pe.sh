@@ -4,7 +4,16 @@
 # the FAP PE (docs/mitigations.md quotes the table), then the array-level cost
 # of column-groups spares on a 256x256 array.
 #
-#   usage: hw/synth/synth_pe.sh            (needs: apt-get install -y yosys)
+#   usage: hw/synth/synth_pe.sh [--check [FILE] | --write [FILE]]
+#                                          (needs: apt-get install -y yosys bc python3)
+#
+#   (none), --check [FILE]  synthesize, print the table, and compare with the
+#                           committed cell counts FILE (default
+#                           hw/synth/pe-cells.json, what `fapsim mitigate compare`
+#                           reads): exit 1 with one line when a variant's cells
+#                           differ by more than the file's tolerance_cells or its
+#                           flip-flops differ at all (check_pe_cells.py)
+#   --write [FILE]          synthesize and (re)write FILE (default hw/synth/pe-cells.json)
 #
 # Variants (single-buffered, int8 x int8 -> int32, no test-only stuck-at):
 #   nobypass      fap_pe with BYPASS_MUX=0: no FAP bypass at all       (pe_nobypass)
@@ -29,8 +38,22 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 RTL="$(dirname "$HERE")/rtl"
+MODE=check
+CELLS_FILE="$HERE/pe-cells.json"
+case "${1:-}" in
+    "") ;;
+    --check|--write) MODE=${1#--}; [ -n "${2:-}" ] && CELLS_FILE=$2 ;;
+    *) echo "synth_pe.sh: unknown argument '$1' (expected --check [FILE] or --write [FILE])" >&2; exit 2 ;;
+esac
+# ABC's structural noise between runs of the same RTL was up to 9 cells
+# (docs/mitigations.md, "Area from the RTL"); a real change to a PE moves more.
+TOLERANCE_CELLS=12
 command -v yosys >/dev/null || { echo "synth_pe.sh: yosys not found (apt-get install -y yosys)" >&2; exit 2; }
 command -v bc >/dev/null || { echo "synth_pe.sh: bc not found (apt-get install -y bc)" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "synth_pe.sh: python3 not found (apt-get install -y python3)" >&2; exit 2; }
+if [ "$MODE" = check ] && [ ! -f "$CELLS_FILE" ]; then
+    echo "synth_pe.sh --check: $CELLS_FILE: not found (write it with hw/synth/synth_pe.sh --write)" >&2; exit 1
+fi
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -86,3 +109,32 @@ for g in $GROUPS_SYNTH; do
     [ "${CELLS[spare-host-g$g]}" -ge "$base" ] && [ "${CELLS[spare-g$g]}" -ge "$base" ] || bad=1
 done
 if [ $bad = 1 ]; then echo "synth_pe.sh: inconsistent cell counts" >&2; exit 1; fi
+
+# The data file fapsim reads (docs/mitigations.md, "Area in the comparison"):
+# one entry per variant, with the tool and flow that produced it.
+fresh="$WORK/pe-cells.json"
+{
+    echo '{'
+    echo '  "content": "fapsim_pe_cells",'
+    echo '  "version": 1,'
+    echo "  \"tool\": \"$(yosys -V)\","
+    echo '  "flow": "read_verilog -sv hw/rtl/fap_pe.sv hw/rtl/fap_spare_pe.sv hw/synth/pe_variants.sv; synth -top TOP -flatten -noalumacc; abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX; opt_clean; stat (cells include flip-flops)",'
+    echo '  "written_by": "hw/synth/synth_pe.sh --write",'
+    echo "  \"tolerance_cells\": $TOLERANCE_CELLS,"
+    echo '  "variants": {'
+    n=0; total=$(echo $VARIANTS | wc -w)
+    for v in $VARIANTS; do
+        n=$((n + 1)); sep=,; [ $n = "$total" ] && sep=
+        printf '    "%s": {"cells": %d, "flip_flops": %d, "logic": %d}%s\n' "$v" "${CELLS[$v]}" "${FLOPS[$v]}" \
+            $(( ${CELLS[$v]} - ${FLOPS[$v]} )) "$sep"
+    done
+    echo '  }'
+    echo '}'
+} > "$fresh"
+if [ "$MODE" = write ]; then
+    cp "$fresh" "$CELLS_FILE.tmp.$$" && mv "$CELLS_FILE.tmp.$$" "$CELLS_FILE"
+    echo "wrote $CELLS_FILE"
+else
+    python3 "$HERE/check_pe_cells.py" "$CELLS_FILE" "$fresh"
+    echo "$CELLS_FILE agrees with this synthesis (cells within $TOLERANCE_CELLS, flip-flops equal)"
+fi

@@ -67,11 +67,16 @@ public enum MitigationComparisonReport {
         if f.attributes["campaign_files"] != nil {
             s += "| Retrained (from campaigns) | \(attr(f, "campaign_files")) (policy \(attr(f, "campaign_policies"))) |\n"
         }
-        s += "\n### Summary\n\n| Mitigation | Chips meeting both | Usable | Mean throughput (usable chips) | PEs added per chip | Retraining images (all chips) |\n|---|---|---|---|---|---|\n"
+        if f.attributes["pe_cells_file"] != nil {
+            s += "| PE cell counts (area) | `\(attr(f, "pe_cells_file"))` (\(attr(f, "pe_cells_tool"))) |\n"
+        }
+        s += "\n### Summary\n\n| Mitigation | Chips meeting both | Usable | Mean throughput (usable chips) | PEs added per chip | Array area vs FAP | Retraining images (all chips) |\n|---|---|---|---|---|---|---|\n"
         for r in f.summary {
             s += "| \(r.mitigation) | \(r.meeting) / \(r.chips) | \(r.usable) | "
-                + (r.meanThroughput.isNaN ? "-" : String(format: "%.3f", r.meanThroughput)) + " | \(r.pesAdded) | \(r.retrainingImages) |\n"
+                + (r.meanThroughput.isNaN ? "-" : String(format: "%.3f", r.meanThroughput)) + " | \(r.pesAdded) | \(r.areaText) | \(r.retrainingImages) |\n"
         }
+        s += "\nArray area vs FAP: the PE array's synthesized cells (Yosys, generic gates; PEs only, no wiring) against R x C FAP PEs.\n\n"
+        for r in f.summary { s += "- \(r.mitigation): \(r.areaBasis)\n" }
         let names = f.summary.map(\.mitigation)
         let minThroughput = double(f, "min_throughput") ?? 0
         s += "\n### Per chip\n\nAccuracy / throughput; **bold** meets both constraints.\n\n| Chip | Faulty PEs (share) | "
