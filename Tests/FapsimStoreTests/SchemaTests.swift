@@ -4,9 +4,15 @@ import HDF5Kit
 @testable import FapsimStore
 
 @Suite struct SchemaTests {
-    /// A file with the given root `schema` / `schema_version` attributes.
+    /// A file with the given root `schema` / `schema_version` attributes, one
+    /// name per stamp. Not one name rewritten: recreating a file takes HDF5's
+    /// exclusive lock, and a child process another test is starting at that
+    /// moment can still hold the previous file's descriptor (and its lock) for
+    /// the instant between fork and its closing of inherited descriptors: the
+    /// likeliest cause of a create that failed once in CI with "is open in
+    /// another process" (the same name is recreated nowhere else).
     private func stamped(_ dir: TemporaryDirectory, schema: String?, version: Int64?) throws -> String {
-        let path = dir.file("s.h5")
+        let path = dir.file("s-\(schema ?? "none")-\(version.map { String($0) } ?? "none").h5")
         let f = try H5File.create(path, overwrite: true)
         if let schema { try f.setAttribute("schema", schema) }
         if let version { try f.setAttribute("schema_version", version) }
